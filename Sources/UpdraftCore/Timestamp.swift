@@ -1,0 +1,61 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The timestamp formats OpenStack APIs write and read.
+public enum Timestamp {
+    /// `2026-11-24T21:00:00.000000Z`, as Keystone writes `expires_at` and `issued_at`.
+    public static func microseconds(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        let whole = floor(seconds)
+        let micros = min(999_999, Int(((seconds - whole) * 1_000_000).rounded()))
+        return fields(whole) + "." + String(format: "%06d", micros) + "Z"
+    }
+
+    /// `2026-11-24T21:00:00Z`.
+    public static func iso8601(_ date: Date) -> String {
+        fields(floor(date.timeIntervalSince1970)) + "Z"
+    }
+
+    private static func fields(_ seconds: Double) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+
+    /// Parses the ISO 8601 forms clients send: with or without fractional seconds, `Z` or `+00:00`.
+    public static func parse(_ text: String) -> Date? {
+        var s = Substring(text.trimmingCharacters(in: .whitespaces))
+        var offset = 0.0
+        if s.hasSuffix("Z") {
+            s = s.dropLast()
+        } else if s.count > 19, let sign = s.dropFirst(19).firstIndex(where: { $0 == "+" || $0 == "-" }) {
+            let zone = s[s.index(after: sign)...].split(separator: ":")
+            let hours = Double(zone.first ?? "0") ?? 0
+            let minutes = zone.count > 1 ? Double(zone[1]) ?? 0 : 0
+            offset = (hours * 3600 + minutes * 60) * (s[sign] == "+" ? 1 : -1)
+            s = s[..<sign]
+        }
+        var fraction = 0.0
+        if let dot = s.firstIndex(of: ".") {
+            fraction = Double("0" + s[dot...]) ?? 0
+            s = s[..<dot]
+        }
+        let numbers = s.split(whereSeparator: { "-T: ".contains($0) }).compactMap { Int32($0) }
+        guard numbers.count == 6 || numbers.count == 5 else { return nil }
+        var parts = tm()
+        parts.tm_year = numbers[0] - 1900
+        parts.tm_mon = numbers[1] - 1
+        parts.tm_mday = numbers[2]
+        parts.tm_hour = numbers[3]
+        parts.tm_min = numbers[4]
+        parts.tm_sec = numbers.count == 6 ? numbers[5] : 0
+        let epoch = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(epoch) + fraction - offset)
+    }
+}

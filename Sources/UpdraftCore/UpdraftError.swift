@@ -1,0 +1,56 @@
+/// The one error type that crosses module boundaries.
+///
+/// Services throw it; the HTTP edge maps ``Code`` to a status and writes the
+/// fault body in the format of the service that answered (Keystone, Nova, ...).
+public struct UpdraftError: Error, Sendable, CustomStringConvertible {
+    /// A closed set of failure kinds, each with one HTTP status.
+    public enum Code: String, Sendable, CaseIterable {
+        case badRequest, unauthorized, forbidden, notFound, conflict, overLimit, unsupported, timeout, `internal`
+
+        /// The HTTP status the edge answers with.
+        public var httpStatus: Int {
+            switch self {
+            case .badRequest: 400
+            case .unauthorized: 401
+            case .forbidden: 403
+            case .notFound: 404
+            case .conflict: 409
+            case .overLimit: 413
+            case .unsupported: 501
+            case .timeout: 504
+            case .internal: 500
+            }
+        }
+    }
+
+    public var code: Code
+    /// A message the user can act on; it is sent to the client.
+    public var message: String
+    /// The underlying error, logged but never sent to the client.
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        if let cause { return "\(code): \(message) (\(cause))" }
+        return "\(code): \(message)"
+    }
+
+    public static func badRequest(_ message: String) -> UpdraftError { .init(.badRequest, message) }
+    public static func unauthorized(_ message: String = "The request you have made requires authentication.") -> UpdraftError {
+        .init(.unauthorized, message)
+    }
+    public static func forbidden(_ message: String = "You are not authorized to perform the requested action.") -> UpdraftError {
+        .init(.forbidden, message)
+    }
+    public static func notFound(_ message: String) -> UpdraftError { .init(.notFound, message) }
+    public static func conflict(_ message: String) -> UpdraftError { .init(.conflict, message) }
+    public static func overLimit(_ message: String) -> UpdraftError { .init(.overLimit, message) }
+    public static func `internal`(_ message: String, cause: (any Error)? = nil) -> UpdraftError {
+        .init(.internal, message, cause: cause)
+    }
+}

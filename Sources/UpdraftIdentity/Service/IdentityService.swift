@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import SQLKit
+import Synchronization
+import UpdraftCore
+import UpdraftDatabase
+
+/// Keystone's logic and persistence: domains, projects, users, groups, roles and their
+/// assignments, the catalog, credentials and tokens. Knows nothing of HTTP.
+public final class IdentityService: Sendable {
+    public struct Configuration: Sendable {
+        /// Failed password checks in a row that lock a user (Keystone's `lockout_failure_attempts`).
+        public var lockoutFailures: Int = 6
+        /// How long a locked user stays locked, in seconds (Keystone's `lockout_duration`).
+        public var lockoutDuration: TimeInterval = 300
+        public var tokens = TokenProvider.Configuration()
+        public var passwords = PasswordHasher.Configuration()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let database: Database
+    public let tokens: TokenProvider
+    let passwords: PasswordHasher
+    let credentialSealer: Sealer
+    let logger: Logger
+    /// Bumped by every change; cached token bodies and the catalog are valid for one generation.
+    let generation = Atomic<Int>(0)
+    let tokenBodies = Mutex<[String: (generation: Int, body: TokenBody)]>([:])
+    let catalogCache = Mutex<(generation: Int, catalog: [CatalogEntry])?>(nil)
+
+    public init(
+        configuration: Configuration, database: Database, tokenKeys: KeyRepository, credentialKeys: KeyRepository,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.tokens = TokenProvider(
+            configuration: configuration.tokens, keys: tokenKeys,
+            revocations: RevocationList(database: database, horizon: configuration.tokens.lifetime + 60))
+        self.passwords = PasswordHasher(configuration: configuration.passwords)
+        self.credentialSealer = Sealer(repository: credentialKeys)
+        self.logger = logger
+    }
+
+    /// Loads revocation events; call once at start.
+    public func start() async throws {
+        try await tokens.revocations.load()
+    }
+
+    /// Marks every cached view stale.
+    func changed() {
+        generation.add(1, ordering: .relaxed)
+    }
+
+    /// Runs a change in one transaction and invalidates caches afterwards.
+    func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        defer { changed() }
+        do {
+            return try await database.transaction(body)
+        } catch let error as UpdraftError {
+            throw error
+        } catch {
+            throw Self.mapDatabaseError(error)
+        }
+    }
+
+    func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await database.withConnection(body)
+        } catch let error as UpdraftError {
+            throw error
+        } catch {
+            throw Self.mapDatabaseError(error)
+        }
+    }
+
+    static func mapDatabaseError(_ error: any Error) -> UpdraftError {
+        let text = String(reflecting: error)
+        if text.contains("UNIQUE constraint") || text.contains("duplicate key") || text.contains("23505") {
+            return .conflict("Conflict occurred attempting to store the resource: a resource with that name already exists.")
+        }
+        if text.contains("FOREIGN KEY constraint") || text.contains("23503") {
+            return .badRequest("The request refers to a resource that does not exist.")
+        }
+        return .internal("database error", cause: error)
+    }
+
+    static var now: Double { Date.now.timeIntervalSince1970 }
+
+    /// Builds `SELECT * FROM table WHERE a = ? AND b = ? ORDER BY ...` from equality filters.
+    static func select(
+        _ table: String, where filters: [(String, any Encodable & Sendable)], order: String = "name"
+    ) -> SQLQueryString {
+        var query: SQLQueryString = "SELECT * FROM \(ident: table)"
+        for (index, filter) in filters.enumerated() {
+            query += index == 0 ? " WHERE " : " AND "
+            query += "\(ident: filter.0) = \(bind: filter.1)"
+        }
+        query += " ORDER BY \(ident: order)"
+        return query
+    }
+}

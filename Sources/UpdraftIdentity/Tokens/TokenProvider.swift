@@ -1,0 +1,48 @@
+import Foundation
+import UpdraftCore
+
+/// Issues and validates tokens: AES-GCM-sealed ``TokenPayload``s checked against the
+/// in-memory ``RevocationList``, so validation reads no database.
+public struct TokenProvider: Sendable {
+    public struct Configuration: Sendable {
+        /// Token lifetime in seconds (Keystone's default: one hour).
+        public var lifetime: TimeInterval = 3600
+
+        public init(lifetime: TimeInterval = 3600) {
+            self.lifetime = lifetime
+        }
+    }
+
+    public let configuration: Configuration
+    private let sealer: Sealer
+    public let revocations: RevocationList
+    private static let prefix = "u1"
+
+    public init(configuration: Configuration, keys: KeyRepository, revocations: RevocationList) {
+        self.configuration = configuration
+        self.sealer = Sealer(repository: keys)
+        self.revocations = revocations
+    }
+
+    /// Seals `payload` into a token string.
+    public func issue(_ payload: TokenPayload) throws -> String {
+        let data = try JSONEncoder().encode(payload)
+        return Self.prefix + (try sealer.seal(data))
+    }
+
+    /// Opens a token and checks expiry and revocation. Throws `unauthorized` (Keystone
+    /// answers 404 for a bad subject token; the caller decides which).
+    public func validate(_ token: String, now: Date = .now) throws(UpdraftError) -> TokenPayload {
+        guard token.hasPrefix(Self.prefix), token.count < 8192,
+            let data = sealer.open(token.dropFirst(Self.prefix.count)),
+            let payload = try? JSONDecoder().decode(TokenPayload.self, from: data)
+        else { throw .unauthorized("The request you have made requires authentication.") }
+        guard payload.expiresAt > now.timeIntervalSince1970 else {
+            throw .unauthorized("The request you have made requires authentication.")
+        }
+        guard !revocations.isRevoked(payload) else {
+            throw .unauthorized("The request you have made requires authentication.")
+        }
+        return payload
+    }
+}

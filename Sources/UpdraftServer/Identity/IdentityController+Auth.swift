@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import UpdraftCore
+import UpdraftIdentity
+
+/// `/v3/auth/...`: tokens, and what a token may see and scope to.
+extension IdentityController {
+    func registerAuth(on v3: RouterGroup<Context>) {
+        v3.post("auth/tokens") { request, _ in
+            let body = try await request.json(limit: bodyLimit)
+            let auth = try JSONObject.body(body, key: "auth")
+            let issued = try await identity.authenticate(auth, includeCatalog: request.query["nocatalog"] == nil)
+            return try responder(request).respond(
+                TokenEnvelope(token: issued.body), status: .created,
+                headers: [.subjectToken: issued.token])
+        }
+        v3.get("auth/tokens") { request, context in
+            try await validate(request, context)
+        }
+        v3.head("auth/tokens") { request, context in
+            var response = try await validate(request, context)
+            response.body = .init()
+            response.status = .ok
+            return response
+        }
+        v3.delete("auth/tokens") { request, context in
+            try context.caller()
+            guard let subject = request.headers[.subjectToken] else {
+                throw UpdraftError.badRequest("X-Subject-Token header is required.")
+            }
+            try await identity.revokeToken(subject)
+            return JSONResponder.empty()
+        }
+        v3.get("auth/catalog") { request, context in
+            try context.caller()
+            return try responder(request).respond(
+                CatalogEnvelope(catalog: try await identity.catalog(), links: ["self": selfURL(request)]))
+        }
+        v3.get("auth/projects") { request, context in
+            let caller = try context.caller()
+            return try responder(request).list(
+                "projects", try await identity.scopableProjects(userID: caller.userID), selfURL: selfURL(request))
+        }
+        v3.get("auth/domains") { request, context in
+            let caller = try context.caller()
+            return try responder(request).list(
+                "domains", try await identity.scopableDomains(userID: caller.userID), selfURL: selfURL(request))
+        }
+        v3.get("auth/system") { request, context in
+            let caller = try context.caller()
+            let system: [JSONValue] = try await identity.hasSystemAccess(userID: caller.userID) ? [.object(["all": .bool(true)])] : []
+            return try responder(request).respond(
+                JSONValue.object(["system": .array(system), "links": .object(["self": .string(selfURL(request))])]))
+        }
+    }
+
+    /// Serves `GET /v3/auth/tokens`: any valid token may validate any token (as Keystone's
+    /// `identity:validate_token` for service users); a token may always validate itself.
+    private func validate(_ request: Request, _ context: Context) async throws -> Response {
+        let caller = try context.caller()
+        guard let subject = request.headers[.subjectToken] else {
+            throw UpdraftError.badRequest("X-Subject-Token header is required.")
+        }
+        let body = try await identity.validate(subjectToken: subject, includeCatalog: request.query["nocatalog"] == nil)
+        guard Policy.isAdmin(caller.authContext) || caller.userID == body.payload.userID
+            || caller.roles.contains(where: { $0.name == "service" })
+        else { throw UpdraftError.forbidden() }
+        return try responder(request).respond(TokenEnvelope(token: body), headers: [.subjectToken: subject])
+    }
+}
+
+private struct TokenEnvelope: Encodable {
+    let token: TokenBody
+}
+
+private struct CatalogEnvelope: Encodable {
+    let catalog: [CatalogEntry]
+    let links: [String: String]
+}

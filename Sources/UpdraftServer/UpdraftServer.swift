@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import UpdraftCore
+import UpdraftDatabase
+import UpdraftIdentity
+
+/// The composition root of `updraft serve`: opens the state, builds every service and
+/// serves them on one port until SIGTERM or SIGINT.
+public enum UpdraftServer {
+    public struct Configuration: Sendable {
+        public var dataDirectory: String
+        public var bind: String = "127.0.0.1"
+        public var port: Int = 5000
+        /// `http://host:port` clients should use; derived from the request's Host header when nil.
+        public var publicURL: String?
+        /// `postgres://...`, `sqlite:PATH`, or nil for SQLite in the data directory.
+        public var databaseURL: String?
+        public var region: String = "RegionOne"
+        /// The largest request body read into memory, in bytes.
+        public var bodyLimit: Int = 1 << 20
+        public var identity = IdentityService.Configuration()
+
+        public init(dataDirectory: String) {
+            self.dataDirectory = dataDirectory
+        }
+    }
+
+    /// Everything one running cloud is made of, built from a configuration.
+    public struct Parts {
+        public let database: Database
+        public let identity: IdentityService
+        public let router: Router<UpdraftRequestContext>
+        /// Set when this start bootstrapped an empty store.
+        public let adminPassword: String?
+    }
+
+    private static let registry = PrometheusCollectorRegistry()
+
+    /// Opens the store, applies migrations, bootstraps and builds the router.
+    public static func assemble(_ configuration: Configuration, logger: Logger) async throws -> Parts {
+        let directory = configuration.dataDirectory
+        try prepareDataDirectory(directory)
+        let database = try await Database.open(
+            try Database.kind(from: configuration.databaseURL, dataDirectory: directory), logger: logger)
+        do {
+            try await Migrator.apply(IdentitySchema.migrations + AuditMiddleware.migrations, to: database)
+            let identity = IdentityService(
+                configuration: configuration.identity, database: database,
+                tokenKeys: try KeyRepository.open(.init(directory: directory + "/keys/tokens")),
+                credentialKeys: try KeyRepository.open(.init(directory: directory + "/keys/credentials")), logger: logger)
+            try await identity.start()
+            let bootstrapped = try await identity.bootstrapIfEmpty(region: configuration.region)
+            let base = configuration.publicURL ?? "http://\(configuration.bind):\(configuration.port)"
+            try await identity.reconcileCatalog(
+                [(type: "identity", name: "keystone", url: base + "/identity")], region: configuration.region)
+            if let password = bootstrapped?.adminPassword ?? ClientFiles.recordedPassword(directory: directory) {
+                try ClientFiles.write(
+                    directory: directory, authURL: base + "/identity/v3", password: password, region: configuration.region)
+            }
+
+            let router = Router(context: UpdraftRequestContext.self)
+            let publicBase: @Sendable (Request) -> String = { request in
+                if let url = configuration.publicURL { return url }
+                return "http://" + (request.head.authority ?? "\(configuration.bind):\(configuration.port)")
+            }
+            router.add(middleware: EdgeMiddleware(identity: identity, publicBase: publicBase, logger: logger))
+            router.add(middleware: AuditMiddleware(database: database, logger: logger))
+            router.get("metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            }
+            IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
+            return Parts(database: database, identity: identity, router: router, adminPassword: bootstrapped?.adminPassword)
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    /// Runs the cloud until a shutdown signal. Prints where the client files are.
+    public static func run(_ configuration: Configuration, logger: Logger) async throws {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let parts = try await assemble(configuration, logger: logger)
+        let directory = configuration.dataDirectory
+        let app = Application(
+            router: parts.router,
+            configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "updraft"),
+            onServerRunning: { _ in
+                let line =
+                    "updraft: serving on http://\(configuration.bind):\(configuration.port) (identity at /identity/v3); "
+                    + "credentials in \(directory)/admin-openrc.sh and \(directory)/clouds.yaml\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await parts.database.close()
+            throw error
+        }
+        await parts.database.close()
+    }
+
+    /// Creates the data directory (0700) and proves it is writable.
+    static func prepareDataDirectory(_ directory: String) throws {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw UpdraftError.internal("cannot create data directory \(directory)", cause: error)
+        }
+        let probe = directory + "/.write-test"
+        guard fm.createFile(atPath: probe, contents: Data()) else {
+            throw UpdraftError.internal("data directory \(directory) is not writable")
+        }
+        try? fm.removeItem(atPath: probe)
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Logging
+import UpdraftCore
+import UpdraftIdentity
+import UpdraftServer
+
+@main
+struct Updraft: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "updraft",
+        abstract: "A research and education cloud in one binary.",
+        subcommands: [Serve.self, Admin.self])
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve every service of the cloud on one HTTP port.")
+
+    @Option(help: "Directory for the database, keys and generated client files.")
+    var dataDir: String = "./updraft-data"
+
+    @Option(help: "TCP port to listen on.")
+    var port: Int = 5000
+
+    @Option(help: "Address to bind.")
+    var bind: String = "127.0.0.1"
+
+    @Option(help: "Public base URL for the catalog (default: http://BIND:PORT).")
+    var publicURL: String?
+
+    @Option(help: "Database URL: postgres://user:pass@host:port/db, or sqlite:PATH (default: SQLite in the data directory).")
+    var database: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "updraft")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var configuration = UpdraftServer.Configuration(dataDirectory: absolute(dataDir))
+        configuration.port = port
+        configuration.bind = bind
+        configuration.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        configuration.databaseURL = database
+        do {
+            try await UpdraftServer.run(configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("updraft: \(oneLine(error))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Operator tasks on a data directory.", subcommands: [RotateKeys.self])
+
+    struct RotateKeys: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-keys", abstract: "Rotate the token keys: the staged key becomes primary.")
+
+        @Option(help: "The cloud's data directory.")
+        var dataDir: String = "./updraft-data"
+
+        func run() throws {
+            let repository = try KeyRepository.rotate(.init(directory: absolute(dataDir) + "/keys/tokens"))
+            print("updraft: token keys rotated; \(repository.keys.count) keys active")
+        }
+    }
+}
+
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+/// One line an operator can act on.
+func oneLine(_ error: any Error) -> String {
+    var text: String
+    if let error = error as? UpdraftError {
+        text = error.message
+        if let cause = error.cause { text += ": \(cause)" }
+    } else {
+        text = "\(error)"
+    }
+    if text.contains("Address already in use") || text.contains("errno: 98") {
+        text = "cannot listen: address already in use (\(text))"
+    }
+    return text.replacingOccurrences(of: "\n", with: " ")
+}
