@@ -22,7 +22,8 @@ public struct ApplicationCredential: Encodable, Sendable, Equatable {
         try c.put("user_id", userID)
         try c.put("project_id", projectID)
         try c.putOrNull("description", description)
-        try c.putOrNull("expires_at", expiresAt.map(Timestamp.microseconds))
+        // Keystone writes application credential expiry without a zone designator.
+        try c.putOrNull("expires_at", expiresAt.map { String(Timestamp.microseconds($0).dropLast()) })
         try c.put("unrestricted", unrestricted)
         try c.put("roles", roles.map { ["id": $0.id, "name": $0.name] })
         try c.put("access_rules", [String]())

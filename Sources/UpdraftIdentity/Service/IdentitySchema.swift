@@ -69,6 +69,9 @@ public enum IdentitySchema {
                 CREATE TABLE revocation_events (subject TEXT NOT NULL, value TEXT NOT NULL, revoked_at DOUBLE PRECISION NOT NULL,
                   PRIMARY KEY (subject, value))
                 """,
-            ])
+            ]),
+        Migration(
+            "identity-2",
+            ["CREATE TABLE policies (id TEXT PRIMARY KEY, type TEXT NOT NULL, blob TEXT NOT NULL)"]),
     ]
 }

@@ -17,6 +17,8 @@ extension IdentityService {
             for row in try await db.raw("SELECT * FROM implied_roles").all() {
                 implied[try row.string("prior_role_id"), default: []].append(try row.string("implied_role_id"))
             }
+            var domainRoles: Set<String> = []
+            for row in try await db.raw("SELECT id FROM roles WHERE domain_id <> ''").all() { domainRoles.insert(try row.string("id")) }
             for row in try await db.raw("SELECT * FROM assignments").all() {
                 guard let actorType = RoleAssignment.ActorType(rawValue: try row.string("actor_type")),
                     let targetType = RoleAssignment.TargetType(rawValue: try row.string("target_type"))
@@ -50,7 +52,8 @@ extension IdentityService {
                         return all
                     }
                 }
-                result += expanded
+                // Domain-specific roles only lend the roles they imply; they are not effective themselves.
+                result += effective ? expanded.filter { !domainRoles.contains($0.role.id) } : expanded
             }
             result = result.filter { Self.matches($0, query) }
             var seen: Set<String> = []

@@ -279,12 +279,14 @@ extension IdentityService {
 
     /// Fills in the names a token body shows.
     func render(_ payload: TokenPayload, token: String, includeCatalog: Bool) async throws -> TokenBody {
-        let catalog = includeCatalog && (payload.projectID != nil || payload.domainID != nil || payload.system) ? try await catalog() : nil
+        // Unscoped tokens carry no catalog, as in Keystone.
+        let scoped = payload.projectID != nil || payload.domainID != nil || payload.system
+        let catalog = includeCatalog && scoped ? try await catalog() : nil
         return try await read { db in
             let user = try await Self.user(id: payload.userID, db)
             var body = TokenBody(
                 payload: payload, userName: user.name, userDomainName: try await Self.domain(id: user.domainID, db).name,
-                catalog: catalog ?? (includeCatalog ? [] : nil))
+                catalog: catalog)
             if let projectID = payload.projectID {
                 let project = try await Self.project(id: projectID, db)
                 body.projectName = project.name

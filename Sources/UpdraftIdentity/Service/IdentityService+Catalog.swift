@@ -216,6 +216,7 @@ extension IdentityService {
         try await write { db in
             _ = try await db.raw("SELECT id FROM services WHERE id = \(bind: endpoint.serviceID)").first().orThrow(
                 .badRequest("Could not find service: \(endpoint.serviceID)."))
+            try await Self.ensureRegion(endpoint.regionID, db)
             try await db.raw(
                 """
                 INSERT INTO endpoints (id, service_id, interface, region_id, url, enabled)
@@ -231,11 +232,12 @@ extension IdentityService {
         var endpoint = try await self.endpoint(id: id)
         if let url = try body.string("url") { endpoint.url = url }
         if let interface = try body.string("interface") { endpoint.interface = interface }
-        if let region = try body.string("region_id") { endpoint.regionID = region }
+        if let region = try body.string("region_id") ?? body.string("region") { endpoint.regionID = region }
         if let service = try body.string("service_id") { endpoint.serviceID = service }
         if let enabled = try body.bool("enabled") { endpoint.enabled = enabled }
         let updated = endpoint
         try await write { db in
+            try await Self.ensureRegion(updated.regionID, db)
             try await db.raw(
                 """
                 UPDATE endpoints SET url = \(bind: updated.url), interface = \(bind: updated.interface),
@@ -245,6 +247,12 @@ extension IdentityService {
             ).run()
         }
         return updated
+    }
+
+    /// As Keystone does, an endpoint naming an unknown region creates it.
+    private static func ensureRegion(_ region: String?, _ db: any SQLDatabase) async throws {
+        guard let region, try await db.raw("SELECT id FROM regions WHERE id = \(bind: region)").first() == nil else { return }
+        try await db.raw("INSERT INTO regions (id, description) VALUES (\(bind: region), '')").run()
     }
 
     public func deleteEndpoint(id: String) async throws {

@@ -81,6 +81,9 @@ extension IdentityService {
         return try await write { db in
             let p = try await Self.role(id: prior, db)
             let i = try await Self.role(id: implied, db)
+            guard p.domainID != nil || i.domainID == nil else {
+                throw UpdraftError.forbidden("A global role cannot imply a domain-specific role.")
+            }
             try await db.raw("DELETE FROM implied_roles WHERE prior_role_id = \(bind: prior) AND implied_role_id = \(bind: implied)").run()
             try await db.raw("INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES (\(bind: prior), \(bind: implied))").run()
             return (p, i)
@@ -176,7 +179,7 @@ extension IdentityService {
             ).run()
         }
         let users = actor == .user ? [actorID] : try await groupMembers(groupID: actorID).map(\.id)
-        for user in users { try await tokens.revocations.revoke(.user, user) }
+        for user in users { try await tokens.revocations.revoke(.grant, RevocationList.grantKey(user: user, target: targetID)) }
     }
 
     /// Roles granted directly to an actor on a target (`GET /v3/projects/{p}/users/{u}/roles`).

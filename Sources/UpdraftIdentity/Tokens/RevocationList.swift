@@ -15,7 +15,12 @@ public final class RevocationList: Sendable {
         case project
         case domain
         case applicationCredential = "app_cred"
+        /// A user's tokens on one project, domain or the system (a removed role assignment).
+        case grant
     }
+
+    /// The value of a `.grant` event.
+    public static func grantKey(user: String, target: String) -> String { user + "|" + target }
 
     private let events = Mutex<[Subject: [String: Double]]>([:])
     private let database: Database?
@@ -72,6 +77,9 @@ public final class RevocationList: Sendable {
                 || voids(.domain, payload.domainID ?? payload.projectDomainID)
                 || voids(.domain, payload.userDomainID)
                 || voids(.applicationCredential, payload.applicationCredentialID)
+                || voids(.grant, (payload.projectID ?? payload.domainID ?? (payload.system ? "all" : nil)).map {
+                    Self.grantKey(user: payload.userID, target: $0)
+                })
         }
     }
 }

@@ -100,6 +100,11 @@ extension IdentityController {
             list: { try await identity.listEndpoints(query: $0) }, get: { try await identity.endpoint(id: $0) },
             create: { try await identity.createEndpoint($0) }, update: { try await identity.updateEndpoint(id: $0, $1) },
             delete: { try await identity.deleteEndpoint(id: $0) })
+        crud(
+            v3, "policies", "policy",
+            list: { try await identity.listPolicies(query: $0) }, get: { try await identity.policy(id: $0) },
+            create: { try await identity.createPolicy($0) }, update: { try await identity.updatePolicy(id: $0, $1) },
+            delete: { try await identity.deletePolicy(id: $0) })
 
         // Regions may be created with a chosen id.
         v3.put("regions/:id") { request, context in
@@ -186,4 +191,43 @@ struct EnvelopeKey: CodingKey {
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+}
+
+/// Single project tags: `/v3/projects/{id}/tags/{tag}`.
+extension IdentityController {
+    func registerProjectTags(on v3: RouterGroup<Context>) {
+        let identity = identity
+        v3.delete("projects/:id/tags") { _, context in
+            try context.caller(.admin)
+            _ = try await identity.setProjectTags(id: try context.parameter("id"), [])
+            return JSONResponder.empty()
+        }
+        v3.put("projects/:id/tags/:tag") { _, context in
+            try context.caller(.admin)
+            let id = try context.parameter("id")
+            let tag = try context.parameter("tag")
+            let tags = try await identity.project(id: id).tags
+            if !tags.contains(tag) { _ = try await identity.setProjectTags(id: id, tags + [tag]) }
+            return JSONResponder.empty(.created)
+        }
+        for method in [HTTPRequest.Method.get, .head] {
+            v3.on("projects/:id/tags/:tag", method: method) { _, context in
+                let id = try context.parameter("id")
+                try context.caller(.projectReader(id))
+                guard try await identity.project(id: id).tags.contains(try context.parameter("tag")) else {
+                    throw UpdraftError.notFound("Tag not found.")
+                }
+                return JSONResponder.empty()
+            }
+        }
+        v3.delete("projects/:id/tags/:tag") { _, context in
+            try context.caller(.admin)
+            let id = try context.parameter("id")
+            let tag = try context.parameter("tag")
+            let tags = try await identity.project(id: id).tags
+            guard tags.contains(tag) else { throw UpdraftError.notFound("Tag not found.") }
+            _ = try await identity.setProjectTags(id: id, tags.filter { $0 != tag })
+            return JSONResponder.empty()
+        }
+    }
 }

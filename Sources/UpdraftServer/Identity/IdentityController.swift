@@ -28,6 +28,7 @@ struct IdentityController: Sendable {
         registerAuth(on: v3)
         registerResources(on: v3)
         registerGrants(on: v3)
+        registerProjectTags(on: v3)
         registerCredentials(on: v3)
     }
 

@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+@testable import UpdraftServer
+
+/// The identity API in process, on a fresh SQLite data directory.
+@Suite("Identity API")
+struct IdentityAPITests {
+    static func withCloud(_ body: @Sendable (any TestClientProtocol, String) async throws -> Void) async throws {
+        let directory = NSTemporaryDirectory() + "updraft-api-" + UUID().uuidString
+        var configuration = UpdraftServer.Configuration(dataDirectory: directory)
+        configuration.identity.passwords = .init(rounds: 1000)
+        configuration.bodyLimit = 4096
+        let parts = try await UpdraftServer.assemble(configuration, logger: Logger(label: "test"))
+        let password = try #require(parts.adminPassword)
+        do {
+            try await Application(router: parts.router).test(.router) { client in try await body(client, password) }
+        } catch {
+            await parts.database.close()
+            throw error
+        }
+        await parts.database.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func passwordAuth(_ password: String) -> ByteBuffer {
+        ByteBuffer(
+            string: """
+                {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+                "domain": {"name": "Default"}, "password": "\(password)"}}},
+                "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+                """)
+    }
+
+    static func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])
+    }
+
+    @Test("a password token is issued with X-Subject-Token, roles and catalog")
+    func issue() async throws {
+        try await Self.withCloud { client, password in
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) { response in
+                #expect(response.status == .created)
+                #expect(response.headers[.subjectToken] != nil)
+                #expect(response.headers[.requestID]?.hasPrefix("req-") == true)
+                let token = try #require(Self.json(response.body)["token"] as? [String: Any])
+                let roles = try #require(token["roles"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+                #expect(Set(roles) == ["admin", "member", "reader"])
+                #expect((token["catalog"] as? [Any])?.isEmpty == false)
+            }
+        }
+    }
+
+    @Test("a wrong password is 401 in Keystone's error format")
+    func wrongPassword() async throws {
+        try await Self.withCloud { client, _ in
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth("nope")) { response in
+                #expect(response.status == .unauthorized)
+                let error = try #require(Self.json(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? Int == 401)
+                #expect(error["title"] as? String == "Unauthorized")
+            }
+        }
+    }
+
+    @Test("a malformed body is 400, a missing token 401, an oversized body 413; each with a request id")
+    func badInput() async throws {
+        try await Self.withCloud { client, _ in
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: ByteBuffer(string: "{not json")) {
+                let body = try Self.json($0.body)
+                #expect(body["error"] != nil)
+                #expect($0.status == .badRequest)
+                #expect($0.headers[.requestID] != nil)
+            }
+            try await client.execute(uri: "/identity/v3/projects", method: .get) {
+                #expect($0.status == .unauthorized)
+                #expect($0.headers[.requestID] != nil)
+            }
+            let big = ByteBuffer(string: "{\"auth\": \"" + String(repeating: "x", count: 10_000) + "\"}")
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: big) {
+                #expect($0.status == .contentTooLarge)
+                let body = try Self.json($0.body)
+                #expect(body["error"] != nil)
+            }
+        }
+    }
+
+    @Test("a revoked token no longer validates")
+    func revoke() async throws {
+        try await Self.withCloud { client, password in
+            let token = try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) {
+                try #require($0.headers[.subjectToken])
+            }
+            let headers: HTTPFields = [.authToken: token, .subjectToken: token]
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .get, headers: headers) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .delete, headers: headers) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: "/identity/v3/projects", method: .get, headers: headers) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test("a duplicate project is 409 and leaves one project")
+    func duplicate() async throws {
+        try await Self.withCloud { client, password in
+            let token = try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) {
+                try #require($0.headers[.subjectToken])
+            }
+            let body = ByteBuffer(string: #"{"project": {"name": "dup"}}"#)
+            try await client.execute(uri: "/identity/v3/projects", method: .post, headers: [.authToken: token], body: body) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(uri: "/identity/v3/projects", method: .post, headers: [.authToken: token], body: body) {
+                #expect($0.status == .conflict)
+            }
+            try await client.execute(uri: "/identity/v3/projects?name=dup", method: .get, headers: [.authToken: token]) {
+                let body = try Self.json($0.body)
+                #expect((body["projects"] as? [Any])?.count == 1)
+            }
+        }
+    }
+}

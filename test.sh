@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the whole Updraft test suite on a Debian machine: installs what is missing (apt
+# packages, a Python virtualenv with the real OpenStack clients), builds once (debug), then
+#   1. Swift unit and in-process API tests      (swift test)
+#   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite
+#   3. the same end-to-end tests on PostgreSQL  (a private cluster on a loopback port)
+#   4. tempest's identity API tests             (tests/tempest/run.sh)
+# Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+log() { printf '\n== %s\n' "$*"; }
+
+# --- system packages -----------------------------------------------------------------------
+need=()
+for pkg in postgresql python3-venv curl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- Python clients ------------------------------------------------------------------------
+req_hash=$(cat tests/e2e/requirements.txt tests/e2e/constraints.txt | sha256sum | cut -c1-12)
+export UPDRAFT_VENV="${UPDRAFT_VENV:-$HOME/.cache/updraft/venv-$req_hash}"
+if [ ! -x "$UPDRAFT_VENV/bin/openstack" ] || [ ! -x "$UPDRAFT_VENV/bin/tempest" ]; then
+  log "creating virtualenv $UPDRAFT_VENV"
+  python3 -m venv "$UPDRAFT_VENV"
+  "$UPDRAFT_VENV/bin/pip" install -q --upgrade pip
+  "$UPDRAFT_VENV/bin/pip" install -q -c tests/e2e/constraints.txt -r tests/e2e/requirements.txt
+fi
+
+# --- build once ----------------------------------------------------------------------------
+log "building (debug)"
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
+swift build --build-tests >/dev/null
+export UPDRAFT_BIN="$here/.build/debug/updraft"
+
+# --- 1. unit tests -------------------------------------------------------------------------
+log "swift test"
+swift test --skip-build
+
+# --- 2. end-to-end on SQLite ---------------------------------------------------------------
+log "end-to-end tests (SQLite)"
+"$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
+
+# --- 3. end-to-end on PostgreSQL -----------------------------------------------------------
+log "end-to-end tests (PostgreSQL)"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pgdir=$(mktemp -d /tmp/updraft-pg.XXXXXX)
+pgport=${UPDRAFT_PG_PORT:-55432}
+chown postgres:postgres "$pgdir"
+stop_pg() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+trap stop_pg EXIT
+runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" --auth=trust -U postgres >/dev/null
+runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+  -o "-p $pgport -c listen_addresses=127.0.0.1 -k $pgdir" start >/dev/null
+runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" updraft_e2e
+UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
+  "$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
+
+# --- 4. tempest identity -------------------------------------------------------------------
+log "tempest identity API tests"
+bash tests/tempest/run.sh
+
+log "all tests passed"
