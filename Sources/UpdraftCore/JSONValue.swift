@@ -45,7 +45,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw .badRequest("Malformed request body: the body is not valid JSON.")
+            throw .badRequest("Expecting to find valid JSON in request body. The server could not comply with the request since it is either malformed or otherwise incorrect.")
         }
     }
 

@@ -38,7 +38,7 @@ public final class Database: Sendable {
             try await database.prepare()
         } catch {
             await database.close()
-            throw UpdraftError.internal("cannot open database \(kind.redacted): \(Database.describe(error))", cause: error)
+            throw UpdraftError.internal("cannot open database \(kind.redacted): \(Database.describe(error))")
         }
         return database
     }
@@ -53,6 +53,10 @@ public final class Database: Sendable {
 
     private init(kind: Kind, logger: Logger) throws {
         self.kind = kind
+        // Connection failures reach callers as thrown errors (and the edge logs them once);
+        // the pool's own log lines would repeat them.
+        var logger = logger
+        logger.logLevel = .critical
         self.logger = logger
         switch kind {
         case .sqlite(let path):
@@ -127,6 +131,7 @@ public final class Database: Sendable {
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(underlying)" }
             return "\(error.code)"
         }
         return "\(error)"

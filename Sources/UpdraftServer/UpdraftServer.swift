@@ -112,10 +112,17 @@ public enum UpdraftServer {
     /// Creates the data directory (0700) and proves it is writable.
     static func prepareDataDirectory(_ directory: String) throws {
         let fm = FileManager.default
-        do {
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw UpdraftError.internal("cannot create data directory \(directory)", cause: error)
+        var path = ""
+        for component in directory.split(separator: "/") {
+            path += "/" + component
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw UpdraftError.internal("cannot create data directory \(directory): \(path) is not a directory")
+                }
+            } else if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                throw UpdraftError.internal("cannot create data directory \(directory): \(String(cString: strerror(errno)))")
+            }
         }
         let probe = directory + "/.write-test"
         guard fm.createFile(atPath: probe, contents: Data()) else {

@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // Logs go to standard output; standard error carries only the one line that explains an exit.
+        LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
         var logger = Logger(label: "updraft")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var configuration = UpdraftServer.Configuration(dataDirectory: absolute(dataDir))
@@ -78,7 +80,6 @@ func oneLine(_ error: any Error) -> String {
     var text: String
     if let error = error as? UpdraftError {
         text = error.message
-        if let cause = error.cause { text += ": \(cause)" }
     } else {
         text = "\(error)"
     }

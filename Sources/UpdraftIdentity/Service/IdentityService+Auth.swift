@@ -37,7 +37,13 @@ extension IdentityService {
             guard let token = try identity.object("token"), let id = try token.string("id") else {
                 throw UpdraftError.badRequest("Invalid input for field 'auth.identity.token.id'.")
             }
-            let prior = try tokens.validate(id)
+            // Keystone answers 404 when the token being exchanged is no longer valid.
+            let prior: TokenPayload
+            do {
+                prior = try tokens.validate(id)
+            } catch {
+                throw UpdraftError.notFound("Failed to validate token")
+            }
             if prior.applicationCredentialID != nil {
                 throw UpdraftError.forbidden("A token created from an application credential cannot be rescoped.")
             }

@@ -130,7 +130,11 @@ extension IdentityService {
                 "SELECT * FROM application_credentials WHERE name = \(bind: name) AND user_id = \(bind: userID)"
             ).first().map(Self.applicationCredential)
         }
-        guard let record, passwords.verify(secret, against: record.secretHash) else {
+        guard let record else {
+            let name = (try? body.string("id")) ?? (try? body.string("name")) ?? nil
+            throw UpdraftError.notFound("Could not find Application Credential: \(name ?? "?").")
+        }
+        guard passwords.verify(secret, against: record.secretHash) else {
             throw UpdraftError.unauthorized("The request you have made requires authentication.")
         }
         if let expires = record.credential.expiresAt, expires < .now {

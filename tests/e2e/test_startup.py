@@ -1,0 +1,101 @@
+"""`updraft serve` itself: bootstrap files, startup failures, restart. Updraft only.
+
+Runs last (file order), since the restart test restarts the session's server.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from conftest import Api, Cloud, UpdraftServer, free_port, parse_openrc, run_updraft, unique
+
+pytestmark = pytest.mark.updraft_only
+
+
+def assert_fails_with_one_line(p, what: str) -> str:
+    assert p.returncode != 0, f"{what}: exited 0\nstdout: {p.stdout}\nstderr: {p.stderr}"
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"{what}: expected one line on stderr, got {len(lines)}:\n{p.stderr}"
+    return lines[0]
+
+
+@pytest.fixture
+def server(cloud: Cloud) -> UpdraftServer:
+    assert cloud.server is not None
+    return cloud.server
+
+
+def test_bootstrap_writes_openrc_and_clouds_yaml_mode_0600(cloud: Cloud,
+                                                          server: UpdraftServer) -> None:
+    openrc, clouds = server.data_dir / "admin-openrc.sh", server.data_dir / "clouds.yaml"
+    for path in (openrc, clouds):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path} mode {path.stat().st_mode:o}"
+
+    env = parse_openrc(openrc)
+    assert env["OS_AUTH_URL"].rstrip("/") == server.auth_url
+    assert env["OS_USERNAME"] == "admin" and env["OS_PROJECT_NAME"] == "admin"
+    assert len(env["OS_PASSWORD"]) >= 16, "random admin password"
+    assert env["OS_USER_DOMAIN_NAME"] == env["OS_PROJECT_DOMAIN_NAME"] == "Default"
+    assert env["OS_REGION_NAME"] == "RegionOne"
+    assert env["OS_IDENTITY_API_VERSION"] == "3" and env["OS_INTERFACE"] == "public"
+
+    c = yaml.safe_load(clouds.read_text())["clouds"]["updraft"]
+    assert c["auth"]["auth_url"].rstrip("/") == server.auth_url
+    assert c["auth"]["username"] == "admin" and c["auth"]["password"] == env["OS_PASSWORD"]
+    assert c["auth"]["project_name"] == "admin"
+
+
+def test_second_serve_on_same_port_exits_nonzero_with_one_line(
+        server: UpdraftServer, api: Api, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    p = run_updraft("serve", "--data-dir", str(data), "--port", str(server.port))
+    line = assert_fails_with_one_line(p, "port in use")
+    assert str(server.port) in line or "in use" in line.lower(), line
+    # The first server is unharmed.
+    assert api.get("/projects").status_code == 200
+
+
+def test_unwritable_data_dir_exits_nonzero_with_one_line(tmp_path: Path) -> None:
+    regular = tmp_path / "a-file"
+    regular.write_text("not a directory\n")
+    p = run_updraft("serve", "--data-dir", str(regular / "data"), "--port", str(free_port()))
+    assert_fails_with_one_line(p, "data dir under a regular file")
+
+
+def test_bad_database_url_exits_nonzero_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    p = run_updraft("serve", "--data-dir", str(data), "--port", str(free_port()),
+                    "--database", "postgres://nobody:x@127.0.0.1:1/nope")
+    assert_fails_with_one_line(p, "unreachable database")
+
+
+def test_restart_keeps_admin_password_and_projects(cloud: Cloud, server: UpdraftServer,
+                                                   api: Api) -> None:
+    openrc = server.data_dir / "admin-openrc.sh"
+    before = openrc.read_text()
+    name = unique("persist")
+    project = api.create("projects", "project", {"name": name, "domain_id": "default",
+                                                 "description": "survives restart"})
+
+    server.restart()
+    api.forget_token()
+
+    assert openrc.read_text() == before, "restart must not re-bootstrap"
+    a = cloud.admin
+    r = api.password_auth(a["OS_USERNAME"], a["OS_PASSWORD"], project_name=a["OS_PROJECT_NAME"])
+    assert r.status_code == 201, f"admin password after restart: {r.status_code} {r.text}"
+    got = api.get(f"/projects/{project['id']}")
+    assert got.status_code == 200, got.text
+    assert got.json()["project"]["name"] == name
+    assert got.json()["project"]["description"] == "survives restart"
+    # The CLI works against the restarted server with the same openrc.
+    assert name in {row["Name"] for row in cloud.openstack("project", "list")}
+    api.request("DELETE", f"/projects/{project['id']}")
+    assert requests.get(cloud.auth_url, timeout=10).status_code == 200
