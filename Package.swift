@@ -1,5 +1,8 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
+
+/// Our own targets treat warnings as errors; dependencies are left alone.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "updraft",
@@ -26,7 +29,8 @@ let package = Package(
             name: "UpdraftCore",
             dependencies: [
                 .product(name: "Logging", package: "swift-log")
-            ]
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "UpdraftDatabase",
@@ -38,7 +42,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "UpdraftIdentity",
@@ -48,7 +53,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "UpdraftServer",
@@ -62,21 +68,24 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .executableTarget(
             name: "updraft",
             dependencies: [
                 "UpdraftServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "UpdraftTests",
             dependencies: [
                 "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            swiftSettings: strict
         ),
     ]
 )

@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
+results=$(mktemp /tmp/updraft-results.XXXXXX)
+# Each stage's output is kept so the closing line can add up what ran.
+run_stage() { "$@" 2>&1 | tee -a "$results"; return "${PIPESTATUS[0]}"; }
 
 # --- system packages -----------------------------------------------------------------------
 need=()
@@ -33,6 +36,10 @@ if [ ! -x "$UPDRAFT_VENV/bin/openstack" ] || [ ! -x "$UPDRAFT_VENV/bin/tempest" 
   "$UPDRAFT_VENV/bin/pip" install -q -c tests/e2e/constraints.txt -r tests/e2e/requirements.txt
 fi
 
+# --- format -------------------------------------------------------------------------------
+log "swift format lint"
+swift format lint --strict -r Sources Tests Package.swift
+
 # --- build once ----------------------------------------------------------------------------
 log "building (debug)"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
@@ -41,11 +48,11 @@ export UPDRAFT_BIN="$here/.build/debug/updraft"
 
 # --- 1. unit tests -------------------------------------------------------------------------
 log "swift test"
-swift test --skip-build
+run_stage swift test --skip-build
 
 # --- 2. end-to-end on SQLite ---------------------------------------------------------------
 log "end-to-end tests (SQLite)"
-"$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
+run_stage "$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
 
 # --- 3. end-to-end on PostgreSQL -----------------------------------------------------------
 log "end-to-end tests (PostgreSQL)"
@@ -60,10 +67,16 @@ runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-p $pgport -c listen_addresses=127.0.0.1 -k $pgdir" start >/dev/null
 runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" updraft_e2e
 UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
-  "$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
+  run_stage "$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
 
 # --- 4. tempest identity -------------------------------------------------------------------
 log "tempest identity API tests"
-bash tests/tempest/run.sh
+run_stage bash tests/tempest/run.sh
 
-log "all tests passed"
+swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1)
+pytest_passed=$(grep -oE '^[0-9]+ passed' "$results" | awk '{s+=$1} END {print s+0}')
+tempest_passed=$(grep -oE '^  Passed: [0-9]+' "$results" | grep -oE '[0-9]+' | head -n 1)
+tempest_skipped=$(grep -oE '^  Skipped: [0-9]+' "$results" | grep -oE '[0-9]+' | head -n 1)
+rm -f "$results"
+log "all tests passed (swift ${swift_passed:-0}, end-to-end ${pytest_passed}, tempest ${tempest_passed:-0}; tempest known failures listed in tests/tempest/known-failures.txt)"
+echo "$(( ${swift_passed:-0} + pytest_passed + ${tempest_passed:-0} )) passed, 0 failed, ${tempest_skipped:-0} skipped"

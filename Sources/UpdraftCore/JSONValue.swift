@@ -33,7 +33,11 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value == value.rounded(), abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if value == value.rounded(), abs(value) < 1e15 {
+                try container.encode(Int64(value))
+            } else {
+                try container.encode(value)
+            }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -45,7 +49,9 @@ public enum JSONValue: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw .badRequest("Expecting to find valid JSON in request body. The server could not comply with the request since it is either malformed or otherwise incorrect.")
+            throw .badRequest(
+                "Expecting to find valid JSON in request body. The server could not comply with the request since it is either malformed or otherwise incorrect."
+            )
         }
     }
 
@@ -127,7 +133,9 @@ public struct JSONObject: Sendable {
         guard let values = try array(key) else { return nil }
         var strings: [String] = []
         for value in values {
-            guard case .string(let s) = value else { throw .badRequest("Invalid input for field '\(path).\(key)': expected a list of strings.") }
+            guard case .string(let s) = value else {
+                throw .badRequest("Invalid input for field '\(path).\(key)': expected a list of strings.")
+            }
             strings.append(s)
         }
         return strings
@@ -137,7 +145,9 @@ public struct JSONObject: Sendable {
         guard let values = try array(key) else { return nil }
         var objects: [JSONObject] = []
         for (index, value) in values.enumerated() {
-            guard case .object(let o) = value else { throw .badRequest("Invalid input for field '\(path).\(key)': expected a list of objects.") }
+            guard case .object(let o) = value else {
+                throw .badRequest("Invalid input for field '\(path).\(key)': expected a list of objects.")
+            }
             objects.append(JSONObject(o, path: "\(path).\(key)[\(index)]"))
         }
         return objects

@@ -15,8 +15,10 @@ public struct Migration: Sendable {
 public enum Migrator {
     public static func apply(_ migrations: [Migration], to database: Database) async throws {
         try await database.withConnection { db in
-            try await db.raw("CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")
-                .run()
+            try await db.raw(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+            )
+            .run()
         }
         for migration in migrations {
             try await database.transaction { db in

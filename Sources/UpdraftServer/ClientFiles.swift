@@ -47,7 +47,8 @@ enum ClientFiles {
 
     private static func save(_ text: String, to path: String) throws {
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw UpdraftError.internal("cannot write \(temporary)")
         }
         guard rename(temporary, path) == 0 else { throw UpdraftError.internal("cannot write \(path): errno \(errno)") }

@@ -75,7 +75,8 @@ public enum UpdraftServer {
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
             }
-            IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
+            IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
+                on: router)
             return Parts(database: database, identity: identity, router: router, adminPassword: bootstrapped?.adminPassword)
         } catch {
             await database.close()

@@ -43,7 +43,8 @@ struct IdentityAPITests {
     @Test("a password token is issued with X-Subject-Token, roles and catalog")
     func issue() async throws {
         try await Self.withCloud { client, password in
-            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) { response in
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) {
+                response in
                 #expect(response.status == .created)
                 #expect(response.headers[.subjectToken] != nil)
                 #expect(response.headers[.requestID]?.hasPrefix("req-") == true)
@@ -58,7 +59,8 @@ struct IdentityAPITests {
     @Test("a wrong password is 401 in Keystone's error format")
     func wrongPassword() async throws {
         try await Self.withCloud { client, _ in
-            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth("nope")) { response in
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth("nope")) {
+                response in
                 #expect(response.status == .unauthorized)
                 let error = try #require(Self.json(response.body)["error"] as? [String: Any])
                 #expect(error["code"] as? Int == 401)
@@ -92,11 +94,15 @@ struct IdentityAPITests {
     @Test("a revoked token no longer validates")
     func revoke() async throws {
         try await Self.withCloud { client, password in
-            let token = try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) {
+            let token = try await client.execute(
+                uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)
+            ) {
                 try #require($0.headers[.subjectToken])
             }
             let headers: HTTPFields = [.authToken: token, .subjectToken: token]
-            try await client.execute(uri: "/identity/v3/auth/tokens", method: .get, headers: headers) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .get, headers: headers) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/identity/v3/auth/tokens", method: .delete, headers: headers) {
                 #expect($0.status == .noContent)
             }
@@ -109,7 +115,9 @@ struct IdentityAPITests {
     @Test("a duplicate project is 409 and leaves one project")
     func duplicate() async throws {
         try await Self.withCloud { client, password in
-            let token = try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) {
+            let token = try await client.execute(
+                uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)
+            ) {
                 try #require($0.headers[.subjectToken])
             }
             let body = ByteBuffer(string: #"{"project": {"name": "dup"}}"#)

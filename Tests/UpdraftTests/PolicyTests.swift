@@ -4,7 +4,8 @@ import UpdraftCore
 @Suite("Policy")
 struct PolicyTests {
     func context(_ roles: Set<String>, project: String = "A") -> AuthContext {
-        AuthContext(userID: "u", userDomainID: "default", scope: .project(id: project, domainID: "default"), roles: roles, auditID: "x")
+        AuthContext(
+            userID: "u", userDomainID: "default", scope: .project(id: project, domainID: "default"), roles: roles, auditID: "x")
     }
 
     @Test("a member of project A may read and change A and nothing of B")

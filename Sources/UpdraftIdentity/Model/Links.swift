@@ -3,7 +3,10 @@ import Foundation
 /// Keystone writes `"links": {"self": URL}` on every resource; the base URL is the
 /// identity endpoint the client called, passed in the encoder's user info.
 public enum Links {
-    public static let baseKey = CodingUserInfoKey(rawValue: "updraft.identity.base")!
+    public static let baseKey: CodingUserInfoKey = {
+        guard let key = CodingUserInfoKey(rawValue: "updraft.identity.base") else { preconditionFailure("invalid user info key") }
+        return key
+    }()
 
     /// An encoder for identity responses whose links start at `base` (e.g. `http://h:p/identity`).
     public static func encoder(base: String) -> JSONEncoder {

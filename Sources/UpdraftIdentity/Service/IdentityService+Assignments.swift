@@ -18,7 +18,9 @@ extension IdentityService {
                 implied[try row.string("prior_role_id"), default: []].append(try row.string("implied_role_id"))
             }
             var domainRoles: Set<String> = []
-            for row in try await db.raw("SELECT id FROM roles WHERE domain_id <> ''").all() { domainRoles.insert(try row.string("id")) }
+            for row in try await db.raw("SELECT id FROM roles WHERE domain_id <> ''").all() {
+                domainRoles.insert(try row.string("id"))
+            }
             for row in try await db.raw("SELECT * FROM assignments").all() {
                 guard let actorType = RoleAssignment.ActorType(rawValue: try row.string("actor_type")),
                     let targetType = RoleAssignment.TargetType(rawValue: try row.string("target_type"))
@@ -77,7 +79,9 @@ extension IdentityService {
 
     private static func name(_ assignments: [RoleAssignment], _ db: any SQLDatabase) async throws -> [RoleAssignment] {
         var domains: [String: String] = [:]
-        for row in try await db.raw("SELECT id, name FROM domains").all() { domains[try row.string("id")] = try row.string("name") }
+        for row in try await db.raw("SELECT id, name FROM domains").all() {
+            domains[try row.string("id")] = try row.string("name")
+        }
         func named(_ table: String) async throws -> [String: (name: String, domain: String)] {
             var map: [String: (String, String)] = [:]
             for row in try await db.raw("SELECT id, name, domain_id FROM \(ident: table)").all() {

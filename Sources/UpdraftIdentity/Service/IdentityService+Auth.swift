@@ -61,7 +61,9 @@ extension IdentityService {
         default:
             throw UpdraftError.unauthorized("Unsupported authentication method: \(methods[0]).")
         }
-        return try await issue(for: subject, scope: try auth.object("scope"), unscoped: (try? auth.string("scope")) == "unscoped", includeCatalog: includeCatalog)
+        return try await issue(
+            for: subject, scope: try auth.object("scope"), unscoped: (try? auth.string("scope")) == "unscoped",
+            includeCatalog: includeCatalog)
     }
 
     private func checkPassword(_ user: JSONObject) async throws -> String {
@@ -72,7 +74,8 @@ extension IdentityService {
             }
             let name = try user.requiredString("name")
             guard let domain = try user.object("domain") else {
-                throw UpdraftError.badRequest("Invalid input for field 'auth.identity.password.user.domain': a user name needs a domain.")
+                throw UpdraftError.badRequest(
+                    "Invalid input for field 'auth.identity.password.user.domain': a user name needs a domain.")
             }
             let domainID: String
             if let id = try domain.string("id") {
@@ -143,10 +146,13 @@ extension IdentityService {
                 payload.projectDomainID = project.domainID
                 payload.roles = roles
                 payload.applicationCredentialID = record.credential.id
-                if let expires = record.credential.expiresAt { payload.expiresAt = min(payload.expiresAt, expires.timeIntervalSince1970) }
+                if let expires = record.credential.expiresAt {
+                    payload.expiresAt = min(payload.expiresAt, expires.timeIntervalSince1970)
+                }
                 return payload
             }
-            try await Self.applyScope(&payload, scope: scope, unscoped: unscoped, inherited: subject.inheritedScope, user: user, db)
+            try await Self.applyScope(
+                &payload, scope: scope, unscoped: unscoped, inherited: subject.inheritedScope, user: user, db)
             return payload
         }
         payload.roles.sort { $0.name < $1.name }
@@ -167,7 +173,8 @@ extension IdentityService {
                 } else {
                     let name = try p.requiredString("name")
                     guard let d = try p.object("domain") else {
-                        throw UpdraftError.badRequest("Invalid input for field 'auth.scope.project.domain': a project name needs a domain.")
+                        throw UpdraftError.badRequest(
+                            "Invalid input for field 'auth.scope.project.domain': a project name needs a domain.")
                     }
                     let domainID = try await projectForScope {
                         if let id = try d.string("id") { return id }
@@ -300,7 +307,9 @@ extension IdentityService {
             }
             if let domainID = payload.domainID { body.domainName = try await Self.domain(id: domainID, db).name }
             if let credentialID = payload.applicationCredentialID,
-                let row = try await db.raw("SELECT name, unrestricted FROM application_credentials WHERE id = \(bind: credentialID)").first()
+                let row = try await db.raw(
+                    "SELECT name, unrestricted FROM application_credentials WHERE id = \(bind: credentialID)"
+                ).first()
             {
                 body.applicationCredentialName = try row.string("name")
                 body.applicationCredentialRestricted = !(try row.bool("unrestricted"))

@@ -28,7 +28,9 @@ extension IdentityService {
         }
         _ = try await createRegion(JSONObject([:], path: "region"), id: region)
         let project = try await createProject(
-            JSONObject(["name": .string("admin"), "description": .string("Bootstrap project for cloud administrators")], path: "project"))
+            JSONObject(
+                ["name": .string("admin"), "description": .string("Bootstrap project for cloud administrators")], path: "project")
+        )
         let user = try await createUser(JSONObject(["name": .string("admin"), "password": .string(password)], path: "user"))
         guard let admin = roleIDs["admin"] else { throw UpdraftError.internal("bootstrap lost the admin role") }
         try await grant(role: admin, actor: .user, user.id, on: .project, project.id)

@@ -71,7 +71,8 @@ extension IdentityService {
 
     public func listRegions(query: [String: String]) async throws -> [Region] {
         let filters = Self.filters(query, allowed: ["parent_region_id": "parent_region_id"])
-        return try await read { db in try await db.raw(Self.select("regions", where: filters, order: "id")).all().map(Self.region) }
+        return try await read { db in try await db.raw(Self.select("regions", where: filters, order: "id")).all().map(Self.region)
+        }
     }
 
     public func region(id: String) async throws -> Region {
@@ -133,7 +134,9 @@ extension IdentityService {
 
     public func listServices(query: [String: String]) async throws -> [CatalogService] {
         let filters = Self.filters(query, allowed: ["type": "type", "name": "name"])
-        return try await read { db in try await db.raw(Self.select("services", where: filters, order: "type")).all().map(Self.service) }
+        return try await read { db in
+            try await db.raw(Self.select("services", where: filters, order: "type")).all().map(Self.service)
+        }
     }
 
     public func service(id: String) async throws -> CatalogService {
@@ -192,7 +195,9 @@ extension IdentityService {
     public func listEndpoints(query: [String: String]) async throws -> [Endpoint] {
         let filters = Self.filters(
             query, allowed: ["service_id": "service_id", "interface": "interface", "region_id": "region_id"])
-        return try await read { db in try await db.raw(Self.select("endpoints", where: filters, order: "id")).all().map(Self.endpoint) }
+        return try await read { db in
+            try await db.raw(Self.select("endpoints", where: filters, order: "id")).all().map(Self.endpoint)
+        }
     }
 
     public func endpoint(id: String) async throws -> Endpoint {

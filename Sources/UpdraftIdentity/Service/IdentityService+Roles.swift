@@ -84,8 +84,12 @@ extension IdentityService {
             guard p.domainID != nil || i.domainID == nil else {
                 throw UpdraftError.forbidden("A global role cannot imply a domain-specific role.")
             }
-            try await db.raw("DELETE FROM implied_roles WHERE prior_role_id = \(bind: prior) AND implied_role_id = \(bind: implied)").run()
-            try await db.raw("INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES (\(bind: prior), \(bind: implied))").run()
+            try await db.raw(
+                "DELETE FROM implied_roles WHERE prior_role_id = \(bind: prior) AND implied_role_id = \(bind: implied)"
+            ).run()
+            try await db.raw(
+                "INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES (\(bind: prior), \(bind: implied))"
+            ).run()
             return (p, i)
         }
     }
@@ -106,7 +110,9 @@ extension IdentityService {
     public func deleteImpliedRole(prior: String, implied: String) async throws {
         _ = try await impliedRole(prior: prior, implied: implied)
         try await write { db in
-            try await db.raw("DELETE FROM implied_roles WHERE prior_role_id = \(bind: prior) AND implied_role_id = \(bind: implied)").run()
+            try await db.raw(
+                "DELETE FROM implied_roles WHERE prior_role_id = \(bind: prior) AND implied_role_id = \(bind: implied)"
+            ).run()
         }
     }
 

@@ -24,7 +24,8 @@ public struct KeyRepository: Sendable {
     /// Loads the repository, creating the staged and the primary key when it is empty.
     public static func open(_ configuration: Configuration) throws -> KeyRepository {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(
+            atPath: configuration.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if try indices(in: configuration.directory).isEmpty {
             try writeKey(index: 0, in: configuration.directory)
             try writeKey(index: 1, in: configuration.directory)
@@ -42,7 +43,9 @@ public struct KeyRepository: Sendable {
             }
             return SymmetricKey(data: data)
         }
-        guard keys.count >= 2 else { throw UpdraftError.internal("key repository \(configuration.directory) needs a staged and a primary key") }
+        guard keys.count >= 2 else {
+            throw UpdraftError.internal("key repository \(configuration.directory) needs a staged and a primary key")
+        }
     }
 
     /// Promotes the staged key to primary, stages a new one and drops the oldest beyond the limit.
@@ -67,7 +70,8 @@ public struct KeyRepository: Sendable {
         let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
         let path = "\(directory)/\(index)"
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw UpdraftError.internal("cannot write key file \(temporary)")
         }
         try FileManager.default.moveItem(atPath: temporary, toPath: path)

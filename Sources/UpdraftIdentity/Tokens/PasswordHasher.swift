@@ -44,7 +44,9 @@ public final class PasswordHasher: Sendable {
         else { return false }
         let memo = Data(HMAC<SHA256>.authenticationCode(for: Data((stored + "\u{0}" + password).utf8), using: memoryKey))
         let now = Date.now
-        if configuration.rememberFor > 0, let at = remembered.withLock({ $0[memo] }), now.timeIntervalSince(at) < configuration.rememberFor {
+        if configuration.rememberFor > 0, let at = remembered.withLock({ $0[memo] }),
+            now.timeIntervalSince(at) < configuration.rememberFor
+        {
             return true
         }
         guard let derived = try? derive(password, salt: salt, rounds: rounds), constantTimeEquals(derived, expected) else {

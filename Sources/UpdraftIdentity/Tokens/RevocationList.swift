@@ -57,7 +57,8 @@ public final class RevocationList: Sendable {
         }
         guard let database else { return }
         try await database.withConnection { db in
-            try await db.raw("DELETE FROM revocation_events WHERE subject = \(bind: subject.rawValue) AND value = \(bind: value)").run()
+            try await db.raw("DELETE FROM revocation_events WHERE subject = \(bind: subject.rawValue) AND value = \(bind: value)")
+                .run()
             try await db.raw(
                 "INSERT INTO revocation_events (subject, value, revoked_at) VALUES (\(bind: subject.rawValue), \(bind: value), \(bind: at))"
             ).run()
@@ -77,9 +78,11 @@ public final class RevocationList: Sendable {
                 || voids(.domain, payload.domainID ?? payload.projectDomainID)
                 || voids(.domain, payload.userDomainID)
                 || voids(.applicationCredential, payload.applicationCredentialID)
-                || voids(.grant, (payload.projectID ?? payload.domainID ?? (payload.system ? "all" : nil)).map {
-                    Self.grantKey(user: payload.userID, target: $0)
-                })
+                || voids(
+                    .grant,
+                    (payload.projectID ?? payload.domainID ?? (payload.system ? "all" : nil)).map {
+                        Self.grantKey(user: payload.userID, target: $0)
+                    })
         }
     }
 }

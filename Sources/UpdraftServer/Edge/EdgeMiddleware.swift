@@ -37,9 +37,12 @@ struct EdgeMiddleware: RouterMiddleware {
         response.headers[.requestID] = context.requestID
         let elapsed = ContinuousClock.now - start
         let family = Self.family(request.uri.path)
-        Counter(label: "updraft_http_requests_total", dimensions: [
-            ("service", family), ("method", request.method.rawValue), ("status", String(response.status.code)),
-        ]).increment()
+        Counter(
+            label: "updraft_http_requests_total",
+            dimensions: [
+                ("service", family), ("method", request.method.rawValue), ("status", String(response.status.code)),
+            ]
+        ).increment()
         Timer(label: "updraft_http_request_duration_seconds", dimensions: [("service", family)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         logger.info(
@@ -55,7 +58,8 @@ struct EdgeMiddleware: RouterMiddleware {
             if error.code == .internal {
                 logger.error("internal error", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
                 return Fault.response(
-                    status: 500, message: "An unexpected error prevented the server from fulfilling your request. (\(context.requestID))",
+                    status: 500,
+                    message: "An unexpected error prevented the server from fulfilling your request. (\(context.requestID))",
                     service: service, publicBase: base)
             }
             return Fault.response(status: error.code.httpStatus, message: error.message, service: service, publicBase: base)
@@ -84,7 +88,14 @@ struct EdgeMiddleware: RouterMiddleware {
 }
 
 extension HTTPField.Name {
-    static let authToken = HTTPField.Name("X-Auth-Token")!
-    static let subjectToken = HTTPField.Name("X-Subject-Token")!
-    static let requestID = HTTPField.Name("x-openstack-request-id")!
+    static let authToken = known("X-Auth-Token")
+    static let subjectToken = known("X-Subject-Token")
+    static let requestID = known("x-openstack-request-id")
+    static let wwwAuthenticate = known("WWW-Authenticate")
+
+    /// A header name written in this source, so always valid.
+    private static func known(_ name: String) -> HTTPField.Name {
+        guard let field = HTTPField.Name(name) else { preconditionFailure("invalid header name \(name)") }
+        return field
+    }
 }

@@ -25,7 +25,7 @@ enum Fault {
         let title = titles[status] ?? "Error"
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == 401, service == .identity {
-            headers[HTTPField.Name("WWW-Authenticate")!] = "Keystone uri=\"\(publicBase)/identity/v3\""
+            headers[.wwwAuthenticate] = "Keystone uri=\"\(publicBase)/identity/v3\""
         }
         let body: JSONValue = .object([
             "error": .object(["code": .number(Double(status)), "title": .string(title), "message": .string(message)])

@@ -26,6 +26,7 @@ extension Request {
 
 extension UpdraftRequestContext {
     /// The caller's validated token; 401 when none was sent or it did not validate.
+    @discardableResult
     func caller() throws(UpdraftError) -> TokenPayload {
         guard let token, !tokenRejected else { throw .unauthorized() }
         return token

@@ -48,7 +48,8 @@ extension IdentityController {
         }
         v3.get("auth/system") { request, context in
             let caller = try context.caller()
-            let system: [JSONValue] = try await identity.hasSystemAccess(userID: caller.userID) ? [.object(["all": .bool(true)])] : []
+            let system: [JSONValue] =
+                try await identity.hasSystemAccess(userID: caller.userID) ? [.object(["all": .bool(true)])] : []
             return try responder(request).respond(
                 JSONValue.object(["system": .array(system), "links": .object(["self": .string(selfURL(request))])]))
         }
@@ -62,8 +63,9 @@ extension IdentityController {
             throw UpdraftError.badRequest("X-Subject-Token header is required.")
         }
         let body = try await identity.validate(subjectToken: subject, includeCatalog: request.query["nocatalog"] == nil)
-        guard Policy.isAdmin(caller.authContext) || caller.userID == body.payload.userID
-            || caller.roles.contains(where: { $0.name == "service" })
+        guard
+            Policy.isAdmin(caller.authContext) || caller.userID == body.payload.userID
+                || caller.roles.contains(where: { $0.name == "service" })
         else { throw UpdraftError.forbidden() }
         return try responder(request).respond(TokenEnvelope(token: body), headers: [.subjectToken: subject])
     }

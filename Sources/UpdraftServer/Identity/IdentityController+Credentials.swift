@@ -76,7 +76,8 @@ extension IdentityController {
             let caller = try context.caller()
             var query = request.query
             if !Policy.isAdmin(caller.authContext) { query["user_id"] = caller.userID }
-            return try responder(request).list("credentials", try await identity.listCredentials(query: query), selfURL: selfURL(request))
+            return try responder(request).list(
+                "credentials", try await identity.listCredentials(query: query), selfURL: selfURL(request))
         }
         v3.post("credentials") { request, context in
             let caller = try context.caller()
@@ -99,7 +100,8 @@ extension IdentityController {
             let id = try context.parameter("id")
             try Policy.authorize(caller.authContext, .user(try await identity.credential(id: id).userID))
             let body = try JSONObject.body(try await request.json(limit: bodyLimit), key: "credential")
-            return try responder(request).respond(Envelope(key: "credential", value: try await identity.updateCredential(id: id, body)))
+            return try responder(request).respond(
+                Envelope(key: "credential", value: try await identity.updateCredential(id: id, body)))
         }
         v3.delete("credentials/:id") { _, context in
             let caller = try context.caller()

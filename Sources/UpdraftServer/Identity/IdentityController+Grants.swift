@@ -75,7 +75,11 @@ extension IdentityController {
             return try responder(request).respond(
                 JSONValue.object([
                     "role_inferences": .array(
-                        grouped.map { .object(["prior_role": roleRef($0.prior, base), "implies": .array($0.implies.map { roleRef($0, base) })]) }),
+                        grouped.map {
+                            .object([
+                                "prior_role": roleRef($0.prior, base), "implies": .array($0.implies.map { roleRef($0, base) }),
+                            ])
+                        }),
                     "links": .object(["self": .string(selfURL(request))]),
                 ]))
         }
@@ -86,7 +90,9 @@ extension IdentityController {
             let base = publicBase(request) + "/identity"
             return try responder(request).respond(
                 JSONValue.object([
-                    "role_inference": .object(["prior_role": roleRef(prior, base), "implies": .array(implied.map { roleRef($0, base) })]),
+                    "role_inference": .object([
+                        "prior_role": roleRef(prior, base), "implies": .array(implied.map { roleRef($0, base) }),
+                    ]),
                     "links": .object(["self": .string(selfURL(request))]),
                 ]))
         }

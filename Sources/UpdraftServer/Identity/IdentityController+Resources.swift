@@ -148,7 +148,8 @@ extension IdentityController {
         for method in [HTTPRequest.Method.head, .get] {
             v3.on("groups/:id/users/:user", method: method) { _, context in
                 try context.caller(.admin)
-                guard try await identity.isGroupMember(groupID: try context.parameter("id"), userID: try context.parameter("user"))
+                guard
+                    try await identity.isGroupMember(groupID: try context.parameter("id"), userID: try context.parameter("user"))
                 else { throw UpdraftError.notFound("The user is not a member of the group.") }
                 return JSONResponder.empty()
             }
@@ -170,7 +171,9 @@ extension IdentityController {
             let body = try await request.json(limit: bodyLimit)
             guard case .object(let root) = body else { throw UpdraftError.badRequest("Expected {\"tags\": [...]}.") }
             let tags = try JSONObject(root, path: "").strings("tags") ?? []
-            return try responder(request).respond(["tags": try await identity.setProjectTags(id: try context.parameter("id"), tags)])
+            return try responder(request).respond([
+                "tags": try await identity.setProjectTags(id: try context.parameter("id"), tags)
+            ])
         }
     }
 }
