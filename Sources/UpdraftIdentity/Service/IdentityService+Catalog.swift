@@ -77,10 +77,7 @@ extension IdentityService {
 
     public func region(id: String) async throws -> Region {
         try await read { db in
-            guard let row = try await db.raw("SELECT * FROM regions WHERE id = \(bind: id)").first() else {
-                throw UpdraftError.notFound("Could not find region: \(id).")
-            }
-            return try Self.region(row)
+            return try Self.region(try await Self.row("regions", id: id, noun: "region", db))
         }
     }
 
@@ -141,10 +138,7 @@ extension IdentityService {
 
     public func service(id: String) async throws -> CatalogService {
         try await read { db in
-            guard let row = try await db.raw("SELECT * FROM services WHERE id = \(bind: id)").first() else {
-                throw UpdraftError.notFound("Could not find service: \(id).")
-            }
-            return try Self.service(row)
+            return try Self.service(try await Self.row("services", id: id, noun: "service", db))
         }
     }
 
@@ -202,10 +196,7 @@ extension IdentityService {
 
     public func endpoint(id: String) async throws -> Endpoint {
         try await read { db in
-            guard let row = try await db.raw("SELECT * FROM endpoints WHERE id = \(bind: id)").first() else {
-                throw UpdraftError.notFound("Could not find endpoint: \(id).")
-            }
-            return try Self.endpoint(row)
+            return try Self.endpoint(try await Self.row("endpoints", id: id, noun: "endpoint", db))
         }
     }
 

@@ -203,10 +203,7 @@ extension IdentityService {
     public func credential(id: String) async throws -> Credential {
         let sealer = credentialSealer
         return try await read { db in
-            guard let row = try await db.raw("SELECT * FROM credentials WHERE id = \(bind: id)").first() else {
-                throw UpdraftError.notFound("Could not find credential: \(id).")
-            }
-            return try Self.credential(row, sealer: sealer)
+            return try Self.credential(try await Self.row("credentials", id: id, noun: "credential", db), sealer: sealer)
         }
     }
 

@@ -16,10 +16,7 @@ extension IdentityService {
 
     public func policy(id: String) async throws -> PolicyDocument {
         try await read { db in
-            guard let row = try await db.raw("SELECT * FROM policies WHERE id = \(bind: id)").first() else {
-                throw UpdraftError.notFound("Could not find policy: \(id).")
-            }
-            return try Self.policy(row)
+            return try Self.policy(try await Self.row("policies", id: id, noun: "policy", db))
         }
     }
 

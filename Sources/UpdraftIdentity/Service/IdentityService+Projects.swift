@@ -17,10 +17,7 @@ extension IdentityService {
     }
 
     static func domain(id: String, _ db: any SQLDatabase) async throws -> Domain {
-        guard let row = try await db.raw("SELECT * FROM domains WHERE id = \(bind: id)").first() else {
-            throw UpdraftError.notFound("Could not find domain: \(id).")
-        }
-        return try domain(row)
+        return try domain(try await Self.row("domains", id: id, noun: "domain", db))
     }
 
     static func domain(name: String, _ db: any SQLDatabase) async throws -> Domain {
@@ -104,10 +101,7 @@ extension IdentityService {
     }
 
     static func project(id: String, _ db: any SQLDatabase) async throws -> Project {
-        guard let row = try await db.raw("SELECT * FROM projects WHERE id = \(bind: id)").first() else {
-            throw UpdraftError.notFound("Could not find project: \(id).")
-        }
-        return try project(row)
+        return try project(try await Self.row("projects", id: id, noun: "project", db))
     }
 
     static func project(name: String, domainID: String, _ db: any SQLDatabase) async throws -> Project {

@@ -17,10 +17,7 @@ extension IdentityService {
     }
 
     static func role(id: String, _ db: any SQLDatabase) async throws -> Role {
-        guard let row = try await db.raw("SELECT * FROM roles WHERE id = \(bind: id)").first() else {
-            throw UpdraftError.notFound("Could not find role: \(id).")
-        }
-        return try role(row)
+        return try role(try await Self.row("roles", id: id, noun: "role", db))
     }
 
     public func createRole(_ body: JSONObject, id: String? = nil) async throws -> Role {

@@ -21,10 +21,7 @@ extension IdentityService {
     }
 
     static func user(id: String, _ db: any SQLDatabase) async throws -> User {
-        guard let row = try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first() else {
-            throw UpdraftError.notFound("Could not find user: \(id).")
-        }
-        return try user(row)
+        return try user(try await Self.row("users", id: id, noun: "user", db))
     }
 
     public func createUser(_ body: JSONObject, id: String? = nil) async throws -> User {
@@ -141,10 +138,7 @@ extension IdentityService {
     }
 
     static func group(id: String, _ db: any SQLDatabase) async throws -> Group {
-        guard let row = try await db.raw("SELECT * FROM identity_groups WHERE id = \(bind: id)").first() else {
-            throw UpdraftError.notFound("Could not find group: \(id).")
-        }
-        return try group(row)
+        return try group(try await Self.row("identity_groups", id: id, noun: "group", db))
     }
 
     public func createGroup(_ body: JSONObject) async throws -> Group {

@@ -89,6 +89,14 @@ public final class IdentityService: Sendable {
 
     static var now: Double { Date.now.timeIntervalSince1970 }
 
+    /// The row with this id, or a `notFound` naming the resource as Keystone does.
+    static func row(_ table: String, id: String, noun: String, _ db: any SQLDatabase) async throws -> any SQLRow {
+        guard let row = try await db.raw("SELECT * FROM \(ident: table) WHERE id = \(bind: id)").first() else {
+            throw UpdraftError.notFound("Could not find \(noun): \(id).")
+        }
+        return row
+    }
+
     /// Builds `SELECT * FROM table WHERE a = ? AND b = ? ORDER BY ...` from equality filters.
     static func select(
         _ table: String, where filters: [(String, any Encodable & Sendable)], order: String = "name"
