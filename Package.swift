@@ -84,6 +84,7 @@ let package = Package(
             dependencies: [
                 "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: strict
         ),

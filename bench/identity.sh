@@ -63,8 +63,9 @@ measure updraft "http://127.0.0.1:$port/identity/v3" "$u_pass" "--rss-pid $upid"
 if [ -z "${SKIP_KEYSTONE:-}" ]; then
   echo "=== Keystone (KS_CACHE=dict, 2 gunicorn workers)"
   [ -x /tmp/peers/keystone/bin/keystone-manage ] || bash "$peers/keystone-peer.sh" install
-  KS_CACHE=dict bash "$peers/keystone-peer.sh" setup >/dev/null
-  KS_CACHE=dict bash "$peers/keystone-peer.sh" start
+  KS_CACHE=dict bash "$peers/keystone-peer.sh" setup >/dev/null 2>&1
+  KS_CACHE=dict bash "$peers/keystone-peer.sh" start 2>&1 | grep -v -i -E 'eventlet|^$|framework|migration|from eventlet|If you are'
+
   sleep 5
   k_idle=$(bash "$peers/keystone-peer.sh" rss)
   echo "idle RSS: $k_idle KiB"
@@ -74,10 +75,10 @@ fi
 echo
 echo "=== Summary"
 num() { grep -E "$2" "$work/$1" | head -n 1 | grep -oE '[0-9]+(\.[0-9]+)?' | head -n 1; }
-for who in updraft ${SKIP_KEYSTONE:+}$( [ -z "${SKIP_KEYSTONE:-}" ] && echo keystone ); do
+for who in updraft $([ -z "${SKIP_KEYSTONE:-}" ] && echo keystone); do
   printf '%-9s validate wrk %s req/s | validate aiohttp: %s | issue: %s\n' "$who" \
-    "$(num "$who-wrk.txt" 'Requests/sec')" "$(grep -iE 'req/s|ok/s' "$work/$who-validate.txt" | head -n 1)" \
-    "$(grep -iE 'req/s|ok/s' "$work/$who-issue.txt" | head -n 1)"
+    "$(num "$who-wrk.txt" 'Requests/sec')" "$(grep -oE 'validations/s=[0-9.]+ p50=[0-9.]+ms p90=[0-9.]+ms p99=[0-9.]+ms' "$work/$who-validate.txt" | head -n 1)" \
+    "$(grep -oE 'tokens/s=[0-9.]+ p50=[0-9.]+ms p90=[0-9.]+ms p99=[0-9.]+ms' "$work/$who-issue.txt" | head -n 1)"
 done
 echo "idle RSS: updraft $u_idle KiB${k_idle:+, keystone $k_idle KiB (ratio $(awk -v a="$k_idle" -v b="$u_idle" 'BEGIN{printf "%.1f", a/b}')x)}"
 if [ -n "${k_idle:-}" ]; then

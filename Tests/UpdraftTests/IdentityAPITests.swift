@@ -3,6 +3,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SQLKit
+import UpdraftDatabase
 import Testing
 
 @testable import UpdraftServer
@@ -11,14 +13,21 @@ import Testing
 @Suite("Identity API")
 struct IdentityAPITests {
     static func withCloud(_ body: @Sendable (any TestClientProtocol, String) async throws -> Void) async throws {
+        try await withCloud { client, password, _ in try await body(client, password) }
+    }
+
+    static func withCloud(
+        _ body: @Sendable (any TestClientProtocol, String, Database) async throws -> Void
+    ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-api-" + UUID().uuidString
         var configuration = UpdraftServer.Configuration(dataDirectory: directory)
         configuration.identity.passwords = .init(rounds: 1000)
         configuration.bodyLimit = 4096
         let parts = try await UpdraftServer.assemble(configuration, logger: Logger(label: "test"))
         let password = try #require(parts.adminPassword)
+        let database = parts.database
         do {
-            try await Application(router: parts.router).test(.router) { client in try await body(client, password) }
+            try await Application(router: parts.router).test(.router) { client in try await body(client, password, database) }
         } catch {
             await parts.database.close()
             throw error
@@ -131,6 +140,46 @@ struct IdentityAPITests {
                 let body = try Self.json($0.body)
                 #expect((body["projects"] as? [Any])?.count == 1)
             }
+        }
+    }
+
+    @Test("six wrong passwords lock the user: the right one is refused until the lock ends")
+    func lockout() async throws {
+        try await Self.withCloud { client, password in
+            for _ in 0..<6 {
+                try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth("wrong")) {
+                    #expect($0.status == .unauthorized)
+                }
+            }
+            try await client.execute(uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)) {
+                #expect($0.status == .unauthorized)
+                let body = try Self.json($0.body)
+                #expect(((body["error"] as? [String: Any])?["message"] as? String)?.contains("locked") == true)
+            }
+        }
+    }
+
+    @Test("a mutating call is written to the audit log with who, what, project and result")
+    func audit() async throws {
+        try await Self.withCloud { client, password, database in
+            let token = try await client.execute(
+                uri: "/identity/v3/auth/tokens", method: .post, body: Self.passwordAuth(password)
+            ) { try #require($0.headers[.subjectToken]) }
+            let body = ByteBuffer(string: #"{"project": {"name": "audited"}}"#)
+            try await client.execute(uri: "/identity/v3/projects", method: .post, headers: [.authToken: token], body: body) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(uri: "/identity/v3/projects", method: .post, headers: [.authToken: token], body: body) {
+                #expect($0.status == .conflict)
+            }
+            let rows = try await database.withConnection { db in
+                try await db.raw(
+                    "SELECT user_id, project_id, method, path, status FROM audit_events WHERE path = '/identity/v3/projects' ORDER BY at"
+                ).all()
+            }
+            #expect(try rows.map { try $0.decode(column: "status", as: Int.self) } == [201, 409])
+            #expect(try rows.allSatisfy { try $0.decode(column: "user_id", as: String?.self) != nil })
+            #expect(try rows.allSatisfy { try $0.decode(column: "project_id", as: String?.self) != nil })
         }
     }
 }

@@ -254,8 +254,15 @@ extension IdentityService {
         try tokens.validate(token)
     }
 
+    /// A validated token: its payload, and the `{"token": ...}` answer already encoded.
+    public struct ValidatedToken: Sendable {
+        public var payload: TokenPayload
+        public var json: Data
+    }
+
     /// Serves `GET /v3/auth/tokens`: the subject token's body, or 404 when it is not valid.
-    public func validate(subjectToken: String, includeCatalog: Bool) async throws -> TokenBody {
+    /// The encoded answer is cached until the next identity change (names or catalog may move).
+    public func validate(subjectToken: String, includeCatalog: Bool) async throws -> ValidatedToken {
         let payload: TokenPayload
         do {
             payload = try tokens.validate(subjectToken)
@@ -263,19 +270,17 @@ extension IdentityService {
             throw UpdraftError.notFound("Failed to validate token")
         }
         let current = generation.load(ordering: .relaxed)
-        if let cached = tokenBodies.withLock({ $0[subjectToken] }), cached.generation == current {
-            var body = cached.body
-            if !includeCatalog { body.catalog = nil }
-            return body
+        let key = includeCatalog ? subjectToken : "nocatalog:" + subjectToken
+        if let cached = tokenBodies.withLock({ $0[key] }), cached.generation == current {
+            return ValidatedToken(payload: payload, json: cached.json)
         }
-        let body = try await render(payload, token: subjectToken, includeCatalog: true)
+        let body = try await render(payload, token: subjectToken, includeCatalog: includeCatalog)
+        let json = try Links.encoder(base: "").encode(["token": body])
         tokenBodies.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[subjectToken] = (current, body)
+            if cache.count >= 10_000 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = (current, json)
         }
-        var answer = body
-        if !includeCatalog { answer.catalog = nil }
-        return answer
+        return ValidatedToken(payload: payload, json: json)
     }
 
     /// Revokes a token (`DELETE /v3/auth/tokens`).

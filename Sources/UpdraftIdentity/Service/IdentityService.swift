@@ -27,7 +27,7 @@ public final class IdentityService: Sendable {
     let logger: Logger
     /// Bumped by every change; cached token bodies and the catalog are valid for one generation.
     let generation = Atomic<Int>(0)
-    let tokenBodies = Mutex<[String: (generation: Int, body: TokenBody)]>([:])
+    let tokenBodies = Mutex<[String: (generation: Int, json: Data)]>([:])
     let catalogCache = Mutex<(generation: Int, catalog: [CatalogEntry])?>(nil)
 
     public init(

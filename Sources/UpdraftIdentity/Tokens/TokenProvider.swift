@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
 import UpdraftCore
 
 /// Issues and validates tokens: AES-GCM-sealed ``TokenPayload``s checked against the
 /// in-memory ``RevocationList``, so validation reads no database.
-public struct TokenProvider: Sendable {
+public final class TokenProvider: Sendable {
     public struct Configuration: Sendable {
         /// Token lifetime in seconds (Keystone's default: one hour).
         public var lifetime: TimeInterval = 3600
@@ -17,6 +18,9 @@ public struct TokenProvider: Sendable {
     private let sealer: Sealer
     public let revocations: RevocationList
     private static let prefix = "u1"
+    /// Tokens whose payload is kept decrypted; the cache is emptied when it fills.
+    private static let openedLimit = 20_000
+    private let opened = Mutex<[String: TokenPayload]>([:])
 
     public init(configuration: Configuration, keys: KeyRepository, revocations: RevocationList) {
         self.configuration = configuration
@@ -33,15 +37,28 @@ public struct TokenProvider: Sendable {
     /// Opens a token and checks expiry and revocation. Throws `unauthorized` (Keystone
     /// answers 404 for a bad subject token; the caller decides which).
     public func validate(_ token: String, now: Date = .now) throws(UpdraftError) -> TokenPayload {
-        guard token.hasPrefix(Self.prefix), token.count < 8192,
-            let data = sealer.open(token.dropFirst(Self.prefix.count)),
-            let payload = try? JSONDecoder().decode(TokenPayload.self, from: data)
-        else { throw .unauthorized("The request you have made requires authentication.") }
+        guard let payload = opened.withLock({ $0[token] }) ?? open(token) else {
+            throw .unauthorized("The request you have made requires authentication.")
+        }
         guard payload.expiresAt > now.timeIntervalSince1970 else {
             throw .unauthorized("The request you have made requires authentication.")
         }
         guard !revocations.isRevoked(payload) else {
             throw .unauthorized("The request you have made requires authentication.")
+        }
+        return payload
+    }
+
+    /// Decrypts a token and remembers the result: a token's payload never changes, so only
+    /// expiry and revocation need checking on later requests.
+    private func open(_ token: String) -> TokenPayload? {
+        guard token.hasPrefix(Self.prefix), token.count < 8192,
+            let data = sealer.open(token.dropFirst(Self.prefix.count)),
+            let payload = try? JSONDecoder().decode(TokenPayload.self, from: data)
+        else { return nil }
+        opened.withLock { cache in
+            if cache.count >= Self.openedLimit { cache.removeAll(keepingCapacity: true) }
+            cache[token] = payload
         }
         return payload
     }

@@ -55,19 +55,22 @@ extension IdentityController {
         }
     }
 
-    /// Serves `GET /v3/auth/tokens`: any valid token may validate any token (as Keystone's
-    /// `identity:validate_token` for service users); a token may always validate itself.
+    /// Serves `GET /v3/auth/tokens`: as Keystone's `identity:validate_token`, an admin, a
+    /// service user, or the token's own user may validate it.
     private func validate(_ request: Request, _ context: Context) async throws -> Response {
         let caller = try context.caller()
         guard let subject = request.headers[.subjectToken] else {
             throw UpdraftError.badRequest("X-Subject-Token header is required.")
         }
-        let body = try await identity.validate(subjectToken: subject, includeCatalog: request.query["nocatalog"] == nil)
+        let validated = try await identity.validate(
+            subjectToken: subject, includeCatalog: request.query["nocatalog"] == nil)
         guard
-            Policy.isAdmin(caller.authContext) || caller.userID == body.payload.userID
+            Policy.isAdmin(caller.authContext) || caller.userID == validated.payload.userID
                 || caller.roles.contains(where: { $0.name == "service" })
         else { throw UpdraftError.forbidden() }
-        return try responder(request).respond(TokenEnvelope(token: body), headers: [.subjectToken: subject])
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .subjectToken: subject],
+            body: .init(byteBuffer: ByteBuffer(bytes: validated.json)))
     }
 }
 
