@@ -23,6 +23,8 @@ public enum UpdraftServer {
         public var region: String = "RegionOne"
         /// The largest request body read into memory, in bytes.
         public var bodyLimit: Int = 1 << 20
+        /// How often the token key repository is reread to pick up a rotation.
+        public var keyReloadInterval: Duration = .seconds(30)
         public var identity = IdentityService.Configuration()
 
         public init(dataDirectory: String) {
@@ -99,8 +101,10 @@ public enum UpdraftServer {
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger)
+        let keys = KeyReloadService(
+            tokens: parts.identity.tokens, interval: configuration.keyReloadInterval, clock: ContinuousClock(), logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [app, keys], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

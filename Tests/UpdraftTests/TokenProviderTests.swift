@@ -93,3 +93,23 @@ struct TokenProviderTests {
         #expect(context.roles == ["member", "reader"])
     }
 }
+
+@Suite("Key reload")
+struct KeyReloadTests {
+    @Test("a running provider picks up a rotation: new tokens use the new primary, old ones survive one rotation")
+    func reload() throws {
+        let directory = TokenProviderTests.temporaryDirectory()
+        let tokens = try TokenProviderTests.provider(directory)
+        let before = try tokens.issue(TokenProviderTests.payload())
+        #expect(try tokens.reloadKeys() == false)
+        _ = try KeyRepository.rotate(.init(directory: directory))
+        #expect(try tokens.reloadKeys() == true)
+        #expect(try tokens.validate(before).userID == "u1")
+        let after = try tokens.issue(TokenProviderTests.payload())
+        #expect(try TokenProviderTests.provider(directory).validate(after).userID == "u1")
+        _ = try KeyRepository.rotate(.init(directory: directory))
+        _ = try KeyRepository.rotate(.init(directory: directory))
+        try tokens.reloadKeys()
+        #expect(throws: (any Error).self) { try tokens.validate(before) }
+    }
+}

@@ -62,6 +62,13 @@ public struct KeyRepository: Sendable {
         return try KeyRepository(configuration: configuration)
     }
 
+    /// Identifies the key set (a digest of every key in order), to notice a rotation.
+    public var fingerprint: String {
+        var hasher = SHA256()
+        for key in keys { key.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     private static func indices(in directory: String) throws -> [Int] {
         try FileManager.default.contentsOfDirectory(atPath: directory).compactMap { Int($0) }
     }
