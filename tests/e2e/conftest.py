@@ -171,6 +171,15 @@ class UpdraftServer:
         self.start()
         self.wait_ready()
 
+    def crash_and_restart(self) -> None:
+        """SIGKILL (no chance to flush or shut down), then start again on the same data dir."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        self.start()
+        self.wait_ready()
+
 
 def run_updraft(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """Run the updraft binary to completion (startup-failure tests). A process still running

@@ -99,3 +99,30 @@ def test_restart_keeps_admin_password_and_projects(cloud: Cloud, server: Updraft
     assert name in {row["Name"] for row in cloud.openstack("project", "list")}
     api.request("DELETE", f"/projects/{project['id']}")
     assert requests.get(cloud.auth_url, timeout=10).status_code == 200
+
+
+def test_kill_9_loses_no_acknowledged_change(cloud: Cloud, server: UpdraftServer, api: Api) -> None:
+    """A project created, a token revoked and a password changed, each acknowledged, survive
+    SIGKILL: after restart the project exists, the revoked token and the old password fail."""
+    name = unique("crash")
+    project = api.create("projects", "project", {"name": name, "domain_id": "default"})
+    user = api.create("users", "user", {"name": unique("crash-user"), "domain_id": "default",
+                                        "password": "before-crash-1"})
+    api.grant("member", user_id=user["id"], project_id=project["id"])
+    issued = api.password_auth(user["name"], "before-crash-1", project_name=name)
+    assert issued.status_code == 201, issued.text
+    doomed = issued.headers["X-Subject-Token"]
+    assert api.request("DELETE", "/auth/tokens", headers={"X-Subject-Token": doomed}).status_code == 204
+    r = api.request("PATCH", f"/users/{user['id']}", json={"user": {"password": "after-crash-2"}})
+    assert r.status_code == 200, r.text
+
+    server.crash_and_restart()
+    api.forget_token()
+
+    assert api.get(f"/projects/{project['id']}").status_code == 200
+    r = api.request("GET", "/auth/tokens", headers={"X-Subject-Token": doomed})
+    assert r.status_code == 404, f"revoked token validated after kill -9: {r.status_code}"
+    assert api.password_auth(user["name"], "before-crash-1", project_name=name).status_code == 401
+    assert api.password_auth(user["name"], "after-crash-2", project_name=name).status_code == 201
+    api.request("DELETE", f"/users/{user['id']}")
+    api.request("DELETE", f"/projects/{project['id']}")
