@@ -36,6 +36,8 @@ public struct TokenBody: Encodable, Sendable {
     public var applicationCredentialName: String?
     public var applicationCredentialRestricted: Bool = true
     public var catalog: [CatalogEntry]?
+    /// The trust a trust-scoped token acts through.
+    public var trust: Trust?
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyKey.self)
@@ -67,6 +69,13 @@ public struct TokenBody: Encodable, Sendable {
                 "application_credential",
                 AppCredRef(id: id, name: applicationCredentialName ?? "", restricted: applicationCredentialRestricted))
         }
+        if let trust {
+            try c.put(
+                "OS-TRUST:trust",
+                TrustRef(
+                    id: trust.id, impersonation: trust.impersonation, trustee_user: ["id": trust.trusteeUserID],
+                    trustor_user: ["id": trust.trustorUserID]))
+        }
         if let catalog { try c.put("catalog", catalog) }
     }
 
@@ -94,6 +103,13 @@ public struct TokenBody: Encodable, Sendable {
         var id: String
         var name: String
         var domain: NamedRef
+    }
+
+    private struct TrustRef: Encodable {
+        var id: String
+        var impersonation: Bool
+        var trustee_user: [String: String]
+        var trustor_user: [String: String]
     }
 
     private struct AppCredRef: Encodable {

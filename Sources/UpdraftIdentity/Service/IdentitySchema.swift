@@ -73,5 +73,15 @@ public enum IdentitySchema {
         Migration(
             "identity-2",
             ["CREATE TABLE policies (id TEXT PRIMARY KEY, type TEXT NOT NULL, blob TEXT NOT NULL)"]),
+        Migration(
+            "identity-3",
+            [
+                """
+                CREATE TABLE trusts (id TEXT PRIMARY KEY, trustor_user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  trustee_user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, project_id TEXT NOT NULL,
+                  impersonation BOOLEAN NOT NULL, expires_at DOUBLE PRECISION, remaining_uses BIGINT, roles TEXT NOT NULL,
+                  created_at DOUBLE PRECISION NOT NULL)
+                """
+            ]),
     ]
 }

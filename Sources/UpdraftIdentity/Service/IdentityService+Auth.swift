@@ -44,8 +44,8 @@ extension IdentityService {
             } catch {
                 throw UpdraftError.notFound("Failed to validate token")
             }
-            if prior.applicationCredentialID != nil {
-                throw UpdraftError.forbidden("A token created from an application credential cannot be rescoped.")
+            if prior.applicationCredentialID != nil || prior.trustID != nil {
+                throw UpdraftError.forbidden("A token from an application credential or a trust cannot be rescoped.")
             }
             subject = Subject(
                 userID: prior.userID, methods: Array(Set(prior.methods + ["token"])).sorted(),
@@ -134,10 +134,9 @@ extension IdentityService {
                 auditIDs: [Self.auditID()] + subject.auditChain.filter { !$0.isEmpty })
             if let record = subject.applicationCredential {
                 let project = try await Self.project(id: record.credential.projectID, db)
-                let held = Set(try await Self.effectiveRoles(userID: user.id, on: .project, project.id, db).map(\.id))
                 let granted = try await Self.expandImplied(Set(record.credential.roles.map(\.id)), db)
                 let roles = try await Self.effectiveRoles(userID: user.id, on: .project, project.id, db).filter {
-                    granted.contains($0.id) && held.contains($0.id)
+                    granted.contains($0.id)
                 }
                 guard project.enabled, !roles.isEmpty else {
                     throw UpdraftError.unauthorized("The application credential's user no longer holds its roles.")
@@ -149,6 +148,10 @@ extension IdentityService {
                 if let expires = record.credential.expiresAt {
                     payload.expiresAt = min(payload.expiresAt, expires.timeIntervalSince1970)
                 }
+                return payload
+            }
+            if let trustID = try scope?.object("OS-TRUST:trust")?.string("id") {
+                try await Self.applyTrust(&payload, trustID: trustID, user: user, db)
                 return payload
             }
             try await Self.applyScope(
@@ -311,6 +314,9 @@ extension IdentityService {
                 body.projectDomainName = try await Self.domain(id: project.domainID, db).name
             }
             if let domainID = payload.domainID { body.domainName = try await Self.domain(id: domainID, db).name }
+            if let trustID = payload.trustID {
+                body.trust = try? await Self.trust(id: trustID, db)
+            }
             if let credentialID = payload.applicationCredentialID,
                 let row = try await db.raw(
                     "SELECT name, unrestricted FROM application_credentials WHERE id = \(bind: credentialID)"

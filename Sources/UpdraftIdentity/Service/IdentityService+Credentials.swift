@@ -54,8 +54,11 @@ extension IdentityService {
                 roles = caller.roles
             } else {
                 for want in chosen {
-                    guard let role = held.first(where: { $0.id == want.id || $0.name == want.name }) else {
-                        throw UpdraftError.forbidden("You cannot grant a role you do not hold: \(want.name ?? want.id ?? "?").")
+                    guard let role = held.first(where: { $0.matches(id: want.id, name: want.name) }) else {
+                        // Keystone answers 404 (RoleAssignmentNotFound) for a role the user does not hold.
+                        throw UpdraftError.notFound(
+                            "Could not find role assignment for role \(want.name ?? want.id ?? "?"): you can delegate only roles you hold."
+                        )
                     }
                     roles.append(role)
                 }

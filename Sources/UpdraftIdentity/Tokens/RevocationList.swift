@@ -17,6 +17,8 @@ public final class RevocationList: Sendable {
         case applicationCredential = "app_cred"
         /// A user's tokens on one project, domain or the system (a removed role assignment).
         case grant
+        /// Tokens issued through a deleted trust.
+        case trust
     }
 
     /// The value of a `.grant` event.
@@ -78,6 +80,7 @@ public final class RevocationList: Sendable {
                 || voids(.domain, payload.domainID ?? payload.projectDomainID)
                 || voids(.domain, payload.userDomainID)
                 || voids(.applicationCredential, payload.applicationCredentialID)
+                || voids(.trust, payload.trustID)
                 || voids(
                     .grant,
                     (payload.projectID ?? payload.domainID ?? (payload.system ? "all" : nil)).map {

@@ -17,6 +17,13 @@ public struct TokenPayload: Codable, Sendable, Equatable {
             self.id = id
             self.name = name
         }
+
+        /// True when a request's role reference names this role. A reference whose `id` is a
+        /// role name also matches: clients that may not list roles (openstack CLI as a
+        /// member) send the name they were given as the id.
+        public func matches(id: String?, name: String?) -> Bool {
+            (id != nil && (id == self.id || id == self.name)) || (name != nil && name == self.name)
+        }
     }
 
     public var userID: String
@@ -33,6 +40,8 @@ public struct TokenPayload: Codable, Sendable, Equatable {
     /// The token's own audit id first, then the chain it was rescoped from.
     public var auditIDs: [String]
     public var applicationCredentialID: String?
+    /// The OS-TRUST trust this token acts through.
+    public var trustID: String?
 
     enum CodingKeys: String, CodingKey {
         case userID = "u"
@@ -47,6 +56,7 @@ public struct TokenPayload: Codable, Sendable, Equatable {
         case expiresAt = "ea"
         case auditIDs = "a"
         case applicationCredentialID = "c"
+        case trustID = "t"
     }
 
     public init(

@@ -29,6 +29,7 @@ struct IdentityController: Sendable {
         registerResources(on: v3)
         registerGrants(on: v3)
         registerProjectTags(on: v3)
+        registerTrusts(on: v3)
         registerCredentials(on: v3)
     }
 
