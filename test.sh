@@ -58,7 +58,7 @@ run_stage "$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
 log "end-to-end tests (PostgreSQL)"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pgdir=$(mktemp -d /tmp/updraft-pg.XXXXXX)
-pgport=${UPDRAFT_PG_PORT:-55432}
+pgport=${UPDRAFT_PG_PORT:-$("$UPDRAFT_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 chown postgres:postgres "$pgdir"
 stop_pg() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
 trap stop_pg EXIT
