@@ -47,8 +47,8 @@ v3_endpoint_type = public
 [identity-feature-enabled]
 api_v2 = false
 api_v3 = true
-# Extensions Updraft does not serve (OS-INHERIT, OS-OAUTH1, OS-EP-FILTER) are left out.
-api_extensions = OS-EC2,OS-REVOKE,OS-TRUST
+# Extensions Updraft does not serve (OS-OAUTH1, OS-EP-FILTER) are left out.
+api_extensions = OS-EC2,OS-REVOKE,OS-TRUST,OS-INHERIT
 trust = true
 access_rules = false
 domain_specific_drivers = false

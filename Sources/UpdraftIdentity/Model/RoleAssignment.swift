@@ -17,6 +17,8 @@ public struct RoleAssignment: Encodable, Sendable, Equatable {
     public var role: Ref
     /// The group an effective user assignment came through.
     public var viaGroup: String?
+    /// An OS-INHERIT grant: it applies to the projects below its target, not to the target.
+    public var inherited = false
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyKey.self)
@@ -24,12 +26,32 @@ public struct RoleAssignment: Encodable, Sendable, Equatable {
         try c.put(actorType.rawValue, actor)
         switch targetType {
         case .system: try c.put("scope", ["system": ["all": true]])
-        case .project, .domain: try c.put("scope", [targetType.rawValue: target])
+        case .project, .domain:
+            var scope = ScopeBody(target: target, key: targetType.rawValue)
+            scope.inheritedTo = inherited ? "projects" : nil
+            try c.put("scope", scope)
         }
         let base = encoder.userInfo[Links.baseKey] as? String ?? ""
         let targetPath = targetType == .system ? "system" : "\(targetType.rawValue)s/\(target.id)"
-        var links = ["assignment": "\(base)/v3/\(targetPath)/\(actorType.rawValue)s/\(actor.id)/roles/\(role.id)"]
+        let assignment = "\(targetPath)/\(actorType.rawValue)s/\(actor.id)/roles/\(role.id)"
+        var links = [
+            "assignment": inherited
+                ? "\(base)/v3/OS-INHERIT/\(assignment)/inherited_to_projects" : "\(base)/v3/\(assignment)"
+        ]
         if let viaGroup { links["membership"] = "\(base)/v3/groups/\(viaGroup)/users/\(actor.id)" }
         try c.put("links", links)
+    }
+
+    /// `{"project": {...}}`, with `"OS-INHERIT:inherited_to": "projects"` for inherited grants.
+    private struct ScopeBody: Encodable {
+        var target: Ref
+        var key: String
+        var inheritedTo: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: AnyKey.self)
+            try c.put(key, target)
+            if let inheritedTo { try c.put("OS-INHERIT:inherited_to", inheritedTo) }
+        }
     }
 }

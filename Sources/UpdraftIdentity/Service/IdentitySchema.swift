@@ -83,5 +83,14 @@ public enum IdentitySchema {
                   created_at DOUBLE PRECISION NOT NULL)
                 """
             ]),
+        Migration(
+            "identity-4",
+            [
+                """
+                CREATE TABLE inherited_assignments (actor_type TEXT NOT NULL, actor_id TEXT NOT NULL, target_type TEXT NOT NULL,
+                  target_id TEXT NOT NULL, role_id TEXT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+                  PRIMARY KEY (actor_type, actor_id, target_type, target_id, role_id))
+                """
+            ]),
     ]
 }

@@ -21,17 +21,50 @@ extension IdentityService {
             for row in try await db.raw("SELECT id FROM roles WHERE domain_id <> ''").all() {
                 domainRoles.insert(try row.string("id"))
             }
-            for row in try await db.raw("SELECT * FROM assignments").all() {
+            // Projects by domain and by parent, to spread OS-INHERIT grants over the projects below them.
+            var projectsInDomain: [String: [String]] = [:]
+            var children: [String: [String]] = [:]
+            for row in try await db.raw("SELECT id, domain_id, parent_id FROM projects").all() {
+                let id = try row.string("id")
+                projectsInDomain[try row.string("domain_id"), default: []].append(id)
+                if let parent = try row.optionalString("parent_id") { children[parent, default: []].append(id) }
+            }
+            func below(_ project: String) -> [String] {
+                var result: [String] = []
+                var queue = children[project] ?? []
+                while let next = queue.popLast(), result.count < 100_000 {
+                    result.append(next)
+                    queue += children[next] ?? []
+                }
+                return result
+            }
+            var rows: [(row: any SQLRow, inherited: Bool)] = []
+            for inherited in [false, true] {
+                rows += try await db.raw("SELECT * FROM \(ident: Self.grantTable(inherited))").all().map { ($0, inherited) }
+            }
+            for (row, inherited) in rows {
                 guard let actorType = RoleAssignment.ActorType(rawValue: try row.string("actor_type")),
                     let targetType = RoleAssignment.TargetType(rawValue: try row.string("target_type"))
                 else { continue }
-                let base = RoleAssignment(
+                var base = RoleAssignment(
                     actorType: actorType, actor: .init(id: try row.string("actor_id")), targetType: targetType,
                     target: .init(id: try row.string("target_id")), role: .init(id: try row.string("role_id")))
+                base.inherited = inherited
                 var expanded = [base]
                 if effective {
-                    if actorType == .group {
-                        expanded = members.filter { $0.group == base.actor.id }.map { member in
+                    if inherited {
+                        let projects = targetType == .domain ? projectsInDomain[base.target.id] ?? [] : below(base.target.id)
+                        expanded = projects.map { project in
+                            var a = base
+                            a.inherited = false
+                            a.targetType = .project
+                            a.target = .init(id: project)
+                            return a
+                        }
+                    }
+                    expanded = expanded.flatMap { base in
+                        guard base.actorType == .group else { return [base] }
+                        return members.filter { $0.group == base.actor.id }.map { member in
                             var a = base
                             a.actorType = .user
                             a.actor = .init(id: member.user)
@@ -60,7 +93,8 @@ extension IdentityService {
             result = result.filter { Self.matches($0, query) }
             var seen: Set<String> = []
             result = result.filter {
-                seen.insert("\($0.actorType)/\($0.actor.id)/\($0.targetType)/\($0.target.id)/\($0.role.id)").inserted
+                seen.insert("\($0.actorType)/\($0.actor.id)/\($0.targetType)/\($0.target.id)/\($0.role.id)/\($0.inherited)")
+                    .inserted
             }
             if includeNames { result = try await Self.name(result, db) }
             return result

@@ -71,14 +71,13 @@ extension IdentityService {
                 throw UpdraftError.forbidden("Cannot delete a domain that is enabled, please disable it first.")
             }
             for table in ["projects", "users", "identity_groups"] {
-                try await db.raw(
-                    """
-                    DELETE FROM assignments WHERE target_id IN (SELECT id FROM \(ident: table) WHERE domain_id = \(bind: id))
-                    OR actor_id IN (SELECT id FROM \(ident: table) WHERE domain_id = \(bind: id))
-                    """
-                ).run()
+                try await Self.deleteGrants(
+                    where: """
+                        target_id IN (SELECT id FROM \(ident: table) WHERE domain_id = \(bind: id))
+                        OR actor_id IN (SELECT id FROM \(ident: table) WHERE domain_id = \(bind: id))
+                        """, db)
             }
-            try await db.raw("DELETE FROM assignments WHERE target_type = 'domain' AND target_id = \(bind: id)").run()
+            try await Self.deleteGrants(where: "target_type = 'domain' AND target_id = \(bind: id)", db)
             try await db.raw("DELETE FROM projects WHERE domain_id = \(bind: id)").run()
             try await db.raw("DELETE FROM users WHERE domain_id = \(bind: id)").run()
             try await db.raw("DELETE FROM identity_groups WHERE domain_id = \(bind: id)").run()
@@ -177,7 +176,7 @@ extension IdentityService {
             if try await db.raw("SELECT id FROM projects WHERE parent_id = \(bind: id)").first() != nil {
                 throw UpdraftError.forbidden("Cannot delete project \(id): it has child projects.")
             }
-            try await db.raw("DELETE FROM assignments WHERE target_type = 'project' AND target_id = \(bind: id)").run()
+            try await Self.deleteGrants(where: "target_type = 'project' AND target_id = \(bind: id)", db)
             try await db.raw("DELETE FROM application_credentials WHERE project_id = \(bind: id)").run()
             try await db.raw("DELETE FROM projects WHERE id = \(bind: id)").run()
         }

@@ -51,7 +51,7 @@ extension IdentityService {
         let holders = try await assignments(query: ["role.id": id, "effective": "true"]).map(\.actor.id)
         try await write { db in
             _ = try await Self.role(id: id, db)
-            try await db.raw("DELETE FROM assignments WHERE role_id = \(bind: id)").run()
+            try await Self.deleteGrants(where: "role_id = \(bind: id)", db)
             try await db.raw("DELETE FROM implied_roles WHERE prior_role_id = \(bind: id) OR implied_role_id = \(bind: id)").run()
             try await db.raw("DELETE FROM roles WHERE id = \(bind: id)").run()
         }
@@ -127,24 +127,35 @@ extension IdentityService {
         return result
     }
 
+    /// Direct grants live in `assignments`; OS-INHERIT grants, which apply to the projects
+    /// below their target rather than to the target itself, in `inherited_assignments`.
+    static func grantTable(_ inherited: Bool) -> String { inherited ? "inherited_assignments" : "assignments" }
+
+    /// Deletes direct and inherited grants matching a condition (when their actor, target or role goes).
+    static func deleteGrants(where condition: SQLQueryString, _ db: any SQLDatabase) async throws {
+        for table in [grantTable(false), grantTable(true)] {
+            try await db.raw("DELETE FROM \(ident: table) WHERE " + condition).run()
+        }
+    }
+
     // MARK: Grants
 
     /// Serves `PUT /v3/{projects|domains|system}/.../{users|groups}/{id}/roles/{role}`.
     public func grant(
         role: String, actor: RoleAssignment.ActorType, _ actorID: String, on target: RoleAssignment.TargetType,
-        _ targetID: String
+        _ targetID: String, inherited: Bool = false
     ) async throws {
         try await write { db in
             try await Self.checkGrantParts(role: role, actor: actor, actorID, target: target, targetID, db)
             try await db.raw(
                 """
-                DELETE FROM assignments WHERE actor_type = \(bind: actor.rawValue) AND actor_id = \(bind: actorID)
+                DELETE FROM \(ident: Self.grantTable(inherited)) WHERE actor_type = \(bind: actor.rawValue) AND actor_id = \(bind: actorID)
                 AND target_type = \(bind: target.rawValue) AND target_id = \(bind: targetID) AND role_id = \(bind: role)
                 """
             ).run()
             try await db.raw(
                 """
-                INSERT INTO assignments (actor_type, actor_id, target_type, target_id, role_id)
+                INSERT INTO \(ident: Self.grantTable(inherited)) (actor_type, actor_id, target_type, target_id, role_id)
                 VALUES (\(bind: actor.rawValue), \(bind: actorID), \(bind: target.rawValue), \(bind: targetID), \(bind: role))
                 """
             ).run()
@@ -153,13 +164,13 @@ extension IdentityService {
 
     public func hasGrant(
         role: String, actor: RoleAssignment.ActorType, _ actorID: String, on target: RoleAssignment.TargetType,
-        _ targetID: String
+        _ targetID: String, inherited: Bool = false
     ) async throws -> Bool {
         try await read { db in
             try await Self.checkGrantParts(role: role, actor: actor, actorID, target: target, targetID, db)
             return try await db.raw(
                 """
-                SELECT role_id FROM assignments WHERE actor_type = \(bind: actor.rawValue) AND actor_id = \(bind: actorID)
+                SELECT role_id FROM \(ident: Self.grantTable(inherited)) WHERE actor_type = \(bind: actor.rawValue) AND actor_id = \(bind: actorID)
                 AND target_type = \(bind: target.rawValue) AND target_id = \(bind: targetID) AND role_id = \(bind: role)
                 """
             ).first() != nil
@@ -168,32 +179,40 @@ extension IdentityService {
 
     public func revoke(
         role: String, actor: RoleAssignment.ActorType, _ actorID: String, on target: RoleAssignment.TargetType,
-        _ targetID: String
+        _ targetID: String, inherited: Bool = false
     ) async throws {
-        guard try await hasGrant(role: role, actor: actor, actorID, on: target, targetID) else {
+        guard try await hasGrant(role: role, actor: actor, actorID, on: target, targetID, inherited: inherited) else {
             throw UpdraftError.notFound("Could not find role assignment with role: \(role), \(actor.rawValue): \(actorID).")
         }
         try await write { db in
             try await db.raw(
                 """
-                DELETE FROM assignments WHERE actor_type = \(bind: actor.rawValue) AND actor_id = \(bind: actorID)
+                DELETE FROM \(ident: Self.grantTable(inherited)) WHERE actor_type = \(bind: actor.rawValue) AND actor_id = \(bind: actorID)
                 AND target_type = \(bind: target.rawValue) AND target_id = \(bind: targetID) AND role_id = \(bind: role)
                 """
             ).run()
         }
         let users = actor == .user ? [actorID] : try await groupMembers(groupID: actorID).map(\.id)
-        for user in users { try await tokens.revocations.revoke(.grant, RevocationList.grantKey(user: user, target: targetID)) }
+        for user in users {
+            // An inherited grant reaches every project below its target: revoke all the user's tokens.
+            if inherited {
+                try await tokens.revocations.revoke(.user, user)
+            } else {
+                try await tokens.revocations.revoke(.grant, RevocationList.grantKey(user: user, target: targetID))
+            }
+        }
     }
 
     /// Roles granted directly to an actor on a target (`GET /v3/projects/{p}/users/{u}/roles`).
     public func grantedRoles(
-        actor: RoleAssignment.ActorType, _ actorID: String, on target: RoleAssignment.TargetType, _ targetID: String
+        actor: RoleAssignment.ActorType, _ actorID: String, on target: RoleAssignment.TargetType, _ targetID: String,
+        inherited: Bool = false
     ) async throws -> [Role] {
         try await read { db in
             try await Self.checkGrantParts(role: nil, actor: actor, actorID, target: target, targetID, db)
             return try await db.raw(
                 """
-                SELECT r.* FROM roles r JOIN assignments a ON a.role_id = r.id WHERE a.actor_type = \(bind: actor.rawValue)
+                SELECT r.* FROM roles r JOIN \(ident: Self.grantTable(inherited)) a ON a.role_id = r.id WHERE a.actor_type = \(bind: actor.rawValue)
                 AND a.actor_id = \(bind: actorID) AND a.target_type = \(bind: target.rawValue) AND a.target_id = \(bind: targetID)
                 ORDER BY r.name
                 """
@@ -217,20 +236,44 @@ extension IdentityService {
         }
     }
 
-    /// Effective role ids of a user on a target: direct, through groups, and implied.
+    /// Effective role ids of a user on a target: direct, through groups, inherited from the
+    /// project's domain and ancestors (OS-INHERIT), and implied.
     static func effectiveRoleIDs(
         userID: String, on target: RoleAssignment.TargetType, _ targetID: String, _ db: any SQLDatabase
     ) async throws -> Set<String> {
-        let rows = try await db.raw(
-            """
-            SELECT role_id FROM assignments WHERE actor_type = 'user' AND actor_id = \(bind: userID)
-              AND target_type = \(bind: target.rawValue) AND target_id = \(bind: targetID)
-            UNION SELECT a.role_id FROM assignments a JOIN group_members m ON a.actor_type = 'group' AND a.actor_id = m.group_id
-              WHERE m.user_id = \(bind: userID) AND a.target_type = \(bind: target.rawValue) AND a.target_id = \(bind: targetID)
-            """
-        ).all()
-        let direct = Set(try rows.map { try $0.string("role_id") })
+        var sources: [(table: String, type: String, id: String)] = [("assignments", target.rawValue, targetID)]
+        if target == .project {
+            let project = try await Self.project(id: targetID, db)
+            sources.append(("inherited_assignments", "domain", project.domainID))
+            for ancestor in try await ancestors(of: project, db) {
+                sources.append(("inherited_assignments", "project", ancestor))
+            }
+        }
+        var direct: Set<String> = []
+        for source in sources {
+            let rows = try await db.raw(
+                """
+                SELECT role_id FROM \(ident: source.table) WHERE actor_type = 'user' AND actor_id = \(bind: userID)
+                  AND target_type = \(bind: source.type) AND target_id = \(bind: source.id)
+                UNION SELECT a.role_id FROM \(ident: source.table) a JOIN group_members m ON a.actor_type = 'group'
+                  AND a.actor_id = m.group_id
+                  WHERE m.user_id = \(bind: userID) AND a.target_type = \(bind: source.type) AND a.target_id = \(bind: source.id)
+                """
+            ).all()
+            for row in rows { direct.insert(try row.string("role_id")) }
+        }
         return direct.isEmpty ? [] : try await expandImplied(direct, db)
+    }
+
+    /// The ids of a project's parents, nearest first.
+    static func ancestors(of project: Project, _ db: any SQLDatabase) async throws -> [String] {
+        var result: [String] = []
+        var next = project.parentID
+        while let id = next, !result.contains(id), result.count < 64 {
+            result.append(id)
+            next = try await db.raw("SELECT parent_id FROM projects WHERE id = \(bind: id)").first()?.optionalString("parent_id")
+        }
+        return result
     }
 
     /// Effective roles as (id, name), sorted by name.

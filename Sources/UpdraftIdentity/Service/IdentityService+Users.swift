@@ -102,7 +102,7 @@ extension IdentityService {
     public func deleteUser(id: String) async throws {
         try await write { db in
             _ = try await Self.user(id: id, db)
-            try await db.raw("DELETE FROM assignments WHERE actor_type = 'user' AND actor_id = \(bind: id)").run()
+            try await Self.deleteGrants(where: "actor_type = 'user' AND actor_id = \(bind: id)", db)
             try await db.raw("DELETE FROM group_members WHERE user_id = \(bind: id)").run()
             try await db.raw("DELETE FROM application_credentials WHERE user_id = \(bind: id)").run()
             try await db.raw("DELETE FROM credentials WHERE user_id = \(bind: id)").run()
@@ -111,19 +111,14 @@ extension IdentityService {
         try await tokens.revocations.revoke(.user, id)
     }
 
-    /// Serves `GET /v3/users/{id}/projects`: projects where the user holds a role, directly or through a group.
+    /// Serves `GET /v3/users/{id}/projects`: projects where the user holds a role, directly,
+    /// through a group, or inherited from the domain or a parent project.
     public func projects(ofUser userID: String) async throws -> [Project] {
-        try await read { db in
-            _ = try await Self.user(id: userID, db)
-            return try await db.raw(
-                """
-                SELECT * FROM projects WHERE id IN (
-                  SELECT target_id FROM assignments WHERE target_type = 'project' AND actor_type = 'user' AND actor_id = \(bind: userID)
-                  UNION SELECT a.target_id FROM assignments a JOIN group_members m ON a.actor_type = 'group' AND a.actor_id = m.group_id
-                  WHERE a.target_type = 'project' AND m.user_id = \(bind: userID)) ORDER BY name
-                """
-            ).all().map(Self.project)
-        }
+        _ = try await user(id: userID)
+        let ids = Set(
+            try await assignments(query: ["user.id": userID, "effective": ""]).filter { $0.targetType == .project }.map(
+                \.target.id))
+        return try await listProjects(query: [:]).filter { ids.contains($0.id) }
     }
 
     // MARK: Groups
@@ -172,7 +167,7 @@ extension IdentityService {
     public func deleteGroup(id: String) async throws {
         let members = try await groupMembers(groupID: id)
         try await write { db in
-            try await db.raw("DELETE FROM assignments WHERE actor_type = 'group' AND actor_id = \(bind: id)").run()
+            try await Self.deleteGrants(where: "actor_type = 'group' AND actor_id = \(bind: id)", db)
             try await db.raw("DELETE FROM group_members WHERE group_id = \(bind: id)").run()
             try await db.raw("DELETE FROM identity_groups WHERE id = \(bind: id)").run()
         }

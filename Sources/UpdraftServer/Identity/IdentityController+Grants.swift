@@ -50,6 +50,45 @@ extension IdentityController {
             }
         }
 
+        // OS-INHERIT: grants on a domain or project that apply to the projects below it.
+        for target in [(path: "domains", type: RoleAssignment.TargetType.domain), ("projects", .project)] {
+            for actor in [RoleAssignment.ActorType.user, .group] {
+                let base = "OS-INHERIT/\(target.path)/:id/\(actor.rawValue)s/:actor/roles"
+                v3.get(RouterPath("\(base)/inherited_to_projects")) { request, context in
+                    try context.caller(.admin)
+                    let roles = try await identity.grantedRoles(
+                        actor: actor, try context.parameter("actor"), on: target.type, try context.parameter("id"),
+                        inherited: true)
+                    return try responder(request).list("roles", roles, selfURL: selfURL(request))
+                }
+                v3.put(RouterPath("\(base)/:role/inherited_to_projects")) { _, context in
+                    try context.caller(.admin)
+                    try await identity.grant(
+                        role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: target.type,
+                        try context.parameter("id"), inherited: true)
+                    return JSONResponder.empty()
+                }
+                for method in [HTTPRequest.Method.head, .get] {
+                    v3.on(RouterPath("\(base)/:role/inherited_to_projects"), method: method) { _, context in
+                        try context.caller(.admin)
+                        guard
+                            try await identity.hasGrant(
+                                role: try context.parameter("role"), actor: actor, try context.parameter("actor"),
+                                on: target.type, try context.parameter("id"), inherited: true)
+                        else { throw UpdraftError.notFound("Could not find inherited role assignment.") }
+                        return JSONResponder.empty()
+                    }
+                }
+                v3.delete(RouterPath("\(base)/:role/inherited_to_projects")) { _, context in
+                    try context.caller(.admin)
+                    try await identity.revoke(
+                        role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: target.type,
+                        try context.parameter("id"), inherited: true)
+                    return JSONResponder.empty()
+                }
+            }
+        }
+
         v3.get("role_assignments") { request, context in
             let caller = try context.caller()
             let query = request.query

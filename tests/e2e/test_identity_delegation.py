@@ -1,4 +1,4 @@
-"""OS-TRUST delegation with the real CLI: a trustor lets a trustee act in a project (the
+"""OS-TRUST delegation and OS-INHERIT grants with the real CLI. A trustor lets a trustee act in a project (the
 mechanism orchestration uses to act for a user later)."""
 from __future__ import annotations
 
@@ -37,3 +37,22 @@ def test_trust_cannot_delegate_a_role_the_trustor_lacks(cloud: Cloud, make: Fact
                               cloud.api.role_id("member"), trustor["id"], trustee["id"], env=env)
     # Keystone looks the role up among the trustor's roles: 404 when it is not there.
     assert "404" in p.stderr, p.stderr
+
+
+def test_inherited_domain_role_reaches_every_project_in_the_domain(cloud: Cloud, make: Factory) -> None:
+    """OS-INHERIT: a role granted on a domain `--inherited` applies to its projects, not to it."""
+    domain = cloud.api.create("domains", "domain", {"name": "e2e-inherit-" + make.user()["id"][:8]})
+    try:
+        project = cloud.api.create("projects", "project", {"name": "inherit-proj", "domain_id": domain["id"]})
+        user = make.user()
+        cloud.openstack("role", "add", "--user", user["id"], "--domain", domain["id"], "--inherited", "member")
+        env = cloud.user_env(user["name"], user["password"], project_id=project["id"])
+        assert cloud.openstack("token", "issue", env=env)["project_id"] == project["id"]
+        listed = cloud.openstack("role", "assignment", "list", "--user", user["id"], "--inherited")
+        assert any(row["Domain"] == domain["id"] and row["Inherited"] for row in listed), listed
+        cloud.openstack("role", "remove", "--user", user["id"], "--domain", domain["id"], "--inherited", "member")
+        assert "401" in cloud.openstack_fails("token", "issue", env=env).stderr
+        cloud.api.request("DELETE", f"/projects/{project['id']}")
+    finally:
+        cloud.api.request("PATCH", f"/domains/{domain['id']}", json={"domain": {"enabled": False}})
+        cloud.api.request("DELETE", f"/domains/{domain['id']}")
