@@ -50,7 +50,7 @@ api_v3 = true
 # Extensions Updraft does not serve (OS-OAUTH1, OS-EP-FILTER) are left out.
 api_extensions = OS-EC2,OS-REVOKE,OS-TRUST,OS-INHERIT
 trust = true
-access_rules = false
+access_rules = true
 domain_specific_drivers = false
 security_compliance = false
 application_credentials = true

@@ -12,6 +12,7 @@ public struct ApplicationCredential: Encodable, Sendable, Equatable {
     public var expiresAt: Date?
     public var unrestricted: Bool
     public var roles: [TokenPayload.Role]
+    public var accessRules: [AccessRule] = []
     /// Only set in the answer to the create call.
     public var secret: String?
 
@@ -26,7 +27,7 @@ public struct ApplicationCredential: Encodable, Sendable, Equatable {
         try c.putOrNull("expires_at", expiresAt.map { String(Timestamp.microseconds($0).dropLast()) })
         try c.put("unrestricted", unrestricted)
         try c.put("roles", roles.map { ["id": $0.id, "name": $0.name] })
-        try c.put("access_rules", [String]())
+        try c.put("access_rules", accessRules)
         if let secret { try c.put("secret", secret) }
         try c.put("links", Links.link(encoder, "users/\(userID)/application_credentials/\(id)"))
     }

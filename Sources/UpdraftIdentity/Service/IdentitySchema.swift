@@ -92,5 +92,18 @@ public enum IdentitySchema {
                   PRIMARY KEY (actor_type, actor_id, target_type, target_id, role_id))
                 """
             ]),
+        Migration(
+            "identity-5",
+            [
+                """
+                CREATE TABLE access_rules (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  service TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, UNIQUE (user_id, service, method, path))
+                """,
+                """
+                CREATE TABLE application_credential_access_rules (
+                  application_credential_id TEXT NOT NULL REFERENCES application_credentials(id) ON DELETE CASCADE,
+                  access_rule_id TEXT NOT NULL REFERENCES access_rules(id), PRIMARY KEY (application_credential_id, access_rule_id))
+                """,
+            ]),
     ]
 }

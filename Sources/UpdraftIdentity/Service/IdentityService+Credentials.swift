@@ -46,6 +46,7 @@ extension IdentityService {
         var requested: [(id: String?, name: String?)] = []
         for role in try body.objects("roles") ?? [] { requested.append((try role.string("id"), try role.string("name"))) }
         let chosen = requested
+        let rules = try Self.requestedAccessRules(body)
         let hash = try passwords.hash(secret)
         return try await write { db in
             let held = try await Self.effectiveRoles(userID: userID, on: .project, projectID, db)
@@ -63,7 +64,7 @@ extension IdentityService {
                     roles.append(role)
                 }
             }
-            let credential = ApplicationCredential(
+            var credential = ApplicationCredential(
                 id: Identifier.make(), name: name, userID: userID, projectID: projectID,
                 description: try body.string("description") ?? "", expiresAt: expiresAt,
                 unrestricted: try body.bool("unrestricted") ?? false, roles: roles, secret: secret)
@@ -77,6 +78,7 @@ extension IdentityService {
                 \(bind: rolesText), \(bind: Self.now))
                 """
             ).run()
+            credential.accessRules = try await Self.attachAccessRules(rules, credentialID: credential.id, userID: userID, db)
             return credential
         }
     }
@@ -87,9 +89,13 @@ extension IdentityService {
         let query = Self.select("application_credentials", where: filters)
         return try await read { db in
             _ = try await Self.user(id: userID, db)
-            return try await db.raw(query).all().map {
-                try Self.applicationCredential($0).credential
+            var credentials: [ApplicationCredential] = []
+            for row in try await db.raw(query).all() {
+                var credential = try Self.applicationCredential(row).credential
+                credential.accessRules = try await Self.accessRules(ofCredential: credential.id, db)
+                credentials.append(credential)
             }
+            return credentials
         }
     }
 
@@ -100,13 +106,19 @@ extension IdentityService {
                     "SELECT * FROM application_credentials WHERE id = \(bind: id) AND user_id = \(bind: userID)"
                 ).first()
             else { throw UpdraftError.notFound("Could not find Application Credential: \(id).") }
-            return try Self.applicationCredential(row).credential
+            var credential = try Self.applicationCredential(row).credential
+            credential.accessRules = try await Self.accessRules(ofCredential: id, db)
+            return credential
         }
     }
 
     public func deleteApplicationCredential(userID: String, id: String) async throws {
         _ = try await applicationCredential(userID: userID, id: id)
-        try await write { db in try await db.raw("DELETE FROM application_credentials WHERE id = \(bind: id)").run() }
+        try await write { db in
+            try await db.raw("DELETE FROM application_credential_access_rules WHERE application_credential_id = \(bind: id)")
+                .run()
+            try await db.raw("DELETE FROM application_credentials WHERE id = \(bind: id)").run()
+        }
         try await tokens.revocations.revoke(.applicationCredential, id)
     }
 

@@ -34,6 +34,26 @@ extension IdentityController {
             return JSONResponder.empty()
         }
 
+        // Access rules of the user's application credentials.
+        v3.get("users/:id/access_rules") { request, context in
+            let user = try context.parameter("id")
+            try context.caller(.user(user))
+            return try responder(request).list(
+                "access_rules", try await identity.listAccessRules(userID: user), selfURL: selfURL(request))
+        }
+        v3.get("users/:id/access_rules/:rule") { request, context in
+            let user = try context.parameter("id")
+            try context.caller(.user(user))
+            let rule = try await identity.accessRule(userID: user, id: try context.parameter("rule"))
+            return try responder(request).respond(Envelope(key: "access_rule", value: rule))
+        }
+        v3.delete("users/:id/access_rules/:rule") { _, context in
+            let user = try context.parameter("id")
+            try context.caller(.user(user))
+            try await identity.deleteAccessRule(userID: user, id: try context.parameter("rule"))
+            return JSONResponder.empty()
+        }
+
         // EC2 credentials, as keystoneclient's `ec2` manager calls them.
         v3.post("users/:id/credentials/OS-EC2") { request, context in
             let user = try context.parameter("id")
