@@ -25,6 +25,8 @@ public enum UpdraftServer {
         public var bodyLimit: Int = 1 << 20
         /// How often the token key repository is reread to pick up a rotation.
         public var keyReloadInterval: Duration = .seconds(30)
+        /// How often a controller on PostgreSQL reads revocations other controllers recorded.
+        public var revocationSyncInterval: Duration = .seconds(2)
         public var identity = IdentityService.Configuration()
 
         public init(dataDirectory: String) {
@@ -103,8 +105,16 @@ public enum UpdraftServer {
             logger: logger)
         let keys = KeyReloadService(
             tokens: parts.identity.tokens, interval: configuration.keyReloadInterval, clock: ContinuousClock(), logger: logger)
+        var services: [any Service] = [app, keys]
+        if !parts.database.kind.isSQLite {
+            // Other controllers may share this store: follow their revocations.
+            services.append(
+                RevocationSyncService(
+                    revocations: parts.identity.tokens.revocations, interval: configuration.revocationSyncInterval,
+                    clock: ContinuousClock(), logger: logger))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [app, keys], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

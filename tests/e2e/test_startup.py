@@ -5,14 +5,17 @@ Runs last (file order), since the restart test restarts the session's server.
 
 from __future__ import annotations
 
+import shutil
 import stat
+import time
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
-from conftest import Api, Cloud, UpdraftServer, free_port, parse_openrc, run_updraft, unique
+from conftest import (DATABASE, Api, Cloud, UpdraftServer, free_port, parse_openrc, run_updraft,
+                      unique)
 
 pytestmark = pytest.mark.updraft_only
 
@@ -126,3 +129,34 @@ def test_kill_9_loses_no_acknowledged_change(cloud: Cloud, server: UpdraftServer
     assert api.password_auth(user["name"], "after-crash-2", project_name=name).status_code == 201
     api.request("DELETE", f"/users/{user['id']}")
     api.request("DELETE", f"/projects/{project['id']}")
+
+
+@pytest.mark.skipif(not DATABASE, reason="two controllers share state only on PostgreSQL")
+def test_second_controller_on_shared_postgres_follows_revocations(
+        cloud: Cloud, server: UpdraftServer, api: Api, tmp_path: Path) -> None:
+    """Two `updraft serve` on one PostgreSQL database with the same token keys: a token issued
+    by one validates on the other, and a revocation on one is refused by the other within
+    seconds (revocation events are read from the shared store)."""
+    data = tmp_path / "second"
+    data.mkdir()
+    shutil.copytree(server.data_dir / "keys", data / "keys")
+    second = UpdraftServer(data, free_port(), tmp_path / "second.log", DATABASE)
+    second.start()
+    try:
+        second.wait_ready()
+        a = cloud.admin
+        token = api.issue_token(a["OS_USERNAME"], a["OS_PASSWORD"], project_name=a["OS_PROJECT_NAME"])
+        other = second.auth_url
+        headers = {"X-Auth-Token": token, "X-Subject-Token": token}
+        assert requests.get(f"{other}/auth/tokens", headers=headers, timeout=10).status_code == 200
+        assert api.request("DELETE", "/auth/tokens", headers={"X-Subject-Token": token}).status_code == 204
+        deadline = time.monotonic() + 15
+        status = 200
+        while time.monotonic() < deadline:
+            status = requests.get(f"{other}/projects", headers={"X-Auth-Token": token}, timeout=10).status_code
+            if status == 401:
+                break
+            time.sleep(0.5)
+        assert status == 401, "the second controller still accepts a token revoked on the first"
+    finally:
+        second.stop()

@@ -25,6 +25,8 @@ public final class RevocationList: Sendable {
     public static func grantKey(user: String, target: String) -> String { user + "|" + target }
 
     private let events = Mutex<[Subject: [String: Double]]>([:])
+    /// When the store was last read in full or in part.
+    private let newestSeen = Mutex<Double>(0)
     private let database: Database?
     /// Events older than this no longer matter: every token they could void has expired.
     private let horizon: TimeInterval
@@ -49,6 +51,32 @@ public final class RevocationList: Sendable {
                 column: "revoked_at", as: Double.self)
         }
         events.withLock { $0 = loaded }
+        newestSeen.withLock { $0 = Date.now.timeIntervalSince1970 }
+    }
+
+    /// Merges events that other controllers sharing the database recorded since the last
+    /// look, so a token revoked on one host is refused on every host within one interval.
+    public func refresh() async throws {
+        guard let database else { return }
+        // Reread a margin before the newest instant seen: other hosts' clocks and commits lag.
+        let since = newestSeen.withLock { $0 } - 30
+        let started = Date.now.timeIntervalSince1970
+        let rows = try await database.withConnection { db in
+            try await db.raw("SELECT subject, value, revoked_at FROM revocation_events WHERE revoked_at >= \(bind: since)").all()
+        }
+        var fresh: [(Subject, String, Double)] = []
+        for row in rows {
+            guard let subject = Subject(rawValue: try row.decode(column: "subject", as: String.self)) else { continue }
+            fresh.append(
+                (subject, try row.decode(column: "value", as: String.self), try row.decode(column: "revoked_at", as: Double.self))
+            )
+        }
+        events.withLock { events in
+            for (subject, value, at) in fresh {
+                events[subject, default: [:]][value] = max(events[subject]?[value] ?? 0, at)
+            }
+        }
+        newestSeen.withLock { $0 = max($0, started) }
     }
 
     /// Records that tokens of `subject` issued before now are void.
