@@ -77,6 +77,7 @@ swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep
 pytest_passed=$(grep -oE '^[0-9]+ passed' "$results" | awk '{s+=$1} END {print s+0}')
 tempest_passed=$(grep -oE '^  Passed: [0-9]+' "$results" | grep -oE '[0-9]+' | head -n 1)
 tempest_skipped=$(grep -oE '^  Skipped: [0-9]+' "$results" | grep -oE '[0-9]+' | head -n 1)
+pytest_skipped=$(grep -E '^[0-9]+ passed' "$results" | grep -oE '[0-9]+ skipped' | awk '{s+=$1} END {print s+0}')
 rm -f "$results"
 log "all tests passed (swift ${swift_passed:-0}, end-to-end ${pytest_passed}, tempest ${tempest_passed:-0}; tempest known failures listed in tests/tempest/known-failures.txt)"
-echo "$(( ${swift_passed:-0} + pytest_passed + ${tempest_passed:-0} )) passed, 0 failed, ${tempest_skipped:-0} skipped"
+echo "$(( ${swift_passed:-0} + pytest_passed + ${tempest_passed:-0} )) passed, 0 failed, $(( ${tempest_skipped:-0} + pytest_skipped )) skipped"
