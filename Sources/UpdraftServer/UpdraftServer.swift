@@ -103,15 +103,20 @@ public enum UpdraftServer {
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger)
-        let keys = KeyReloadService(
-            tokens: parts.identity.tokens, interval: configuration.keyReloadInterval, clock: ContinuousClock(), logger: logger)
+        let tokens = parts.identity.tokens
+        let keys = PeriodicService(
+            name: "token-key-reload", interval: configuration.keyReloadInterval, clock: ContinuousClock(), logger: logger
+        ) {
+            if try tokens.reloadKeys() { logger.notice("token keys reloaded after a rotation") }
+        }
         var services: [any Service] = [app, keys]
         if !parts.database.kind.isSQLite {
             // Other controllers may share this store: follow their revocations.
             services.append(
-                RevocationSyncService(
-                    revocations: parts.identity.tokens.revocations, interval: configuration.revocationSyncInterval,
-                    clock: ContinuousClock(), logger: logger))
+                PeriodicService(
+                    name: "revocation-sync", interval: configuration.revocationSyncInterval, clock: ContinuousClock(),
+                    logger: logger
+                ) { try await tokens.revocations.refresh() })
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
