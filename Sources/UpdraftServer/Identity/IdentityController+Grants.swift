@@ -6,87 +6,13 @@ import UpdraftIdentity
 /// Role grants, implied roles and `/v3/role_assignments`.
 extension IdentityController {
     func registerGrants(on v3: RouterGroup<Context>) {
-        let identity = identity
-        let targets: [(path: String, type: RoleAssignment.TargetType)] = [
-            ("projects/:id", .project), ("domains/:id", .domain), ("system", .system),
-        ]
-        for target in targets {
-            for actor in [RoleAssignment.ActorType.user, .group] {
-                let base = "\(target.path)/\(actor.rawValue)s/:actor/roles"
-                @Sendable func targetID(_ context: Context) throws -> String {
-                    target.type == .system ? "all" : try context.parameter("id")
-                }
-                v3.get(RouterPath(base)) { request, context in
-                    try context.caller(.admin)
-                    let roles = try await identity.grantedRoles(
-                        actor: actor, try context.parameter("actor"), on: target.type, try targetID(context))
-                    return try responder(request).list("roles", roles, selfURL: selfURL(request))
-                }
-                v3.put(RouterPath("\(base)/:role")) { _, context in
-                    try context.caller(.admin)
-                    try await identity.grant(
-                        role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: target.type,
-                        try targetID(context))
-                    return JSONResponder.empty()
-                }
-                for method in [HTTPRequest.Method.head, .get] {
-                    v3.on(RouterPath("\(base)/:role"), method: method) { _, context in
-                        try context.caller(.admin)
-                        guard
-                            try await identity.hasGrant(
-                                role: try context.parameter("role"), actor: actor, try context.parameter("actor"),
-                                on: target.type, try targetID(context))
-                        else { throw UpdraftError.notFound("Could not find role assignment.") }
-                        return JSONResponder.empty()
-                    }
-                }
-                v3.delete(RouterPath("\(base)/:role")) { _, context in
-                    try context.caller(.admin)
-                    try await identity.revoke(
-                        role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: target.type,
-                        try targetID(context))
-                    return JSONResponder.empty()
-                }
-            }
+        // Direct grants, and OS-INHERIT grants that apply to the projects below a domain or project.
+        for (path, type) in [("projects/:id", RoleAssignment.TargetType.project), ("domains/:id", .domain), ("system", .system)] {
+            registerGrantRoutes(on: v3, target: path, type, inherited: false)
         }
-
-        // OS-INHERIT: grants on a domain or project that apply to the projects below it.
-        for target in [(path: "domains", type: RoleAssignment.TargetType.domain), ("projects", .project)] {
-            for actor in [RoleAssignment.ActorType.user, .group] {
-                let base = "OS-INHERIT/\(target.path)/:id/\(actor.rawValue)s/:actor/roles"
-                v3.get(RouterPath("\(base)/inherited_to_projects")) { request, context in
-                    try context.caller(.admin)
-                    let roles = try await identity.grantedRoles(
-                        actor: actor, try context.parameter("actor"), on: target.type, try context.parameter("id"),
-                        inherited: true)
-                    return try responder(request).list("roles", roles, selfURL: selfURL(request))
-                }
-                v3.put(RouterPath("\(base)/:role/inherited_to_projects")) { _, context in
-                    try context.caller(.admin)
-                    try await identity.grant(
-                        role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: target.type,
-                        try context.parameter("id"), inherited: true)
-                    return JSONResponder.empty()
-                }
-                for method in [HTTPRequest.Method.head, .get] {
-                    v3.on(RouterPath("\(base)/:role/inherited_to_projects"), method: method) { _, context in
-                        try context.caller(.admin)
-                        guard
-                            try await identity.hasGrant(
-                                role: try context.parameter("role"), actor: actor, try context.parameter("actor"),
-                                on: target.type, try context.parameter("id"), inherited: true)
-                        else { throw UpdraftError.notFound("Could not find inherited role assignment.") }
-                        return JSONResponder.empty()
-                    }
-                }
-                v3.delete(RouterPath("\(base)/:role/inherited_to_projects")) { _, context in
-                    try context.caller(.admin)
-                    try await identity.revoke(
-                        role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: target.type,
-                        try context.parameter("id"), inherited: true)
-                    return JSONResponder.empty()
-                }
-            }
+        for (path, type) in [("OS-INHERIT/projects/:id", RoleAssignment.TargetType.project), ("OS-INHERIT/domains/:id", .domain)]
+        {
+            registerGrantRoutes(on: v3, target: path, type, inherited: true)
         }
 
         v3.get("role_assignments") { request, context in
@@ -156,6 +82,52 @@ extension IdentityController {
             try context.caller(.admin)
             try await identity.deleteImpliedRole(prior: try context.parameter("id"), implied: try context.parameter("implied"))
             return JSONResponder.empty()
+        }
+    }
+
+    /// List, grant, check and revoke for users and groups on one kind of target. Inherited
+    /// grants put `/inherited_to_projects` after the role, as OS-INHERIT does.
+    private func registerGrantRoutes(
+        on v3: RouterGroup<Context>, target: String, _ type: RoleAssignment.TargetType, inherited: Bool
+    ) {
+        let identity = identity
+        let suffix = inherited ? "/inherited_to_projects" : ""
+        @Sendable func targetID(_ context: Context) throws -> String {
+            type == .system ? "all" : try context.parameter("id")
+        }
+        for actor in [RoleAssignment.ActorType.user, .group] {
+            let roles = "\(target)/\(actor.rawValue)s/:actor/roles"
+            v3.get(RouterPath(roles + suffix)) { request, context in
+                try context.caller(.admin)
+                let granted = try await identity.grantedRoles(
+                    actor: actor, try context.parameter("actor"), on: type, try targetID(context), inherited: inherited)
+                return try responder(request).list("roles", granted, selfURL: selfURL(request))
+            }
+            v3.put(RouterPath("\(roles)/:role\(suffix)")) { _, context in
+                try context.caller(.admin)
+                try await identity.grant(
+                    role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: type,
+                    try targetID(context), inherited: inherited)
+                return JSONResponder.empty()
+            }
+            for method in [HTTPRequest.Method.head, .get] {
+                v3.on(RouterPath("\(roles)/:role\(suffix)"), method: method) { _, context in
+                    try context.caller(.admin)
+                    guard
+                        try await identity.hasGrant(
+                            role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: type,
+                            try targetID(context), inherited: inherited)
+                    else { throw UpdraftError.notFound("Could not find role assignment.") }
+                    return JSONResponder.empty()
+                }
+            }
+            v3.delete(RouterPath("\(roles)/:role\(suffix)")) { _, context in
+                try context.caller(.admin)
+                try await identity.revoke(
+                    role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: type,
+                    try targetID(context), inherited: inherited)
+                return JSONResponder.empty()
+            }
         }
     }
 
