@@ -102,19 +102,18 @@ extension IdentityService {
     }
 
     public func updateRegion(id: String, _ body: JSONObject) async throws -> Region {
-        var region = try await self.region(id: id)
-        if let description = try body.string("description") { region.description = description }
-        if body.has("parent_region_id") { region.parentRegionID = try body.string("parent_region_id") }
-        let updated = region
         try await write { db in
+            var region = try Self.region(try await Self.row("regions", id: id, noun: "region", db))
+            if let description = try body.string("description") { region.description = description }
+            if body.has("parent_region_id") { region.parentRegionID = try body.string("parent_region_id") }
             try await db.raw(
                 """
-                UPDATE regions SET description = \(bind: updated.description), parent_region_id = \(bind: updated.parentRegionID)
+                UPDATE regions SET description = \(bind: region.description), parent_region_id = \(bind: region.parentRegionID)
                 WHERE id = \(bind: id)
                 """
             ).run()
+            return region
         }
-        return updated
     }
 
     public func deleteRegion(id: String) async throws {
@@ -159,21 +158,20 @@ extension IdentityService {
     }
 
     public func updateService(id: String, _ body: JSONObject) async throws -> CatalogService {
-        var service = try await self.service(id: id)
-        if let type = try body.string("type") { service.type = type }
-        if let name = try body.string("name") { service.name = name }
-        if let description = try body.string("description") { service.description = description }
-        if let enabled = try body.bool("enabled") { service.enabled = enabled }
-        let updated = service
         try await write { db in
+            var service = try Self.service(try await Self.row("services", id: id, noun: "service", db))
+            if let type = try body.string("type") { service.type = type }
+            if let name = try body.string("name") { service.name = name }
+            if let description = try body.string("description") { service.description = description }
+            if let enabled = try body.bool("enabled") { service.enabled = enabled }
             try await db.raw(
                 """
-                UPDATE services SET type = \(bind: updated.type), name = \(bind: updated.name),
-                description = \(bind: updated.description), enabled = \(bind: updated.enabled) WHERE id = \(bind: id)
+                UPDATE services SET type = \(bind: service.type), name = \(bind: service.name),
+                description = \(bind: service.description), enabled = \(bind: service.enabled) WHERE id = \(bind: id)
                 """
             ).run()
+            return service
         }
-        return updated
     }
 
     public func deleteService(id: String) async throws {
@@ -225,24 +223,23 @@ extension IdentityService {
     }
 
     public func updateEndpoint(id: String, _ body: JSONObject) async throws -> Endpoint {
-        var endpoint = try await self.endpoint(id: id)
-        if let url = try body.string("url") { endpoint.url = url }
-        if let interface = try body.string("interface") { endpoint.interface = interface }
-        if let region = try body.string("region_id") ?? body.string("region") { endpoint.regionID = region }
-        if let service = try body.string("service_id") { endpoint.serviceID = service }
-        if let enabled = try body.bool("enabled") { endpoint.enabled = enabled }
-        let updated = endpoint
         try await write { db in
-            try await Self.ensureRegion(updated.regionID, db)
+            var endpoint = try Self.endpoint(try await Self.row("endpoints", id: id, noun: "endpoint", db))
+            if let url = try body.string("url") { endpoint.url = url }
+            if let interface = try body.string("interface") { endpoint.interface = interface }
+            if let region = try body.string("region_id") ?? body.string("region") { endpoint.regionID = region }
+            if let service = try body.string("service_id") { endpoint.serviceID = service }
+            if let enabled = try body.bool("enabled") { endpoint.enabled = enabled }
+            try await Self.ensureRegion(endpoint.regionID, db)
             try await db.raw(
                 """
-                UPDATE endpoints SET url = \(bind: updated.url), interface = \(bind: updated.interface),
-                region_id = \(bind: updated.regionID), service_id = \(bind: updated.serviceID), enabled = \(bind: updated.enabled)
+                UPDATE endpoints SET url = \(bind: endpoint.url), interface = \(bind: endpoint.interface),
+                region_id = \(bind: endpoint.regionID), service_id = \(bind: endpoint.serviceID), enabled = \(bind: endpoint.enabled)
                 WHERE id = \(bind: id)
                 """
             ).run()
+            return endpoint
         }
-        return updated
     }
 
     /// As Keystone does, an endpoint naming an unknown region creates it.

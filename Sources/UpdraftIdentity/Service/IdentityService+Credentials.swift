@@ -231,21 +231,22 @@ extension IdentityService {
     }
 
     public func updateCredential(id: String, _ body: JSONObject) async throws -> Credential {
-        var credential = try await self.credential(id: id)
-        if let blob = try body.string("blob") { credential.blob = blob }
-        if let project = try body.string("project_id") { credential.projectID = project }
-        if let type = try body.string("type") { credential.type = type }
-        let updated = credential
-        let sealed = try credentialSealer.seal(Data(updated.blob.utf8))
-        try await write { db in
+        let sealer = credentialSealer
+        return try await write { db in
+            var credential = try Self.credential(
+                try await Self.row("credentials", id: id, noun: "credential", db), sealer: sealer)
+            if let blob = try body.string("blob") { credential.blob = blob }
+            if let project = try body.string("project_id") { credential.projectID = project }
+            if let type = try body.string("type") { credential.type = type }
+            let sealed = try sealer.seal(Data(credential.blob.utf8))
             try await db.raw(
                 """
-                UPDATE credentials SET sealed_blob = \(bind: sealed), project_id = \(bind: updated.projectID),
-                type = \(bind: updated.type) WHERE id = \(bind: id)
+                UPDATE credentials SET sealed_blob = \(bind: sealed), project_id = \(bind: credential.projectID),
+                type = \(bind: credential.type) WHERE id = \(bind: id)
                 """
             ).run()
+            return credential
         }
-        return updated
     }
 
     public func deleteCredential(id: String) async throws {

@@ -32,16 +32,15 @@ extension IdentityService {
     }
 
     public func updatePolicy(id: String, _ body: JSONObject) async throws -> PolicyDocument {
-        var policy = try await self.policy(id: id)
-        if let type = try body.string("type") { policy.type = type }
-        if let blob = try body.string("blob") { policy.blob = blob }
-        let updated = policy
         try await write { db in
+            var policy = try Self.policy(try await Self.row("policies", id: id, noun: "policy", db))
+            if let type = try body.string("type") { policy.type = type }
+            if let blob = try body.string("blob") { policy.blob = blob }
             try await db.raw(
-                "UPDATE policies SET type = \(bind: updated.type), blob = \(bind: updated.blob) WHERE id = \(bind: id)"
+                "UPDATE policies SET type = \(bind: policy.type), blob = \(bind: policy.blob) WHERE id = \(bind: id)"
             ).run()
+            return policy
         }
-        return updated
     }
 
     public func deletePolicy(id: String) async throws {

@@ -185,9 +185,11 @@ extension IdentityService {
 
     // MARK: Project tags
 
-    public func setProjectTags(id: String, _ tags: [String]) async throws -> [String] {
+    /// Changes a project's tags in one transaction: `change` receives the current tags and
+    /// returns the new ones (or throws, changing nothing).
+    public func updateProjectTags(id: String, _ change: @Sendable ([String]) throws -> [String]) async throws -> [String] {
         try await write { db in
-            _ = try await Self.project(id: id, db)
+            let tags = try change(try await Self.project(id: id, db).tags)
             try await db.raw("UPDATE projects SET tags = \(bind: Self.tagsText(tags)) WHERE id = \(bind: id)").run()
             return tags
         }

@@ -172,7 +172,7 @@ extension IdentityController {
             guard case .object(let root) = body else { throw UpdraftError.badRequest("Expected {\"tags\": [...]}.") }
             let tags = try JSONObject(root, path: "").strings("tags") ?? []
             return try responder(request).respond([
-                "tags": try await identity.setProjectTags(id: try context.parameter("id"), tags)
+                "tags": try await identity.updateProjectTags(id: try context.parameter("id")) { _ in tags }
             ])
         }
     }
@@ -202,15 +202,14 @@ extension IdentityController {
         let identity = identity
         v3.delete("projects/:id/tags") { _, context in
             try context.caller(.admin)
-            _ = try await identity.setProjectTags(id: try context.parameter("id"), [])
+            _ = try await identity.updateProjectTags(id: try context.parameter("id")) { _ in [] }
             return JSONResponder.empty()
         }
         v3.put("projects/:id/tags/:tag") { _, context in
             try context.caller(.admin)
             let id = try context.parameter("id")
             let tag = try context.parameter("tag")
-            let tags = try await identity.project(id: id).tags
-            if !tags.contains(tag) { _ = try await identity.setProjectTags(id: id, tags + [tag]) }
+            _ = try await identity.updateProjectTags(id: id) { $0.contains(tag) ? $0 : $0 + [tag] }
             return JSONResponder.empty(.created)
         }
         for method in [HTTPRequest.Method.get, .head] {
@@ -227,9 +226,10 @@ extension IdentityController {
             try context.caller(.admin)
             let id = try context.parameter("id")
             let tag = try context.parameter("tag")
-            let tags = try await identity.project(id: id).tags
-            guard tags.contains(tag) else { throw UpdraftError.notFound("Tag not found.") }
-            _ = try await identity.setProjectTags(id: id, tags.filter { $0 != tag })
+            _ = try await identity.updateProjectTags(id: id) { tags in
+                guard tags.contains(tag) else { throw UpdraftError.notFound("Tag not found.") }
+                return tags.filter { $0 != tag }
+            }
             return JSONResponder.empty()
         }
     }
