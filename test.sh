@@ -42,8 +42,8 @@ swift format lint --strict -r Sources Tests Package.swift
 
 # --- build once ----------------------------------------------------------------------------
 log "building (debug)"
-swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-swift build --build-tests >/dev/null
+# Progress lines are dropped; with pipefail a failed build still fails the script.
+swift build --build-tests 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
 export UPDRAFT_BIN="$here/.build/debug/updraft"
 
 # --- 1. unit tests -------------------------------------------------------------------------

@@ -68,7 +68,6 @@ set +e
 "$venv/bin/tempest" run --config-file "$work/ws/etc/tempest.conf" --regex "$regex" \
   --concurrency "${TEMPEST_CONCURRENCY:-2}" >"$work/tempest.out" 2>&1
 set -e
-"$venv/bin/stestr" last --subunit 2>/dev/null | "$venv/bin/subunit2csv" --no-passthrough >"$work/results.csv" 2>/dev/null || true
 grep -E '^(Ran|[ -]+(Passed|Skipped|Failed|Expected Fail|Unexpected Success)):' "$work/tempest.out" | sed 's/^ *- */  /'
 failed=$(grep -E '^\{[0-9]+\} .* \.\.\. FAILED' "$work/tempest.out" | sed -E 's/^\{[0-9]+\} //; s/ \[.*//; s/ \.\.\. FAILED//' | sort -u)
 unexpected=""
