@@ -57,11 +57,50 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "QEMU",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GuestImage",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log")
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "UpdraftImage",
+            dependencies: [
+                "UpdraftCore",
+                "UpdraftDatabase",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "UpdraftCompute",
+            dependencies: [
+                "UpdraftCore",
+                "UpdraftDatabase",
+                "QEMU",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "UpdraftServer",
             dependencies: [
                 "UpdraftCore",
                 "UpdraftDatabase",
                 "UpdraftIdentity",
+                "UpdraftImage",
+                "UpdraftCompute",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +114,7 @@ let package = Package(
             name: "updraft",
             dependencies: [
                 "UpdraftServer",
+                "GuestImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -82,10 +122,20 @@ let package = Package(
         .testTarget(
             name: "UpdraftTests",
             dependencies: [
-                "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftServer",
+                "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftImage", "UpdraftCompute", "UpdraftServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "QEMUTests",
+            dependencies: ["QEMU"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GuestImageTests",
+            dependencies: ["GuestImage"],
             swiftSettings: strict
         ),
     ]

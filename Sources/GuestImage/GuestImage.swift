@@ -1,0 +1,3 @@
+/// Namespace for building Updraft's own guest images from Debian packages.
+/// It imports nothing of Updraft.
+public enum GuestImage {}

@@ -1,0 +1,188 @@
+import Foundation
+
+/// What runs instances on one host. The QEMU driver is the default; the fake driver is
+/// for fast tests and scale simulation only.
+///
+/// The compute service owns the state machine (vm_state, task_state) and the database;
+/// a driver only makes the host match what it is told and reports what it sees. Every
+/// method is idempotent where it can be: stopping a stopped instance succeeds.
+public protocol HypervisorDriver: Sendable {
+    /// The host this driver runs instances on, with its real capacity.
+    func host() async throws -> HypervisorHost
+
+    /// Creates the instance's disks (a copy-on-write overlay on the cached base image,
+    /// grown to the flavor's root disk, and the config drive) and boots it.
+    func spawn(_ spec: InstanceSpec) async throws
+    /// Boots an instance whose disks exist (after stop, or on unshelve with `spec`'s disks
+    /// already created by `spawn`).
+    func powerOn(_ spec: InstanceSpec) async throws
+    /// ACPI power-off, then a hard stop after `grace`.
+    func powerOff(_ id: String, grace: Duration) async throws
+    func reboot(_ id: String, hard: Bool) async throws
+    /// Stops the vCPUs with memory resident.
+    func pause(_ id: String) async throws
+    func unpause(_ id: String) async throws
+    /// Saves memory to a file in the instance directory and ends the process.
+    func suspend(_ id: String) async throws
+    /// Restores a suspended instance from its saved memory.
+    func resume(_ spec: InstanceSpec) async throws
+    /// A standalone copy of the instance's root disk (no backing file) in `format`
+    /// written to `path`; the instance keeps running (it is paused for the copy when live).
+    func snapshot(_ id: String, to path: String, format: String) async throws
+    /// Stops the instance if it runs and removes its disks and runtime files.
+    func destroy(_ id: String) async throws
+    /// Grows the root disk and changes vCPUs and memory for the next boot.
+    func resize(_ spec: InstanceSpec) async throws
+    /// Replaces the root disk with a fresh overlay of `spec`'s image and boots it.
+    func rebuild(_ spec: InstanceSpec) async throws
+
+    /// The power state of every instance this host knows, running or not.
+    func powerStates() async throws -> [String: PowerState]
+    /// The tail of the serial console log; all of it when `lines` is nil.
+    func consoleOutput(_ id: String, lines: Int?) async throws -> String
+    /// Where a browser reaches the instance's graphical console over websocket VNC.
+    func vncConsole(_ id: String) async throws -> VNCEndpoint
+}
+
+/// One hypervisor host as Nova's `os-hypervisors` shows it.
+public struct HypervisorHost: Sendable, Equatable {
+    public var hostname: String
+    /// `QEMU` for the real driver (as libvirt reports TCG and KVM alike), `fake` for the fake one.
+    public var hypervisorType: String
+    public var hypervisorVersion: Int
+    /// `kvm` or `tcg`, and why when KVM is not used.
+    public var accelerator: String
+    public var acceleratorNote: String?
+    public var vcpus: Int
+    public var memoryMB: Int
+    public var diskGB: Int
+    public var hostIP: String
+
+    public init(
+        hostname: String, hypervisorType: String, hypervisorVersion: Int, accelerator: String,
+        acceleratorNote: String? = nil, vcpus: Int, memoryMB: Int, diskGB: Int, hostIP: String = "127.0.0.1"
+    ) {
+        self.hostname = hostname
+        self.hypervisorType = hypervisorType
+        self.hypervisorVersion = hypervisorVersion
+        self.accelerator = accelerator
+        self.acceleratorNote = acceleratorNote
+        self.vcpus = vcpus
+        self.memoryMB = memoryMB
+        self.diskGB = diskGB
+        self.hostIP = hostIP
+    }
+}
+
+/// Nova's power states, with Nova's numbers.
+public enum PowerState: Int, Sendable, Codable {
+    case noState = 0
+    case running = 1
+    case paused = 3
+    case shutdown = 4
+    case crashed = 6
+    case suspended = 7
+}
+
+/// Everything a driver needs to create or boot one instance.
+public struct InstanceSpec: Sendable, Equatable {
+    public struct BootImage: Sendable, Equatable {
+        public var id: String
+        /// The image's bytes on local disk.
+        public var path: String
+        /// `qcow2`, `raw`, or `ami` (a raw disk booted with `kernelPath` and `ramdiskPath`).
+        public var diskFormat: String
+        public var kernelPath: String?
+        public var ramdiskPath: String?
+        /// Extra kernel command line for a kernel+ramdisk boot (`os_command_line`).
+        public var commandLine: String?
+
+        public init(
+            id: String, path: String, diskFormat: String, kernelPath: String? = nil, ramdiskPath: String? = nil,
+            commandLine: String? = nil
+        ) {
+            self.id = id
+            self.path = path
+            self.diskFormat = diskFormat
+            self.kernelPath = kernelPath
+            self.ramdiskPath = ramdiskPath
+            self.commandLine = commandLine
+        }
+    }
+
+    /// The config drive's content, rendered by the driver as an ISO 9660 `config-2` volume.
+    public struct Metadata: Sendable, Equatable {
+        public var hostname: String
+        public var name: String
+        public var projectID: String
+        public var availabilityZone: String
+        public var metadata: [String: String]
+        /// Key name and OpenSSH public key.
+        public var publicKeys: [(name: String, key: String)]
+        public var userData: Data?
+        public var launchIndex: Int
+
+        public init(
+            hostname: String, name: String, projectID: String, availabilityZone: String, metadata: [String: String],
+            publicKeys: [(name: String, key: String)], userData: Data?, launchIndex: Int
+        ) {
+            self.hostname = hostname
+            self.name = name
+            self.projectID = projectID
+            self.availabilityZone = availabilityZone
+            self.metadata = metadata
+            self.publicKeys = publicKeys
+            self.userData = userData
+            self.launchIndex = launchIndex
+        }
+
+        public static func == (a: Metadata, b: Metadata) -> Bool {
+            a.hostname == b.hostname && a.name == b.name && a.projectID == b.projectID
+                && a.availabilityZone == b.availabilityZone && a.metadata == b.metadata
+                && a.publicKeys.map(\.name) == b.publicKeys.map(\.name) && a.publicKeys.map(\.key) == b.publicKeys.map(\.key)
+                && a.userData == b.userData && a.launchIndex == b.launchIndex
+        }
+    }
+
+    /// The instance UUID; also the SMBIOS system serial, as Nova sets it.
+    public var id: String
+    public var vcpus: Int
+    public var memoryMB: Int
+    public var rootGB: Int
+    public var image: BootImage
+    public var configDrive: Bool
+    public var metadata: Metadata
+
+    public init(
+        id: String, vcpus: Int, memoryMB: Int, rootGB: Int, image: BootImage, configDrive: Bool, metadata: Metadata
+    ) {
+        self.id = id
+        self.vcpus = vcpus
+        self.memoryMB = memoryMB
+        self.rootGB = rootGB
+        self.image = image
+        self.configDrive = configDrive
+        self.metadata = metadata
+    }
+}
+
+/// A websocket VNC endpoint on the host.
+public struct VNCEndpoint: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// Errors a driver reports; the compute service maps them to ``UpdraftError``.
+public enum HypervisorError: Error, Sendable, Equatable {
+    /// The host has no instance with this id.
+    case notFound(String)
+    /// The instance is not in a state the operation needs (e.g. unpause of a running one).
+    case invalidState(String)
+    /// The operation failed on the host; the message names the program and what it said.
+    case failed(String)
+}

@@ -1,0 +1,2 @@
+/// Placeholder: the Glance-compatible image service lands here.
+public enum UpdraftImageModule {}
