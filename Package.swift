@@ -89,7 +89,9 @@ let package = Package(
                 "UpdraftCore",
                 "UpdraftDatabase",
                 "QEMU",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -101,6 +103,7 @@ let package = Package(
                 "UpdraftIdentity",
                 "UpdraftImage",
                 "UpdraftCompute",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -118,6 +118,40 @@ public final class Database: Sendable {
         }
     }
 
+    /// Runs a read on one connection; driver errors become ``UpdraftError`` (see ``mapError(_:)``).
+    public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await withConnection(body)
+        } catch let error as UpdraftError {
+            throw error
+        } catch {
+            throw Self.mapError(error)
+        }
+    }
+
+    /// Runs a change in one transaction; driver errors become ``UpdraftError``.
+    public func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await transaction(body)
+        } catch let error as UpdraftError {
+            throw error
+        } catch {
+            throw Self.mapError(error)
+        }
+    }
+
+    /// A unique violation is a 409, a dangling reference a 400; anything else is internal.
+    public static func mapError(_ error: any Error) -> UpdraftError {
+        let text = String(reflecting: error)
+        if text.contains("UNIQUE constraint") || text.contains("duplicate key") || text.contains("23505") {
+            return .conflict("Conflict occurred attempting to store the resource: a resource with that name already exists.")
+        }
+        if text.contains("FOREIGN KEY constraint") || text.contains("23503") {
+            return .badRequest("The request refers to a resource that does not exist.")
+        }
+        return .internal("database error", cause: error)
+    }
+
     /// Closes every connection.
     public func close() async {
         switch backend {

@@ -42,6 +42,9 @@ public protocol HypervisorDriver: Sendable {
     func consoleOutput(_ id: String, lines: Int?) async throws -> String
     /// Where a browser reaches the instance's graphical console over websocket VNC.
     func vncConsole(_ id: String) async throws -> VNCEndpoint
+    /// Stops and removes every instance on the host whose id is not in `known` (left by a
+    /// crash between creating it and recording it); returns the ids removed.
+    func reapOrphans(known: Set<String>) async -> [String]
 }
 
 /// One hypervisor host as Nova's `os-hypervisors` shows it.

@@ -57,34 +57,11 @@ public final class IdentityService: Sendable {
     /// Runs a change in one transaction and invalidates caches afterwards.
     func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         defer { changed() }
-        do {
-            return try await database.transaction(body)
-        } catch let error as UpdraftError {
-            throw error
-        } catch {
-            throw Self.mapDatabaseError(error)
-        }
+        return try await database.write(body)
     }
 
     func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        do {
-            return try await database.withConnection(body)
-        } catch let error as UpdraftError {
-            throw error
-        } catch {
-            throw Self.mapDatabaseError(error)
-        }
-    }
-
-    static func mapDatabaseError(_ error: any Error) -> UpdraftError {
-        let text = String(reflecting: error)
-        if text.contains("UNIQUE constraint") || text.contains("duplicate key") || text.contains("23505") {
-            return .conflict("Conflict occurred attempting to store the resource: a resource with that name already exists.")
-        }
-        if text.contains("FOREIGN KEY constraint") || text.contains("23503") {
-            return .badRequest("The request refers to a resource that does not exist.")
-        }
-        return .internal("database error", cause: error)
+        try await database.read(body)
     }
 
     static var now: Double { Date.now.timeIntervalSince1970 }

@@ -92,9 +92,11 @@ extension HTTPField.Name {
     static let subjectToken = known("X-Subject-Token")
     static let requestID = known("x-openstack-request-id")
     static let wwwAuthenticate = known("WWW-Authenticate")
+    static let openStackAPIVersion = known("OpenStack-API-Version")
+    static let novaAPIVersion = known("X-OpenStack-Nova-API-Version")
 
     /// A header name written in this source, so always valid.
-    private static func known(_ name: String) -> HTTPField.Name {
+    static func known(_ name: String) -> HTTPField.Name {
         guard let field = HTTPField.Name(name) else { preconditionFailure("invalid header name \(name)") }
         return field
     }

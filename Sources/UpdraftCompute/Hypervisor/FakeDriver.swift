@@ -1,0 +1,143 @@
+import Foundation
+
+/// A driver that runs nothing: instances are entries in memory that change state at once
+/// (or after `delay`). For fast tests and scale simulation only, never the default.
+public actor FakeDriver: HypervisorDriver {
+    public struct Configuration: Sendable {
+        public var hostname = "fake-host"
+        public var vcpus = 1024
+        public var memoryMB = 4 * 1024 * 1024
+        public var diskGB = 100_000
+        /// How long each operation takes.
+        public var delay: Duration = .zero
+
+        public init() {}
+    }
+
+    private struct Entry {
+        var spec: InstanceSpec
+        var state: PowerState
+        var console: String
+    }
+
+    public let configuration: Configuration
+    private var instances: [String: Entry] = [:]
+
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    public func host() async throws -> HypervisorHost {
+        HypervisorHost(
+            hostname: configuration.hostname, hypervisorType: "fake", hypervisorVersion: 1000, accelerator: "none",
+            acceleratorNote: "fake driver: nothing runs", vcpus: configuration.vcpus, memoryMB: configuration.memoryMB,
+            diskGB: configuration.diskGB)
+    }
+
+    private func pause() async throws {
+        if configuration.delay > .zero { try await Task.sleep(for: configuration.delay) }
+    }
+
+    private func entry(_ id: String) throws -> Entry {
+        guard let entry = instances[id] else { throw HypervisorError.notFound("fake instance \(id) does not exist") }
+        return entry
+    }
+
+    private func set(_ id: String, _ state: PowerState) throws {
+        var e = try entry(id)
+        e.state = state
+        instances[id] = e
+    }
+
+    public func spawn(_ spec: InstanceSpec) async throws {
+        try await pause()
+        instances[spec.id] = Entry(
+            spec: spec, state: .running, console: "UPDRAFT-GUEST-READY instance-id=\(spec.id)\n")
+    }
+
+    public func powerOn(_ spec: InstanceSpec) async throws {
+        try await pause()
+        var e = try entry(spec.id)
+        e.spec = spec
+        e.state = .running
+        instances[spec.id] = e
+    }
+
+    public func powerOff(_ id: String, grace: Duration) async throws {
+        try await pause()
+        try set(id, .shutdown)
+    }
+
+    public func reboot(_ id: String, hard: Bool) async throws {
+        try await pause()
+        try set(id, .running)
+    }
+
+    public func pause(_ id: String) async throws {
+        guard try entry(id).state == .running else { throw HypervisorError.invalidState("instance \(id) is not running") }
+        try set(id, .paused)
+    }
+
+    public func unpause(_ id: String) async throws {
+        guard try entry(id).state == .paused else { throw HypervisorError.invalidState("instance \(id) is not paused") }
+        try set(id, .running)
+    }
+
+    public func suspend(_ id: String) async throws {
+        try await pause()
+        try set(id, .suspended)
+    }
+
+    public func resume(_ spec: InstanceSpec) async throws {
+        try await pause()
+        try set(spec.id, .running)
+    }
+
+    public func snapshot(_ id: String, to path: String, format: String) async throws {
+        _ = try entry(id)
+        guard FileManager.default.createFile(atPath: path, contents: Data("fake disk of \(id)\n".utf8)) else {
+            throw HypervisorError.failed("cannot write \(path)")
+        }
+    }
+
+    public func destroy(_ id: String) async throws {
+        instances[id] = nil
+    }
+
+    public func resize(_ spec: InstanceSpec) async throws {
+        var e = try entry(spec.id)
+        e.spec = spec
+        instances[spec.id] = e
+    }
+
+    public func rebuild(_ spec: InstanceSpec) async throws {
+        try await pause()
+        instances[spec.id] = Entry(spec: spec, state: .running, console: "UPDRAFT-GUEST-READY instance-id=\(spec.id)\n")
+    }
+
+    public func powerStates() async throws -> [String: PowerState] {
+        instances.mapValues(\.state)
+    }
+
+    public func consoleOutput(_ id: String, lines: Int?) async throws -> String {
+        let text = try entry(id).console
+        guard let lines else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines + 1).joined(separator: "\n")
+    }
+
+    public func vncConsole(_ id: String) async throws -> VNCEndpoint {
+        _ = try entry(id)
+        return VNCEndpoint(host: "127.0.0.1", port: 5700)
+    }
+
+    public func reapOrphans(known: Set<String>) async -> [String] {
+        let orphans = instances.keys.filter { !known.contains($0) }
+        for id in orphans { instances[id] = nil }
+        return orphans.sorted()
+    }
+
+    /// Simulates a guest that died on its own (for the power-state sync tests).
+    public func crash(_ id: String) throws {
+        try set(id, .shutdown)
+    }
+}

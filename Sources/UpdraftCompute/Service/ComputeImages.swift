@@ -1,0 +1,62 @@
+import Foundation
+import UpdraftCore
+
+/// What compute needs from the image service. The composition root adapts the Glance
+/// service to it, so compute does not depend on the image module.
+public protocol ComputeImages: Sendable {
+    /// An image the caller may see (every image when `caller` is nil, for background work).
+    func image(_ id: String, caller: AuthContext?) async throws -> ComputeImage
+    /// Creates a queued image for a snapshot or a shelve and returns its id.
+    func reserveSnapshot(_ request: SnapshotRequest, caller: AuthContext) async throws -> String
+    /// Moves `file` into the image and marks it active.
+    func completeSnapshot(_ id: String, file: String) async throws
+    /// Removes an image whose snapshot failed, or a shelved instance's image after unshelve.
+    func deleteImage(_ id: String) async
+}
+
+/// An image as compute sees it.
+public struct ComputeImage: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var status: String
+    public var diskFormat: String
+    /// The bytes on local disk, when the image is active.
+    public var path: String?
+    public var minDisk: Int
+    public var minRam: Int
+    public var size: Int
+    public var properties: [String: String]
+
+    public init(
+        id: String, name: String, status: String, diskFormat: String, path: String?, minDisk: Int, minRam: Int, size: Int,
+        properties: [String: String]
+    ) {
+        self.id = id
+        self.name = name
+        self.status = status
+        self.diskFormat = diskFormat
+        self.path = path
+        self.minDisk = minDisk
+        self.minRam = minRam
+        self.size = size
+        self.properties = properties
+    }
+}
+
+/// The image a snapshot or shelve writes.
+public struct SnapshotRequest: Sendable, Equatable {
+    public var name: String
+    public var diskFormat: String
+    public var minDisk: Int
+    public var minRam: Int
+    /// Nova's snapshot properties: `image_type`, `instance_uuid`, `base_image_ref`, and the user's metadata.
+    public var properties: [String: String]
+
+    public init(name: String, diskFormat: String, minDisk: Int, minRam: Int, properties: [String: String]) {
+        self.name = name
+        self.diskFormat = diskFormat
+        self.minDisk = minDisk
+        self.minRam = minRam
+        self.properties = properties
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import SQLKit
+import UpdraftCore
+import UpdraftDatabase
+
+/// Hypervisor hosts: registration, capacity for the scheduler, `os-hypervisors`, and the
+/// loops that keep the database and the hosts in agreement.
+extension ComputeService {
+    /// A host as `os-hypervisors` and `os-services` show it.
+    public struct HostRecord: Sendable, Equatable {
+        public var id: Int
+        public var uuid: String
+        public var host: HypervisorHost
+        public var disabled: Bool
+        public var disabledReason: String?
+        public var forcedDown: Bool
+        public var updatedAt: Date
+        public var usedVCPUs: Int
+        public var usedMemoryMB: Int
+        public var usedDiskGB: Int
+        public var runningVMs: Int
+    }
+
+    func registerHost(_ hostname: String, _ driver: any HypervisorDriver) async throws {
+        let host = try await driver.host()
+        try await database.write { db in
+            let now = Date.now.timeIntervalSince1970
+            if try await db.raw("SELECT hostname FROM compute_nodes WHERE hostname = \(bind: hostname)").first() != nil {
+                try await db.raw(
+                    """
+                    UPDATE compute_nodes SET hypervisor_type = \(bind: host.hypervisorType),
+                      hypervisor_version = \(bind: host.hypervisorVersion), accelerator = \(bind: host.accelerator),
+                      accelerator_note = \(bind: host.acceleratorNote), vcpus = \(bind: host.vcpus),
+                      memory_mb = \(bind: host.memoryMB), disk_gb = \(bind: host.diskGB), host_ip = \(bind: host.hostIP),
+                      updated_at = \(bind: now)
+                    WHERE hostname = \(bind: hostname)
+                    """
+                ).run()
+            } else {
+                let id = try await InstanceRepository.nextValue("id", of: "compute_nodes", db)
+                try await db.raw(
+                    """
+                    INSERT INTO compute_nodes (hostname, id, uuid, hypervisor_type, hypervisor_version, accelerator,
+                      accelerator_note, vcpus, memory_mb, disk_gb, host_ip, updated_at)
+                    VALUES (\(bind: hostname), \(bind: id), \(bind: UUID().uuidString.lowercased()),
+                      \(bind: host.hypervisorType), \(bind: host.hypervisorVersion), \(bind: host.accelerator),
+                      \(bind: host.acceleratorNote), \(bind: host.vcpus), \(bind: host.memoryMB), \(bind: host.diskGB),
+                      \(bind: host.hostIP), \(bind: now))
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// Every registered host with what its instances hold (shelved-offloaded ones hold nothing).
+    public func hosts() async throws -> [HostRecord] {
+        try await database.read { db in try await Self.hosts(db) }
+    }
+
+    static func hosts(_ db: any SQLDatabase) async throws -> [HostRecord] {
+        var used: [String: (Int, Int, Int, Int)] = [:]
+        for row in try await db.raw(
+            """
+            SELECT host, COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(memory_mb), 0) AS ram,
+              COALESCE(SUM(root_gb), 0) AS disk, COUNT(*) AS n
+            FROM instances WHERE deleted = \(bind: false) AND host IS NOT NULL AND vm_state <> 'shelved_offloaded'
+            GROUP BY host
+            """
+        ).all() {
+            used[try row.string("host")] = (try row.int("vcpus"), try row.int("ram"), try row.int("disk"), try row.int("n"))
+        }
+        return try await db.raw("SELECT * FROM compute_nodes ORDER BY id").all().map { row in
+            let hostname = try row.string("hostname")
+            let u = used[hostname] ?? (0, 0, 0, 0)
+            return HostRecord(
+                id: try row.int("id"), uuid: try row.string("uuid"),
+                host: HypervisorHost(
+                    hostname: hostname, hypervisorType: try row.string("hypervisor_type"),
+                    hypervisorVersion: try row.int("hypervisor_version"), accelerator: try row.string("accelerator"),
+                    acceleratorNote: try row.optionalString("accelerator_note"), vcpus: try row.int("vcpus"),
+                    memoryMB: try row.int("memory_mb"), diskGB: try row.int("disk_gb"), hostIP: try row.string("host_ip")),
+                disabled: try row.bool("disabled"), disabledReason: try row.optionalString("disabled_reason"),
+                forcedDown: try row.bool("forced_down"),
+                updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")), usedVCPUs: u.0, usedMemoryMB: u.1,
+                usedDiskGB: u.2, runningVMs: u.3)
+        }
+    }
+
+    /// Serves `PUT /os-services/{id}`: enable or disable scheduling to a host.
+    public func setHostDisabled(_ hostname: String, disabled: Bool, reason: String?) async throws {
+        try await database.write { db in
+            guard try await db.raw("SELECT hostname FROM compute_nodes WHERE hostname = \(bind: hostname)").first() != nil
+            else { throw UpdraftError.notFound("Compute host \(hostname) could not be found.") }
+            try await db.raw(
+                """
+                UPDATE compute_nodes SET disabled = \(bind: disabled), disabled_reason = \(bind: disabled ? reason : nil)
+                WHERE hostname = \(bind: hostname)
+                """
+            ).run()
+        }
+    }
+
+    var scheduler: Scheduler {
+        Scheduler(
+            cpuAllocationRatio: configuration.cpuAllocationRatio, ramAllocationRatio: configuration.ramAllocationRatio,
+            diskAllocationRatio: configuration.diskAllocationRatio, reservedMemoryMB: configuration.reservedHostMemoryMB)
+    }
+
+    /// Picks a host for `flavor` among the hosts this controller drives.
+    func schedule(_ flavor: Flavor, _ db: any SQLDatabase) async throws -> Result<String, SchedulingFailure> {
+        let candidates = try await Self.hosts(db).filter { drivers[$0.host.hostname] != nil }.map {
+            Scheduler.Candidate(
+                hostname: $0.host.hostname, vcpus: $0.host.vcpus, memoryMB: $0.host.memoryMB, diskGB: $0.host.diskGB,
+                usedVCPUs: $0.usedVCPUs, usedMemoryMB: $0.usedMemoryMB, usedDiskGB: $0.usedDiskGB, disabled: $0.disabled)
+        }
+        return scheduler.select(
+            vcpus: flavor.vcpus, memoryMB: flavor.ram, diskGB: flavor.disk, flavorName: flavor.name, from: candidates)
+    }
+
+    // MARK: Keeping the database and the hosts in agreement
+
+    /// One round of Nova's power-state sync: an idle instance whose process died is
+    /// SHUTOFF; one that runs again is ACTIVE or PAUSED as the host says.
+    public func syncPowerStates() async throws {
+        for (hostname, driver) in drivers {
+            let states = try await driver.powerStates()
+            let instances = try await database.read { db in
+                try await db.raw(
+                    """
+                    SELECT * FROM instances WHERE host = \(bind: hostname) AND deleted = \(bind: false)
+                      AND task_state IS NULL
+                    """
+                ).all().map(InstanceRepository.instance)
+            }
+            for instance in instances {
+                let seen = states[instance.id] ?? .shutdown
+                guard seen != instance.powerState else { continue }
+                _ = try? await locks.withLock(instance.id) {
+                    try await self.mutate(instance.id) { i in
+                        guard i.taskState == nil else { return }
+                        i.powerState = seen
+                        switch (i.vmState, seen) {
+                        case (.active, .shutdown), (.active, .crashed), (.paused, .shutdown), (.paused, .crashed):
+                            i.vmState = .stopped
+                        case (.stopped, .running): i.vmState = .active
+                        case (.stopped, .paused): i.vmState = .paused
+                        default: break
+                        }
+                    }
+                }
+                logger.info(
+                    "power state changed on the host",
+                    metadata: ["instance": "\(instance.id)", "was": "\(instance.powerState)", "now": "\(seen)"])
+            }
+        }
+    }
+
+    /// After a restart: work that was in flight is finished or undone so every instance
+    /// ends in a state a user can act on.
+    func recoverInterruptedWork() async throws {
+        let pending = try await database.read { db in
+            try await db.raw("SELECT * FROM instances WHERE deleted = \(bind: false) AND task_state IS NOT NULL").all().map(
+                InstanceRepository.instance)
+        }
+        for instance in pending {
+            let seen: PowerState
+            if let host = instance.host, let driver = drivers[host] {
+                seen = (try? await driver.powerStates())?[instance.id] ?? .shutdown
+            } else {
+                seen = .noState
+            }
+            switch (instance.vmState, instance.taskState) {
+            case (_, .deleting?):
+                enqueue(.destroy(instance.id))
+            case (.building, _):
+                if seen == .running {
+                    try await mutate(instance.id) { i in
+                        i.vmState = .active
+                        i.taskState = nil
+                        i.powerState = .running
+                        i.launchedAt = i.launchedAt ?? Self.now
+                    }
+                } else {
+                    // The spawn never finished: clear what it left and build again.
+                    if let host = instance.host, let driver = drivers[host] { try? await driver.destroy(instance.id) }
+                    try await mutate(instance.id) { i in
+                        i.taskState = .scheduling
+                        i.host = nil
+                    }
+                    enqueue(.spawn(instance.id))
+                }
+            default:
+                try await mutate(instance.id) { i in
+                    i.taskState = nil
+                    i.powerState = seen
+                    switch (i.vmState, seen) {
+                    case (.active, .shutdown), (.active, .crashed): i.vmState = .stopped
+                    case (.stopped, .running): i.vmState = .active
+                    case (.active, .paused): i.vmState = .paused
+                    case (.paused, .running): i.vmState = .active
+                    case (.active, .suspended): i.vmState = .suspended
+                    default: break
+                    }
+                }
+                try? await database.write { db in
+                    try await InstanceRepository.finishAction(
+                        instanceID: instance.id, error: "interrupted by a restart of updraft", db)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import SQLKit
+import ServiceLifecycle
+import UpdraftCore
+import UpdraftDatabase
+
+/// Nova's logic and persistence: flavors, key pairs, servers and their lifecycle, quotas
+/// and hosts. Knows nothing of HTTP. Long work (spawn, stop, snapshot, shelve, ...) runs
+/// as jobs on this service's own loop (``run()``), which the server's `ServiceGroup` owns.
+public final class ComputeService: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var availabilityZone = "nova"
+        /// Nova's `cpu_allocation_ratio`, `ram_allocation_ratio` and `disk_allocation_ratio`.
+        public var cpuAllocationRatio = 16.0
+        public var ramAllocationRatio = 1.5
+        public var diskAllocationRatio = 1.0
+        /// RAM kept for the host itself (Nova's `reserved_host_memory_mb`).
+        public var reservedHostMemoryMB = 512
+        /// Nova's default quotas.
+        public var defaultQuotas: [String: Int] = [
+            "instances": 10, "cores": 20, "ram": 51200, "key_pairs": 100, "metadata_items": 128,
+            "server_groups": 10, "server_group_members": 10, "injected_files": 5,
+            "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255,
+        ]
+        /// How long a guest gets to power off on ACPI before it is stopped hard (Nova's `shutdown_timeout`).
+        public var shutdownGrace: Duration = .seconds(60)
+        /// The most items one list answers with (Nova's `max_limit`).
+        public var maxLimit = 1000
+
+        public init() {}
+    }
+
+    /// Work that runs after the API has answered.
+    enum Job: Sendable {
+        case spawn(String)
+        case operate(String, ServerAction, Parameters)
+        case destroy(String)
+    }
+
+    /// What an action carries beyond the instance: the new image, flavor or snapshot id.
+    struct Parameters: Sendable {
+        var imageID: String?
+        var flavor: Flavor?
+        var snapshotID: String?
+        var name: String?
+        var metadata: [String: String]?
+    }
+
+    public let configuration: Configuration
+    let database: Database
+    let images: any ComputeImages
+    /// The drivers of the hosts this controller runs instances on, by hostname. One today;
+    /// agents on other hosts join here later.
+    let drivers: [String: any HypervisorDriver]
+    let locks = KeyedLocks()
+    let logger: Logger
+    private let jobs: AsyncStream<Job>
+    private let submit: AsyncStream<Job>.Continuation
+
+    public init(
+        configuration: Configuration, database: Database, images: any ComputeImages,
+        drivers: [String: any HypervisorDriver], logger: Logger
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.images = images
+        self.drivers = drivers
+        self.logger = logger
+        (jobs, submit) = AsyncStream.makeStream(of: Job.self)
+    }
+
+    func enqueue(_ job: Job) {
+        submit.yield(job)
+    }
+
+    /// Runs queued jobs until graceful shutdown. Jobs interrupted by a stop are picked up
+    /// by ``start()`` on the next run.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs.cancelOnGracefulShutdown() {
+                group.addTask { await self.execute(job) }
+            }
+        }
+    }
+
+    /// Records the hosts, seeds flavors, reaps orphans and resumes interrupted work. Call once at start.
+    public func start() async throws {
+        try await seedFlavors()
+        for (hostname, driver) in drivers {
+            try await registerHost(hostname, driver)
+            let known = try await database.read { db in
+                try await db.raw("SELECT id FROM instances WHERE host = \(bind: hostname) AND deleted = \(bind: false)")
+                    .all().map { try $0.string("id") }
+            }
+            let reaped = await driver.reapOrphans(known: Set(known))
+            if !reaped.isEmpty { logger.notice("reaped orphaned instances", metadata: ["ids": "\(reaped)"]) }
+        }
+        try await recoverInterruptedWork()
+    }
+
+    static var now: Date { Date.now }
+
+    /// The driver of an instance's host; 409 when it has none (shelved offloaded, never scheduled).
+    func driver(for instance: Instance) throws -> any HypervisorDriver {
+        guard let host = instance.host, let driver = drivers[host] else {
+            throw UpdraftError.conflict("Instance \(instance.id) is not on a host.")
+        }
+        return driver
+    }
+
+    // MARK: Reading and saving instances
+
+    /// The instance, or Nova's 404.
+    func instance(_ id: String, _ db: any SQLDatabase) async throws -> Instance {
+        guard let instance = try await InstanceRepository.find(id, db) else {
+            throw UpdraftError.notFound("Instance \(id) could not be found.")
+        }
+        return instance
+    }
+
+    /// Reads an instance, lets `change` modify it and writes it back, in one transaction.
+    @discardableResult
+    func mutate(_ id: String, _ change: @Sendable @escaping (inout Instance) throws -> Void) async throws -> Instance {
+        try await database.write { db in
+            let before = try await self.instance(id, db)
+            var after = before
+            try change(&after)
+            after.updatedAt = Self.now
+            try await InstanceRepository.update(after, previous: before, db)
+            return after
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import SQLKit
+import UpdraftCore
+import UpdraftDatabase
+
+/// SQL for instances, their actions and their state history. Knows nothing of policy.
+enum InstanceRepository {
+    static let encoder = JSONEncoder()
+    static let decoder = JSONDecoder()
+
+    static func json(_ value: some Encodable) -> String {
+        (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "null"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text, let data = text.data(using: .utf8) else { return nil }
+        return try? decoder.decode(type, from: data)
+    }
+
+    static func instance(_ row: any SQLRow) throws -> Instance {
+        guard let flavor = decode(Flavor.self, try row.string("flavor")) else {
+            throw UpdraftError.internal("instance row has no readable flavor")
+        }
+        var instance = Instance(
+            id: try row.string("id"), name: try row.string("name"), projectID: try row.string("project_id"),
+            userID: try row.string("user_id"), imageID: try row.string("image_id"), flavor: flavor,
+            availabilityZone: try row.string("availability_zone"),
+            createdAt: Date(timeIntervalSince1970: try row.double("created_at")))
+        instance.oldFlavor = decode(Flavor.self, try row.optionalString("old_flavor"))
+        instance.vmState = VMState(rawValue: try row.string("vm_state")) ?? .error
+        instance.taskState = try row.optionalString("task_state").flatMap(TaskState.init(rawValue:))
+        instance.powerState = PowerState(rawValue: try row.int("power_state")) ?? .noState
+        instance.host = try row.optionalString("host")
+        instance.keyName = try row.optionalString("key_name")
+        instance.keyData = try row.optionalString("key_data")
+        instance.userData = try row.optionalString("user_data")
+        instance.metadata = decode([String: String].self, try row.string("metadata")) ?? [:]
+        instance.tags = decode([String].self, try row.string("tags")) ?? []
+        instance.configDrive = try row.bool("config_drive")
+        instance.launchIndex = try row.int("launch_index")
+        instance.reservationID = try row.string("reservation_id")
+        instance.hostname = try row.string("hostname")
+        instance.description = try row.optionalString("description")
+        instance.locked = try row.bool("locked")
+        instance.lockedReason = try row.optionalString("locked_reason")
+        instance.accessIPv4 = try row.string("access_ipv4")
+        instance.accessIPv6 = try row.string("access_ipv6")
+        instance.progress = try row.int("progress")
+        instance.updatedAt = Date(timeIntervalSince1970: try row.double("updated_at"))
+        instance.launchedAt = try row.optionalDouble("launched_at").map(Date.init(timeIntervalSince1970:))
+        instance.terminatedAt = try row.optionalDouble("terminated_at").map(Date.init(timeIntervalSince1970:))
+        instance.fault = decode(Instance.Fault.self, try row.optionalString("fault"))
+        instance.shelvedImageID = try row.optionalString("shelved_image_id")
+        instance.kernelID = try row.optionalString("kernel_id")
+        instance.ramdiskID = try row.optionalString("ramdisk_id")
+        instance.sequence = try row.int("seq")
+        return instance
+    }
+
+    static func insert(_ i: Instance, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            INSERT INTO instances (id, seq, name, project_id, user_id, image_id, flavor, vcpus, memory_mb, root_gb, vm_state, task_state, power_state,
+              host, availability_zone, key_name, key_data, user_data, metadata, tags, config_drive, launch_index,
+              reservation_id, hostname, description, created_at, updated_at, kernel_id, ramdisk_id)
+            VALUES (\(bind: i.id), \(bind: i.sequence), \(bind: i.name), \(bind: i.projectID), \(bind: i.userID),
+              \(bind: i.imageID), \(bind: json(i.flavor)), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
+              \(bind: i.flavor.disk), \(bind: i.vmState.rawValue), \(bind: i.taskState?.rawValue),
+              \(bind: i.powerState.rawValue), \(bind: i.host), \(bind: i.availabilityZone), \(bind: i.keyName),
+              \(bind: i.keyData), \(bind: i.userData), \(bind: json(i.metadata)), \(bind: json(i.tags)),
+              \(bind: i.configDrive), \(bind: i.launchIndex), \(bind: i.reservationID), \(bind: i.hostname),
+              \(bind: i.description), \(bind: i.createdAt.timeIntervalSince1970), \(bind: i.updatedAt.timeIntervalSince1970),
+              \(bind: i.kernelID), \(bind: i.ramdiskID))
+            """
+        ).run()
+        try await recordHistory(i, db)
+    }
+
+    /// Writes every mutable column of `i`, and a history row when the state changed.
+    static func update(_ i: Instance, previous: Instance?, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            UPDATE instances SET name = \(bind: i.name), image_id = \(bind: i.imageID), flavor = \(bind: json(i.flavor)),
+              vcpus = \(bind: i.flavor.vcpus), memory_mb = \(bind: i.flavor.ram), root_gb = \(bind: i.flavor.disk),
+              old_flavor = \(bind: i.oldFlavor.map { json($0) }), vm_state = \(bind: i.vmState.rawValue),
+              task_state = \(bind: i.taskState?.rawValue), power_state = \(bind: i.powerState.rawValue), host = \(bind: i.host),
+              metadata = \(bind: json(i.metadata)), tags = \(bind: json(i.tags)), hostname = \(bind: i.hostname),
+              description = \(bind: i.description), locked = \(bind: i.locked), locked_reason = \(bind: i.lockedReason),
+              access_ipv4 = \(bind: i.accessIPv4), access_ipv6 = \(bind: i.accessIPv6), progress = \(bind: i.progress),
+              updated_at = \(bind: i.updatedAt.timeIntervalSince1970),
+              launched_at = \(bind: i.launchedAt?.timeIntervalSince1970),
+              terminated_at = \(bind: i.terminatedAt?.timeIntervalSince1970), fault = \(bind: i.fault.map { json($0) }),
+              shelved_image_id = \(bind: i.shelvedImageID), kernel_id = \(bind: i.kernelID), ramdisk_id = \(bind: i.ramdiskID),
+              deleted = \(bind: i.vmState == .deleted)
+            WHERE id = \(bind: i.id)
+            """
+        ).run()
+        if let previous,
+            previous.vmState == i.vmState && previous.taskState == i.taskState && previous.powerState == i.powerState
+                && previous.flavor == i.flavor
+        {
+            return
+        }
+        try await recordHistory(i, db)
+    }
+
+    static func recordHistory(_ i: Instance, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            INSERT INTO instance_state_history (instance_id, project_id, at, vm_state, task_state, power_state, vcpus, ram,
+              disk, flavor_name)
+            VALUES (\(bind: i.id), \(bind: i.projectID), \(bind: Date.now.timeIntervalSince1970), \(bind: i.vmState.rawValue),
+              \(bind: i.taskState?.rawValue), \(bind: i.powerState.rawValue), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
+              \(bind: i.flavor.disk), \(bind: i.flavor.name))
+            """
+        ).run()
+    }
+
+    static func find(_ id: String, _ db: any SQLDatabase) async throws -> Instance? {
+        try await db.raw("SELECT * FROM instances WHERE id = \(bind: id) AND deleted = \(bind: false)").first().map(
+            instance)
+    }
+
+    static func nextValue(_ column: String, of table: String, _ db: any SQLDatabase) async throws -> Int {
+        let row = try await db.raw("SELECT COALESCE(MAX(\(ident: column)), 0) + 1 AS next FROM \(ident: table)").first()
+        return try row?.int("next") ?? 1
+    }
+
+    // MARK: Instance actions
+
+    @discardableResult
+    static func startAction(
+        _ action: String, instance: Instance, requestID: String, userID: String, projectID: String, _ db: any SQLDatabase
+    ) async throws -> Int {
+        let id = try await nextValue("id", of: "instance_actions", db)
+        let now = Date.now.timeIntervalSince1970
+        try await db.raw(
+            """
+            INSERT INTO instance_actions (id, instance_id, action, request_id, user_id, project_id, start_time, updated_at)
+            VALUES (\(bind: id), \(bind: instance.id), \(bind: action), \(bind: requestID), \(bind: userID),
+              \(bind: projectID), \(bind: now), \(bind: now))
+            """
+        ).run()
+        try await db.raw(
+            """
+            INSERT INTO instance_action_events (action_id, event, start_time)
+            VALUES (\(bind: id), \(bind: "compute_" + action), \(bind: now))
+            """
+        ).run()
+        return id
+    }
+
+    /// Closes the newest open action of an instance with Nova's `Success`/`Error` result.
+    static func finishAction(instanceID: String, error: String?, _ db: any SQLDatabase) async throws {
+        guard
+            let row = try await db.raw(
+                "SELECT id FROM instance_actions WHERE instance_id = \(bind: instanceID) ORDER BY id DESC LIMIT 1"
+            ).first()
+        else { return }
+        let id = try row.int("id")
+        let now = Date.now.timeIntervalSince1970
+        try await db.raw(
+            """
+            UPDATE instance_action_events SET finish_time = \(bind: now), result = \(bind: error == nil ? "Success" : "Error"),
+              traceback = \(bind: error) WHERE action_id = \(bind: id) AND finish_time IS NULL
+            """
+        ).run()
+        try await db.raw(
+            """
+            UPDATE instance_actions SET updated_at = \(bind: now), message = \(bind: error == nil ? nil : "Error")
+            WHERE id = \(bind: id)
+            """
+        ).run()
+    }
+
+    static func actions(instanceID: String, _ db: any SQLDatabase) async throws -> [InstanceAction] {
+        let rows = try await db.raw(
+            "SELECT * FROM instance_actions WHERE instance_id = \(bind: instanceID) ORDER BY id DESC"
+        ).all()
+        var result: [InstanceAction] = []
+        for row in rows {
+            let id = try row.int("id")
+            let events = try await db.raw(
+                "SELECT * FROM instance_action_events WHERE action_id = \(bind: id) ORDER BY start_time"
+            ).all().map { e in
+                InstanceAction.Event(
+                    event: try e.string("event"), startTime: Date(timeIntervalSince1970: try e.double("start_time")),
+                    finishTime: try e.optionalDouble("finish_time").map(Date.init(timeIntervalSince1970:)),
+                    result: try e.optionalString("result"), traceback: try e.optionalString("traceback"))
+            }
+            result.append(
+                InstanceAction(
+                    id: id, instanceID: instanceID, action: try row.string("action"),
+                    requestID: try row.string("request_id"), userID: try row.string("user_id"),
+                    projectID: try row.string("project_id"),
+                    startTime: Date(timeIntervalSince1970: try row.double("start_time")),
+                    updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")),
+                    message: try row.optionalString("message"), events: events))
+        }
+        return result
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import UpdraftCompute
+import UpdraftCore
+
+/// `POST /servers/{id}/action` and the remote console.
+extension ComputeController {
+    /// The action keys Nova accepts and the state-checked action each means.
+    static let actions: [String: ServerAction] = [
+        "os-stop": .stop, "os-start": .start, "pause": .pause, "unpause": .unpause, "suspend": .suspend,
+        "resume": .resume, "shelve": .shelve, "shelveOffload": .shelveOffload, "unshelve": .unshelve,
+        "createImage": .createImage, "rebuild": .rebuild, "resize": .resize, "confirmResize": .confirmResize,
+        "revertResize": .revertResize,
+    ]
+
+    func registerServerActions(on v: RouterGroup<Context>) {
+        let compute = compute
+        route(v, .post, "servers/:id/action") { request, context, call in
+            let id = try context.parameter("id")
+            let body = try JSONObject(try await request.json(limit: self.bodyLimit))
+            guard body.fields.count == 1, let (key, value) = body.fields.first else {
+                throw UpdraftError.badRequest("Malformed request body: one action is expected.")
+            }
+            let server = try await compute.server(id, caller: call.caller)
+            try call.authorize(.projectMember(server.projectID))
+            let argument = JSONObject(value.objectFields ?? [:], path: key)
+            switch key {
+            case "reboot":
+                let type = try argument.string("type")?.uppercased()
+                guard type == "SOFT" || type == "HARD" else {
+                    throw UpdraftError.badRequest("Invalid input for field/attribute type. Value: \(type ?? "null").")
+                }
+                try await compute.perform(
+                    type == "HARD" ? .hardReboot : .softReboot, on: id, caller: call.caller, requestID: call.requestID)
+                return call.empty()
+            case "lock", "unlock":
+                try await compute.setLocked(
+                    id, locked: key == "lock", reason: try argument.string("locked_reason"), caller: call.caller,
+                    requestID: call.requestID)
+                return call.empty()
+            case "os-getConsoleOutput":
+                let length = try argument.integer("length")
+                if let length, length < -1 { throw UpdraftError.badRequest("Invalid input for field/attribute length.") }
+                let output = try await compute.consoleOutput(
+                    id, lines: length.flatMap { $0 < 0 ? nil : $0 }, caller: call.caller)
+                return try call.respond(.object(["output": .string(output)]))
+            case "os-getVNCConsole":
+                let type = try argument.string("type") ?? ""
+                guard type == "novnc" || type == "xvpvnc" else {
+                    throw UpdraftError.badRequest("Invalid console type \(type)")
+                }
+                let endpoint = try await compute.vncConsole(id, caller: call.caller)
+                return try call.respond(
+                    .object(["console": .object(["type": .string(type), "url": .string(Self.url(endpoint))])]))
+            case "createImage":
+                let name = try argument.requiredString("name", maxLength: 255)
+                let result = try await compute.perform(
+                    .createImage, on: id, caller: call.caller, requestID: call.requestID, name: name,
+                    metadata: try argument.stringMap("metadata"))
+                let imageID = result.imageID ?? ""
+                if call.version.atLeast(45) {
+                    return try call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
+                }
+                let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
+                return call.empty(headers: [.location: "\(images)/images/\(imageID)"])
+            case "rebuild":
+                guard let imageRef = try argument.string("imageRef") else {
+                    throw UpdraftError.badRequest("Invalid input for field/attribute imageRef.")
+                }
+                try await compute.perform(
+                    .rebuild, on: id, caller: call.caller, requestID: call.requestID,
+                    imageID: String(imageRef.split(separator: "/").last ?? ""), name: try argument.string("name"),
+                    metadata: try argument.stringMap("metadata"))
+                var detail = ServerView.detail(try await compute.server(id, caller: call.caller), call)
+                if case .object(var fields) = detail {
+                    fields["adminPass"] = .string(try argument.string("adminPass") ?? Identifier.make().prefix(12).description)
+                    detail = .object(fields)
+                }
+                return try call.respond(.object(["server": detail]), status: .accepted)
+            case "resize":
+                let flavorRef: String
+                switch argument.fields["flavorRef"] {
+                case .string(let s)?: flavorRef = s
+                case .number(let n)?: flavorRef = String(Int(n))
+                default: throw UpdraftError.badRequest("Resize requests require 'flavorRef' attribute.")
+                }
+                try await compute.perform(
+                    .resize, on: id, caller: call.caller, requestID: call.requestID,
+                    flavorID: String(flavorRef.split(separator: "/").last ?? ""))
+                return call.empty()
+            default:
+                guard let action = Self.actions[key] else {
+                    throw UpdraftError.badRequest("There is no such action: \(key)")
+                }
+                try await compute.perform(action, on: id, caller: call.caller, requestID: call.requestID)
+                return call.empty(action == .confirmResize ? .noContent : .accepted)
+            }
+        }
+        route(v, .post, "servers/:id/remote-consoles") { request, context, call in
+            guard call.version.atLeast(6) else { throw UpdraftError.notFound("The resource could not be found.") }
+            let id = try context.parameter("id")
+            let body = try await self.body(request, "remote_console")
+            let proto = try body.string("protocol") ?? ""
+            let type = try body.string("type") ?? ""
+            guard proto == "vnc", type == "novnc" else {
+                throw UpdraftError(.badRequest, "Unsupported console \(proto)/\(type): only vnc/novnc is available.")
+            }
+            let endpoint = try await compute.vncConsole(id, caller: call.caller)
+            return try call.respond(
+                .object([
+                    "remote_console": .object(["protocol": "vnc", "type": "novnc", "url": .string(Self.url(endpoint))])
+                ]))
+        }
+    }
+
+    /// The websocket VNC address QEMU serves for one instance.
+    static func url(_ endpoint: VNCEndpoint) -> String {
+        "ws://\(endpoint.host):\(endpoint.port)/"
+    }
+}
+
+extension JSONValue {
+    /// The fields of an object; nil for `null` and other values.
+    var objectFields: [String: JSONValue]? {
+        if case .object(let fields) = self { return fields }
+        return nil
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Hummingbird
+import UpdraftCompute
+import UpdraftCore
+
+/// Servers: create, list, show, update, delete, metadata, tags and instance actions.
+extension ComputeController {
+    func registerServers(on v: RouterGroup<Context>) {
+        let compute = compute
+        route(v, .post, "servers") { request, _, call in
+            let body = try await self.body(request, "server")
+            let create = try self.createRequest(body, call)
+            let servers = try await compute.createServers(create, caller: call.caller, requestID: call.requestID)
+            if try body.looseBool("return_reservation_id") == true {
+                return try call.respond(
+                    .object(["reservation_id": .string(servers.first?.reservationID ?? "")]), status: .accepted)
+            }
+            guard let first = servers.first else { throw UpdraftError.internal("no server was created") }
+            let adminPass = try body.string("adminPass") ?? Identifier.make().prefix(12).description
+            return try call.respond(
+                .object([
+                    "server": .object([
+                        "id": .string(first.id), "links": ServerView.links(call, "servers", first.id),
+                        "OS-DCF:diskConfig": "MANUAL", "security_groups": .array([.object(["name": "default"])]),
+                        "adminPass": .string(adminPass),
+                    ])
+                ]), status: .accepted,
+                headers: [.location: "\(call.base)/servers/\(first.id)"])
+        }
+        route(v, .get, "servers") { request, _, call in
+            let servers = try await compute.listServers(try self.listQuery(request, call))
+            return try call.respond(
+                self.page("servers", servers.map { ServerView.summary($0, call) }, servers.last?.id, request, call))
+        }
+        route(v, .get, "servers/detail") { request, _, call in
+            let servers = try await compute.listServers(try self.listQuery(request, call))
+            return try call.respond(
+                self.page("servers", servers.map { ServerView.detail($0, call) }, servers.last?.id, request, call))
+        }
+        route(v, .get, "servers/:id") { _, context, call in
+            let server = try await compute.server(try context.parameter("id"), caller: call.caller)
+            return try call.respond(.object(["server": ServerView.detail(server, call)]))
+        }
+        route(v, .put, "servers/:id") { request, context, call in
+            let id = try context.parameter("id")
+            let body = try await self.body(request, "server")
+            let server = try await compute.server(id, caller: call.caller)
+            try call.authorize(.projectMember(server.projectID))
+            let name = try body.string("name")
+            if let name, name.isEmpty || name.count > 255 {
+                throw UpdraftError.badRequest("Invalid input for field/attribute name.")
+            }
+            var description: String??
+            if body.has("description") {
+                guard call.version.atLeast(19) else {
+                    throw UpdraftError.badRequest("Additional properties are not allowed ('description' was unexpected)")
+                }
+                description = .some(try body.string("description"))
+            }
+            let updated = try await compute.updateServer(
+                id, caller: call.caller, name: name, description: description,
+                accessIPv4: try body.string("accessIPv4"), accessIPv6: try body.string("accessIPv6"))
+            return try call.respond(.object(["server": ServerView.detail(updated, call)]))
+        }
+        route(v, .delete, "servers/:id") { _, context, call in
+            let id = try context.parameter("id")
+            let server = try await compute.server(id, caller: call.caller)
+            try call.authorize(.projectMember(server.projectID))
+            try await compute.deleteServer(id, caller: call.caller, requestID: call.requestID)
+            return call.empty(.noContent)
+        }
+        route(v, .get, "servers/:id/ips") { _, context, call in
+            _ = try await compute.server(try context.parameter("id"), caller: call.caller)
+            return try call.respond(.object(["addresses": .object([:])]))
+        }
+        route(v, .get, "servers/:id/os-interface") { _, context, call in
+            _ = try await compute.server(try context.parameter("id"), caller: call.caller)
+            return try call.respond(.object(["interfaceAttachments": .array([])]))
+        }
+        route(v, .get, "servers/:id/os-instance-actions") { _, context, call in
+            let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
+            return try call.respond(.object(["instanceActions": .array(actions.map { self.action($0, events: false, call) })]))
+        }
+        route(v, .get, "servers/:id/os-instance-actions/:request") { _, context, call in
+            let requestID = try context.parameter("request")
+            let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
+            guard let action = actions.first(where: { $0.requestID == requestID }) else {
+                throw UpdraftError.notFound("Action for request_id \(requestID) on instance could not be found")
+            }
+            return try call.respond(.object(["instanceAction": self.action(action, events: true, call)]))
+        }
+        registerMetadata(on: v)
+    }
+
+    func action(_ a: InstanceAction, events: Bool, _ call: Call) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "action": .string(a.action), "instance_uuid": .string(a.instanceID), "request_id": .string(a.requestID),
+            "user_id": .string(a.userID), "project_id": .string(a.projectID), "start_time": a.startTime.novaUsage,
+            "message": a.message.map(JSONValue.string) ?? .null,
+        ]
+        if events {
+            o["events"] = .array(
+                a.events.map { e in
+                    var event: [String: JSONValue] = [
+                        "event": .string(e.event), "start_time": e.startTime.novaUsage,
+                        "finish_time": e.finishTime?.novaUsage ?? .null, "result": e.result.map(JSONValue.string) ?? .null,
+                    ]
+                    if call.isAdmin { event["traceback"] = e.traceback.map(JSONValue.string) ?? .null }
+                    return .object(event)
+                })
+        }
+        return .object(o)
+    }
+
+    /// `{"<key>": [...], "<key>_links": [{"rel": "next", ...}]}` when the page is full.
+    func page(_ key: String, _ items: [JSONValue], _ lastID: String?, _ request: Request, _ call: Call) -> JSONValue {
+        var body: [String: JSONValue] = [key: .array(items)]
+        let limit = request.query["limit"].flatMap(Int.init) ?? compute.configuration.maxLimit
+        if let lastID, items.count >= min(limit, compute.configuration.maxLimit) {
+            var query = request.query
+            query["marker"] = lastID
+            let text = query.sorted { $0.key < $1.key }.map {
+                "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0.value)"
+            }.joined(separator: "&")
+            let path = request.uri.path.split(separator: "/").drop { $0 != "v2.1" }.dropFirst().joined(separator: "/")
+            body["\(key)_links"] = .array([.object(["rel": "next", "href": .string("\(call.base)/\(path)?\(text)")])])
+        }
+        return .object(body)
+    }
+
+    func listQuery(_ request: Request, _ call: Call) throws -> ComputeService.ListQuery {
+        let q = request.query
+        let allTenants = q["all_tenants"].map { ["", "1", "true", "True", "yes"].contains($0) } ?? false
+        var query = ComputeService.ListQuery(projectID: call.caller.projectID)
+        if call.isAdmin {
+            if allTenants { query.projectID = nil }
+            if let tenant = q["tenant_id"] ?? q["project_id"] { query.projectID = tenant }
+        } else if query.projectID == nil {
+            throw UpdraftError.forbidden("Listing servers needs a project-scoped token.")
+        }
+        if let limit = q["limit"] {
+            guard let n = Int(limit), n >= 0 else { throw UpdraftError.badRequest("limit param must be an integer") }
+            query.limit = n
+        }
+        query.marker = q["marker"]
+        query.name = q["name"] ?? q["display_name"]
+        if let status = q["status"] {
+            guard let states = ServerStatus.vmStates(for: status) else {
+                if call.version.atLeast(38) { throw UpdraftError.badRequest("Invalid status value") }
+                query.status = []
+                return query
+            }
+            query.status = states
+        }
+        if let state = q["vm_state"] { query.status = [VMState(rawValue: state) ?? .deleted] }
+        if let image = q["image"] ?? q["image_ref"] { query.imageID = String(image.split(separator: "/").last ?? "") }
+        if let flavor = q["flavor"] { query.flavorID = String(flavor.split(separator: "/").last ?? "") }
+        if call.isAdmin { query.host = q["host"] ?? q["node"] }
+        if let since = q["changes-since"] ?? q["changes_since"] {
+            guard let date = Timestamp.parse(since) else {
+                throw UpdraftError.badRequest("Invalid filter field: changes-since.")
+            }
+            query.changesSince = date
+        }
+        query.ip = q["ip"]
+        query.reservationID = q["reservation_id"]
+        if call.isAdmin { query.userID = q["user_id"] }
+        if let locked = q["locked"] { query.locked = ["true", "1", "True"].contains(locked) }
+        if q["deleted"].map({ ["true", "1", "True"].contains($0) }) == true, call.isAdmin { query.includeDeleted = true }
+        if let tags = q["tags"] { query.tags = tags.split(separator: ",").map(String.init) }
+        if let dir = q["sort_dir"] { query.sortAscending = dir.lowercased() == "asc" }
+        if let key = q["sort_key"] { query.sortKey = key }
+        return query
+    }
+
+    func createRequest(_ body: JSONObject, _ call: Call) throws -> ComputeService.CreateRequest {
+        let name = try body.requiredString("name", maxLength: 255)
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.trimmingCharacters(in: .whitespaces) == name else {
+            throw UpdraftError.badRequest("Invalid input for field/attribute name. Value: \(name).")
+        }
+        let imageRef = try body.string("imageRef") ?? ""
+        if imageRef.isEmpty, try body.array("block_device_mapping_v2") != nil {
+            throw UpdraftError(.badRequest, "Booting from a volume is not available yet: no block storage service.")
+        }
+        guard !imageRef.isEmpty else { throw UpdraftError.badRequest("Missing imageRef attribute") }
+        let flavorRef: String
+        switch body.fields["flavorRef"] {
+        case .string(let s)?: flavorRef = s
+        case .number(let n)?: flavorRef = String(Int(n))
+        default: throw UpdraftError.badRequest("Missing flavorRef attribute")
+        }
+        if call.version.atLeast(37), body.fields["networks"] == nil {
+            throw UpdraftError.badRequest("Invalid input for field/attribute networks: it is required from 2.37.")
+        }
+        if case .array(let networks)? = body.fields["networks"], !networks.isEmpty {
+            throw UpdraftError.badRequest("Networks are not available yet: create the server with networks 'none' or 'auto'.")
+        }
+        let minCount = try body.integer("min_count") ?? 1
+        let maxCount = try body.integer("max_count") ?? minCount
+        var description: String?
+        if body.has("description") {
+            guard call.version.atLeast(19) else {
+                throw UpdraftError.badRequest("Additional properties are not allowed ('description' was unexpected)")
+            }
+            description = try body.string("description")
+        }
+        return ComputeService.CreateRequest(
+            name: name, imageID: String(imageRef.split(separator: "/").last ?? ""),
+            flavorID: String(flavorRef.split(separator: "/").last ?? ""), keyName: try body.string("key_name"),
+            userData: try body.string("user_data"), metadata: try body.stringMap("metadata") ?? [:],
+            configDrive: try body.looseBool("config_drive") ?? false, minCount: minCount, maxCount: maxCount,
+            availabilityZone: try body.string("availability_zone"), description: description,
+            accessIPv4: try body.string("accessIPv4"), accessIPv6: try body.string("accessIPv6"))
+    }
+
+    func registerMetadata(on v: RouterGroup<Context>) {
+        let compute = compute
+        @Sendable func map(_ m: [String: String]) -> JSONValue { .object(m.mapValues(JSONValue.string)) }
+        route(v, .get, "servers/:id/metadata") { _, context, call in
+            let server = try await compute.server(try context.parameter("id"), caller: call.caller)
+            return try call.respond(.object(["metadata": map(server.metadata)]))
+        }
+        route(v, .put, "servers/:id/metadata") { request, context, call in
+            let id = try context.parameter("id")
+            let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") ?? [:]
+            let result = try await compute.updateMetadata(id, caller: call.caller, set: values, replace: true)
+            return try call.respond(.object(["metadata": map(result)]))
+        }
+        route(v, .post, "servers/:id/metadata") { request, context, call in
+            let id = try context.parameter("id")
+            guard let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") else {
+                throw UpdraftError.badRequest("Malformed request body: metadata is required.")
+            }
+            let result = try await compute.updateMetadata(id, caller: call.caller, set: values, replace: false)
+            return try call.respond(.object(["metadata": map(result)]))
+        }
+        route(v, .get, "servers/:id/metadata/:key") { _, context, call in
+            let server = try await compute.server(try context.parameter("id"), caller: call.caller)
+            let key = try context.parameter("key")
+            guard let value = server.metadata[key] else { throw UpdraftError.notFound("Metadata item was not found") }
+            return try call.respond(.object(["meta": .object([key: .string(value)])]))
+        }
+        route(v, .put, "servers/:id/metadata/:key") { request, context, call in
+            let id = try context.parameter("id")
+            let key = try context.parameter("key")
+            guard let meta = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("meta"), meta.count == 1
+            else { throw UpdraftError.badRequest("Request body contains too many items") }
+            guard meta[key] != nil else { throw UpdraftError.badRequest("Request body and URI mismatch") }
+            _ = try await compute.updateMetadata(id, caller: call.caller, set: meta, replace: false)
+            return try call.respond(.object(["meta": map(meta)]))
+        }
+        route(v, .delete, "servers/:id/metadata/:key") { _, context, call in
+            _ = try await compute.updateMetadata(
+                try context.parameter("id"), caller: call.caller, set: [:], replace: false,
+                remove: try context.parameter("key"))
+            return call.empty(.noContent)
+        }
+    }
+}
+
+extension JSONObject {
+    /// The whole body as an object (for calls whose body has more than one top-level key).
+    init(_ value: JSONValue) throws(UpdraftError) {
+        guard case .object(let fields) = value else { throw .badRequest("The request body must be a JSON object.") }
+        self.init(fields, path: "")
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import UpdraftCompute
+import UpdraftCore
+import UpdraftIdentity
+
+/// The Nova v2.1 API under `/compute`: parses, negotiates the microversion, authorises and
+/// maps; the logic is in ``ComputeService``.
+struct ComputeController: Sendable {
+    typealias Context = UpdraftRequestContext
+
+    /// What every compute handler gets: the negotiated version, the caller and where links point.
+    struct Call: Sendable {
+        let version: Microversion
+        let token: TokenPayload
+        /// `http://host:port/compute/v2.1`.
+        let base: String
+        let requestID: String
+
+        var caller: AuthContext { token.authContext }
+        var isAdmin: Bool { Policy.isAdmin(token.authContext) }
+
+        func authorize(_ rule: Policy.Rule) throws {
+            try Policy.authorize(token.authContext, rule)
+        }
+
+        /// A JSON answer stamped with the negotiated microversion.
+        func respond(_ body: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+            let data = try JSONEncoder().encode(body)
+            var headers = headers
+            headers[.contentType] = "application/json"
+            var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            version.stamp(&response)
+            return response
+        }
+
+        func empty(_ status: HTTPResponse.Status = .accepted, headers: HTTPFields = [:]) -> Response {
+            var response = Response(status: status, headers: headers)
+            version.stamp(&response)
+            return response
+        }
+    }
+
+    typealias Handler = @Sendable (Request, Context, Call) async throws -> Response
+
+    let compute: ComputeService
+    let publicBase: @Sendable (Request) -> String
+    let bodyLimit: Int
+
+    func register(on router: Router<Context>) {
+        router.get("compute") { request, _ in try self.versions(request) }
+        router.get("compute/") { request, _ in try self.versions(request) }
+        router.get("compute/v2.1") { request, _ in try self.version(request) }
+        router.get("compute/v2.1/") { request, _ in try self.version(request) }
+        let v21 = router.group("compute/v2.1")
+        registerServers(on: v21)
+        registerServerActions(on: v21)
+        registerFlavors(on: v21)
+        registerKeypairs(on: v21)
+        registerAdministration(on: v21)
+    }
+
+    /// Registers a handler that runs with a validated caller and a negotiated microversion.
+    func route(_ group: RouterGroup<Context>, _ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        let base = publicBase
+        group.on(RouterPath(path), method: method) { request, context in
+            let version: Microversion
+            switch Microversion.requested(by: request) {
+            case .success(let v): version = v
+            case .failure(let error):
+                return Fault.response(status: 406, message: error.message, service: .compute, publicBase: base(request))
+            }
+            let token = try context.caller()
+            let call = Call(
+                version: version, token: token, base: base(request) + "/compute/v2.1", requestID: context.requestID)
+            return try await handler(request, context, call)
+        }
+    }
+
+    /// The body's object under `key` (`{"server": {...}}`); 400 otherwise.
+    func body(_ request: Request, _ key: String) async throws -> JSONObject {
+        try JSONObject.body(try await request.json(limit: bodyLimit), key: key)
+    }
+
+    private func versionBody(_ request: Request) -> JSONValue {
+        .object([
+            "id": "v2.1", "status": "CURRENT", "version": .string(Microversion.maximum.description),
+            "min_version": .string(Microversion.minimum.description), "updated": "2013-07-23T11:33:21Z",
+            "links": .array([
+                .object(["rel": "self", "href": .string(publicBase(request) + "/compute/v2.1/")]),
+                .object([
+                    "rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/",
+                ]),
+            ]),
+            "media-types": .array([
+                .object(["base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"])
+            ]),
+        ])
+    }
+
+    /// Serves `GET /compute/`: the version list.
+    func versions(_ request: Request) throws -> Response {
+        try JSONResponder(base: publicBase(request)).respond(JSONValue.object(["versions": .array([versionBody(request)])]))
+    }
+
+    /// Serves `GET /compute/v2.1/`.
+    func version(_ request: Request) throws -> Response {
+        try JSONResponder(base: publicBase(request)).respond(JSONValue.object(["version": versionBody(request)]))
+    }
+}
+
+extension JSONObject {
+    /// An integer sent as a number or a numeric string (Nova accepts both for counts and sizes).
+    func integer(_ key: String) throws(UpdraftError) -> Int? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .number(let n)? where n == n.rounded(): return Int(n)
+        case .string(let s)?:
+            if let n = Int(s.trimmingCharacters(in: .whitespaces)) { return n }
+        default: break
+        }
+        throw .badRequest(
+            "Invalid input for field/attribute \(key). Value: \(fields[key]?.jsonText ?? ""). It is not an integer.")
+    }
+
+    /// A boolean sent as `true`, `"true"`, `"True"`, `1` ...
+    func looseBool(_ key: String) throws(UpdraftError) -> Bool? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        case .number(let n)?: return n != 0
+        case .string(let s)?:
+            switch s.lowercased() {
+            case "true", "1", "yes", "on", "y", "t": return true
+            case "false", "0", "no", "off", "n", "f", "": return false
+            default: break
+            }
+        default: break
+        }
+        throw .badRequest("Invalid input for field/attribute \(key). Value: \(fields[key]?.jsonText ?? "").")
+    }
+
+    /// A flat string map (`metadata`); non-string values are a 400 as in Nova.
+    func stringMap(_ key: String) throws(UpdraftError) -> [String: String]? {
+        guard let object = try object(key) else { return nil }
+        var result: [String: String] = [:]
+        for (k, v) in object.fields {
+            guard case .string(let s) = v else {
+                throw .badRequest("Invalid input for field/attribute \(key). Value: \(k) must be a string.")
+            }
+            guard !k.isEmpty, k.count <= 255, s.count <= 255 else {
+                throw .badRequest("Invalid input for field/attribute \(key): keys and values must be 1 to 255 characters.")
+            }
+            result[k] = s
+        }
+        return result
+    }
+}
+
+extension Date {
+    /// Nova's `2026-11-24T21:00:00Z`.
+    var nova: JSONValue { .string(Timestamp.iso8601(self)) }
+    /// Nova's `OS-SRV-USG` form: `2026-11-24T21:00:00.000000`.
+    var novaUsage: JSONValue { .string(String(Timestamp.microseconds(self).dropLast())) }
+}

@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import UpdraftCompute
+import UpdraftCore
+
+/// Renders servers as Nova's API shows them at a given microversion.
+enum ServerView {
+    static func links(_ call: ComputeController.Call, _ kind: String, _ id: String) -> JSONValue {
+        let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
+        return .array([
+            .object(["rel": "self", "href": .string("\(call.base)/\(kind)/\(id)")]),
+            .object(["rel": "bookmark", "href": .string("\(bookmark)/\(kind)/\(id)")]),
+        ])
+    }
+
+    /// `{"id", "name", "links"}` for `GET /servers`.
+    static func summary(_ i: Instance, _ call: ComputeController.Call) -> JSONValue {
+        .object(["id": .string(i.id), "name": .string(i.name), "links": links(call, "servers", i.id)])
+    }
+
+    /// Nova's `hostId`: a per-project hash of the host, so projects cannot map the cloud.
+    static func hostID(_ i: Instance) -> String {
+        guard let host = i.host else { return "" }
+        return SHA256.hash(data: Data((i.projectID + host).utf8)).prefix(28).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func flavor(_ f: Flavor, _ call: ComputeController.Call) -> JSONValue {
+        if call.version.atLeast(47) {
+            var specs: [String: JSONValue] = [:]
+            for (k, v) in f.extraSpecs { specs[k] = .string(v) }
+            return .object([
+                "vcpus": .number(Double(f.vcpus)), "ram": .number(Double(f.ram)), "disk": .number(Double(f.disk)),
+                "ephemeral": .number(Double(f.ephemeral)), "swap": .number(Double(f.swap)),
+                "original_name": .string(f.name), "extra_specs": .object(specs),
+            ])
+        }
+        let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
+        return .object([
+            "id": .string(f.id),
+            "links": .array([.object(["rel": "bookmark", "href": .string("\(bookmark)/flavors/\(f.id)")])]),
+        ])
+    }
+
+    /// The full server body for `GET /servers/{id}` and `/servers/detail`.
+    static func detail(_ i: Instance, _ call: ComputeController.Call) -> JSONValue {
+        let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
+        var s: [String: JSONValue] = [
+            "id": .string(i.id), "name": .string(i.name), "status": .string(i.status),
+            "tenant_id": .string(i.projectID), "user_id": .string(i.userID),
+            "metadata": .object(i.metadata.mapValues { .string($0) }), "hostId": .string(hostID(i)),
+            "image": i.imageID.isEmpty
+                ? .string("")
+                : .object([
+                    "id": .string(i.imageID),
+                    "links": .array([.object(["rel": "bookmark", "href": .string("\(bookmark)/images/\(i.imageID)")])]),
+                ]),
+            "flavor": flavor(i.flavor, call), "created": i.createdAt.nova, "updated": i.updatedAt.nova,
+            "addresses": .object([:]), "accessIPv4": .string(i.accessIPv4), "accessIPv6": .string(i.accessIPv6),
+            "links": links(call, "servers", i.id), "OS-DCF:diskConfig": "MANUAL",
+            "OS-EXT-AZ:availability_zone": .string(i.availabilityZone),
+            "config_drive": .string(i.configDrive ? "True" : ""), "key_name": i.keyName.map(JSONValue.string) ?? .null,
+            "OS-SRV-USG:launched_at": i.launchedAt?.novaUsage ?? .null,
+            "OS-SRV-USG:terminated_at": i.terminatedAt?.novaUsage ?? .null,
+            "OS-EXT-STS:task_state": i.taskState.map { .string($0.rawValue) } ?? .null,
+            "OS-EXT-STS:vm_state": .string(i.vmState.rawValue),
+            "OS-EXT-STS:power_state": .number(Double(i.powerState.rawValue)),
+            "os-extended-volumes:volumes_attached": .array([]),
+        ]
+        if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(i.status) {
+            s["progress"] = .number(Double(i.progress))
+        }
+        if let fault = i.fault, i.vmState == .error || i.vmState == .deleted {
+            s["fault"] = .object([
+                "code": .number(Double(fault.code)), "message": .string(fault.message), "created": fault.created.nova,
+            ])
+        }
+        if call.isAdmin {
+            s["OS-EXT-SRV-ATTR:host"] = i.host.map(JSONValue.string) ?? .null
+            s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = i.host.map(JSONValue.string) ?? .null
+            s["OS-EXT-SRV-ATTR:instance_name"] = .string(String(format: "instance-%08x", i.sequence))
+            if call.version.atLeast(3) {
+                s["OS-EXT-SRV-ATTR:reservation_id"] = .string(i.reservationID)
+                s["OS-EXT-SRV-ATTR:launch_index"] = .number(Double(i.launchIndex))
+                s["OS-EXT-SRV-ATTR:hostname"] = .string(i.hostname)
+                s["OS-EXT-SRV-ATTR:kernel_id"] = .string(i.kernelID ?? "")
+                s["OS-EXT-SRV-ATTR:ramdisk_id"] = .string(i.ramdiskID ?? "")
+                s["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
+                s["OS-EXT-SRV-ATTR:user_data"] = i.userData.map(JSONValue.string) ?? .null
+            }
+            if call.version.atLeast(16) { s["host_status"] = i.host == nil ? "" : "UP" }
+        }
+        if call.version.atLeast(9) { s["locked"] = .bool(i.locked) }
+        if call.version.atLeast(19) { s["description"] = i.description.map(JSONValue.string) ?? .null }
+        if call.version.atLeast(26) { s["tags"] = .array(i.tags.map(JSONValue.string)) }
+        return .object(s)
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import Testing
+import UpdraftCore
+import UpdraftDatabase
+
+@testable import UpdraftCompute
+
+/// Images held in memory, for compute tests that need no image service.
+final class MemoryImages: ComputeImages, @unchecked Sendable {
+    // Guarded by `lock`; tests touch it from the job loop and the test body.
+    private let lock = NSLock()
+    private var images: [String: ComputeImage] = [:]
+
+    func add(_ image: ComputeImage) {
+        lock.withLock { images[image.id] = image }
+    }
+
+    func image(_ id: String, caller: AuthContext?) async throws -> ComputeImage {
+        guard let image = lock.withLock({ images[id] }) else { throw UpdraftError.notFound("No image found with ID \(id)") }
+        return image
+    }
+
+    func reserveSnapshot(_ request: SnapshotRequest, caller: AuthContext) async throws -> String {
+        let id = UUID().uuidString.lowercased()
+        add(
+            ComputeImage(
+                id: id, name: request.name, status: "queued", diskFormat: request.diskFormat, path: nil,
+                minDisk: request.minDisk, minRam: request.minRam, size: 0, properties: request.properties))
+        return id
+    }
+
+    func completeSnapshot(_ id: String, file: String) async throws {
+        try lock.withLock {
+            guard var image = images[id] else { throw UpdraftError.notFound("no image \(id)") }
+            image.status = "active"
+            image.path = file + ".kept"
+            images[id] = image
+        }
+    }
+
+    func deleteImage(_ id: String) async {
+        lock.withLock { images[id] = nil }
+    }
+
+    func status(_ id: String) -> String? { lock.withLock { images[id]?.status } }
+}
+
+@Suite("Compute service on the fake driver")
+struct ComputeServiceTests {
+    static let project = "p1"
+    static let member = AuthContext(
+        userID: "u1", userDomainID: "default", scope: .project(id: project, domainID: "default"),
+        roles: ["member", "reader"], auditID: "a")
+    static let other = AuthContext(
+        userID: "u2", userDomainID: "default", scope: .project(id: "p2", domainID: "default"),
+        roles: ["member", "reader"], auditID: "b")
+
+    static func withCompute(
+        _ body: @Sendable (ComputeService, FakeDriver, MemoryImages) async throws -> Void
+    ) async throws {
+        let directory = NSTemporaryDirectory() + "updraft-compute-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
+        try await Migrator.apply(ComputeSchema.migrations, to: database)
+        let driver = FakeDriver()
+        let images = MemoryImages()
+        images.add(
+            ComputeImage(
+                id: "img", name: "tiny", status: "active", diskFormat: "qcow2", path: "/dev/null", minDisk: 0,
+                minRam: 0, size: 1 << 20, properties: [:]))
+        var configuration = ComputeService.Configuration()
+        configuration.shutdownGrace = .milliseconds(10)
+        let compute = ComputeService(
+            configuration: configuration, database: database, images: images, drivers: ["fake-host": driver],
+            logger: Logger(label: "test"))
+        try await compute.start()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await compute.run() }
+                try await body(compute, driver, images)
+                group.cancelAll()
+            }
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Polls until the server reaches `status` and no task runs.
+    static func wait(_ compute: ComputeService, _ id: String, _ status: String) async throws -> Instance {
+        for _ in 0..<500 {
+            let server = try await compute.server(id, caller: member)
+            if server.status == status && server.taskState == nil { return server }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let server = try await compute.server(id, caller: member)
+        Issue.record("server \(id) is \(server.status)/\(server.taskState?.rawValue ?? "-"), not \(status)")
+        return server
+    }
+
+    static func create(_ compute: ComputeService, name: String = "vm", flavor: String = "42") async throws -> Instance {
+        let servers = try await compute.createServers(
+            .init(name: name, imageID: "img", flavorID: flavor), caller: member, requestID: "req-1")
+        return try #require(servers.first)
+    }
+
+    @Test("a created server becomes ACTIVE and is running on the host")
+    func createActive() async throws {
+        try await Self.withCompute { compute, driver, _ in
+            let server = try await Self.create(compute)
+            #expect(server.status == "BUILD")
+            let active = try await Self.wait(compute, server.id, "ACTIVE")
+            #expect(active.powerState == .running)
+            #expect(active.host == "fake-host")
+            #expect(try await driver.powerStates()[server.id] == .running)
+        }
+    }
+
+    @Test("each action reaches Nova's documented state")
+    func lifecycle() async throws {
+        try await Self.withCompute { compute, driver, images in
+            let id = try await Self.create(compute).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            let steps: [(ServerAction, String, PowerState?)] = [
+                (.stop, "SHUTOFF", .shutdown), (.start, "ACTIVE", .running), (.softReboot, "ACTIVE", .running),
+                (.hardReboot, "ACTIVE", .running), (.pause, "PAUSED", .paused), (.unpause, "ACTIVE", .running),
+                (.suspend, "SUSPENDED", .suspended), (.resume, "ACTIVE", .running),
+                (.shelve, "SHELVED_OFFLOADED", nil), (.unshelve, "ACTIVE", .running),
+            ]
+            for (action, status, power) in steps {
+                try await compute.perform(action, on: id, caller: Self.member, requestID: "req-\(action)")
+                let server = try await Self.wait(compute, id, status)
+                #expect(server.status == status, "after \(action)")
+                #expect(try await driver.powerStates()[id] == power, "host state after \(action)")
+            }
+            let shelvedImage = try await compute.server(id, caller: Self.member).shelvedImageID
+            #expect(shelvedImage == nil)
+            let snapshot = try await compute.perform(.createImage, on: id, caller: Self.member, requestID: "r", name: "snap")
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            #expect(images.status(try #require(snapshot.imageID)) == "active")
+        }
+    }
+
+    @Test("an action in the wrong state is a 409 and changes nothing")
+    func conflict() async throws {
+        try await Self.withCompute { compute, _, _ in
+            let id = try await Self.create(compute).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            await #expect(throws: UpdraftError.self) {
+                try await compute.perform(.start, on: id, caller: Self.member, requestID: "r")
+            }
+            let server = try await compute.server(id, caller: Self.member)
+            #expect(server.status == "ACTIVE" && server.taskState == nil)
+        }
+    }
+
+    @Test("every action is refused in every state Nova refuses it in")
+    func stateTable() {
+        let expected: [ServerAction: Set<VMState>] = [
+            .stop: [.active, .error], .start: [.stopped], .pause: [.active], .unpause: [.paused], .suspend: [.active],
+            .resume: [.suspended], .shelve: [.active, .stopped, .paused, .suspended], .shelveOffload: [.shelved],
+            .unshelve: [.shelved, .shelvedOffloaded], .createImage: [.active, .stopped, .paused, .suspended],
+            .rebuild: [.active, .stopped, .error], .resize: [.active, .stopped], .confirmResize: [.resized],
+            .revertResize: [.resized], .softReboot: [.active], .hardReboot: [.active, .stopped, .paused, .suspended, .error],
+            .delete: Set(VMState.allCases).subtracting([.deleted]),
+            .consoleOutput: Set(VMState.allCases).subtracting([.building, .shelvedOffloaded, .deleted]),
+            .remoteConsole: [.active, .paused],
+        ]
+        for action in ServerAction.allCases {
+            for state in VMState.allCases {
+                let allowed = expected[action]?.contains(state) ?? false
+                #expect(action.allowed(state, nil) == allowed, "\(action) in \(state)")
+                // A task in progress blocks everything but delete and the reads.
+                if ![.delete, .consoleOutput, .remoteConsole, .hardReboot].contains(action) {
+                    #expect(!action.allowed(state, .spawning), "\(action) in \(state) while spawning")
+                }
+            }
+        }
+    }
+
+    @Test("over the instance quota is a 403 and creates nothing")
+    func quota() async throws {
+        try await Self.withCompute { compute, _, _ in
+            _ = try await compute.setQuotas(Self.project, ["instances": 1])
+            _ = try await Self.create(compute)
+            await #expect(throws: UpdraftError.self) { _ = try await Self.create(compute, name: "second") }
+            #expect(try await compute.usage(Self.project).instances == 1)
+        }
+    }
+
+    @Test("another project sees none of it")
+    func isolation() async throws {
+        try await Self.withCompute { compute, _, _ in
+            let id = try await Self.create(compute).id
+            await #expect(throws: UpdraftError.self) { _ = try await compute.server(id, caller: Self.other) }
+            let listed = try await compute.listServers(.init(projectID: "p2"))
+            #expect(listed.isEmpty)
+        }
+    }
+
+    @Test("a guest that dies is SHUTOFF after one power-state sync")
+    func powerSync() async throws {
+        try await Self.withCompute { compute, driver, _ in
+            let id = try await Self.create(compute).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            try await driver.crash(id)
+            try await compute.syncPowerStates()
+            #expect(try await compute.server(id, caller: Self.member).status == "SHUTOFF")
+        }
+    }
+
+    @Test("a flavor no host can hold leaves the server in ERROR with a message naming the shortfall")
+    func noValidHost() async throws {
+        try await Self.withCompute { compute, _, _ in
+            _ = try await compute.setQuotas(Self.project, ["cores": -1, "ram": -1])
+            let flavor = try await compute.createFlavor(Flavor(id: "huge", name: "huge", vcpus: 100_000, ram: 64, disk: 1))
+            let id = try await Self.create(compute, flavor: flavor.id).id
+            let server = try await Self.wait(compute, id, "ERROR")
+            #expect(server.fault?.message.contains("100000 vCPUs") == true)
+        }
+    }
+
+    @Test("generated key pairs are valid OpenSSH Ed25519 keys with an MD5 fingerprint")
+    func keypairs() async throws {
+        try await Self.withCompute { compute, _, _ in
+            let pair = try await compute.createKeypair(
+                name: "k1", userID: "u1", projectID: Self.project, publicKey: nil, type: "ssh")
+            #expect(pair.publicKey.hasPrefix("ssh-ed25519 "))
+            #expect(pair.privateKey?.hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----") == true)
+            #expect(pair.fingerprint.split(separator: ":").count == 16)
+            await #expect(throws: UpdraftError.self) {
+                _ = try await compute.createKeypair(
+                    name: "bad", userID: "u1", projectID: Self.project, publicKey: "ssh-rsa notbase64!", type: "ssh")
+            }
+        }
+    }
+}
