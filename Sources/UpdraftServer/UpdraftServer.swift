@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
 import UpdraftIdentity
@@ -28,6 +29,15 @@ public enum UpdraftServer {
         /// How often a controller on PostgreSQL reads revocations other controllers recorded.
         public var revocationSyncInterval: Duration = .seconds(2)
         public var identity = IdentityService.Configuration()
+        public var compute = ComputeService.Configuration()
+
+        /// Which hypervisor driver runs instances: QEMU unless a test or a scale simulation asks for the fake one.
+        public enum Hypervisor: String, Sendable {
+            case qemu, fake
+        }
+        public var hypervisor: Hypervisor = .qemu
+        /// How often the database's power states are compared with the hosts' (a dead QEMU shows SHUTOFF within this).
+        public var powerSyncInterval: Duration = .seconds(2)
 
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
@@ -38,6 +48,7 @@ public enum UpdraftServer {
     public struct Parts {
         public let database: Database
         public let identity: IdentityService
+        public let compute: ComputeService
         public let router: Router<UpdraftRequestContext>
         /// Set when this start bootstrapped an empty store.
         public let adminPassword: String?
@@ -52,7 +63,8 @@ public enum UpdraftServer {
         let database = try await Database.open(
             try Database.kind(from: configuration.databaseURL, dataDirectory: directory), logger: logger)
         do {
-            try await Migrator.apply(IdentitySchema.migrations + AuditMiddleware.migrations, to: database)
+            try await Migrator.apply(
+                IdentitySchema.migrations + AuditMiddleware.migrations + ComputeSchema.migrations, to: database)
             let identity = IdentityService(
                 configuration: configuration.identity, database: database,
                 tokenKeys: try KeyRepository.open(.init(directory: directory + "/keys/tokens")),
@@ -61,7 +73,10 @@ public enum UpdraftServer {
             let bootstrapped = try await identity.bootstrapIfEmpty(region: configuration.region)
             let base = configuration.publicURL ?? "http://\(configuration.bind):\(configuration.port)"
             try await identity.reconcileCatalog(
-                [(type: "identity", name: "keystone", url: base + "/identity")], region: configuration.region)
+                [
+                    (type: "identity", name: "keystone", url: base + "/identity"),
+                    (type: "compute", name: "nova", url: base + "/compute/v2.1"),
+                ], region: configuration.region)
             if let password = bootstrapped?.adminPassword ?? ClientFiles.recordedPassword(directory: directory) {
                 try ClientFiles.write(
                     directory: directory, authURL: base + "/identity/v3", password: password, region: configuration.region)
@@ -81,7 +96,15 @@ public enum UpdraftServer {
             }
             IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
                 on: router)
-            return Parts(database: database, identity: identity, router: router, adminPassword: bootstrapped?.adminPassword)
+            let compute = ComputeService(
+                configuration: configuration.compute, database: database, images: imageBridge(),
+                drivers: try hypervisorDrivers(configuration, logger: logger), logger: logger)
+            try await compute.start()
+            ComputeController(compute: compute, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
+                on: router)
+            return Parts(
+                database: database, identity: identity, compute: compute, router: router,
+                adminPassword: bootstrapped?.adminPassword)
         } catch {
             await database.close()
             throw error
@@ -109,7 +132,11 @@ public enum UpdraftServer {
         ) {
             if try tokens.reloadKeys() { logger.notice("token keys reloaded after a rotation") }
         }
-        var services: [any Service] = [app, keys]
+        let compute = parts.compute
+        let powerSync = PeriodicService(
+            name: "power-state-sync", interval: configuration.powerSyncInterval, clock: ContinuousClock(), logger: logger
+        ) { try await compute.syncPowerStates() }
+        var services: [any Service] = [app, keys, compute, powerSync]
         if !parts.database.kind.isSQLite {
             // Other controllers may share this store: follow their revocations.
             services.append(

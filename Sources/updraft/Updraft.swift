@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Hypervisor driver: qemu (real virtual machines), or fake (nothing runs; for tests and scale simulation).")
+    var hypervisor: String = "qemu"
+
     func run() async throws {
         // Logs go to standard output; standard error carries only the one line that explains an exit.
         LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
@@ -44,6 +47,11 @@ struct Serve: AsyncParsableCommand {
         configuration.bind = bind
         configuration.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         configuration.databaseURL = database
+        guard let driver = UpdraftServer.Configuration.Hypervisor(rawValue: hypervisor) else {
+            FileHandle.standardError.write(Data("updraft: unknown hypervisor \(hypervisor): use qemu or fake\n".utf8))
+            throw ExitCode(1)
+        }
+        configuration.hypervisor = driver
         do {
             try await UpdraftServer.run(configuration, logger: logger)
         } catch {

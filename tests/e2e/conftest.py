@@ -409,6 +409,7 @@ def cloud() -> Iterator[Cloud]:
     finally:
         _SERVER = None
         server.stop()
+        reap_guests(data)
         if os.environ.get("UPDRAFT_TEST_KEEP"):
             print(f"\nkept {root}", file=sys.stderr)
         else:
@@ -519,3 +520,73 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed and _SERVER is not None:
         report.sections.append(("updraft serve log (tail)", tail(_SERVER.log_path, 40)))
+
+
+# --------------------------------------------------------------------------------------------
+# Guests: the QEMU processes `updraft serve` started (they outlive it by design)
+
+
+def guest_dirs(data_dir: Path) -> list[Path]:
+    root = data_dir / "instances"
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
+def guest_pid(data_dir: Path, server_id: str) -> int | None:
+    """The PID of the server's QEMU, if one runs: its pid file, checked against its command line."""
+    pidfile = data_dir / "instances" / server_id / "qemu.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, ValueError):
+        return None
+    return pid if server_id in cmdline and "qemu-system" in cmdline else None
+
+
+def qemu_pids_for(server_id: str) -> list[int]:
+    """Every qemu-system process on the machine whose command line names this server."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu-system" in cmdline and f"updraft-{server_id}" in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def reap_guests(data_dir: Path) -> None:
+    """Kill (by verified PID) every QEMU a test cloud left running."""
+    for d in guest_dirs(data_dir):
+        for pid in qemu_pids_for(d.name):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def qmp_status(data_dir: Path, server_id: str, timeout: float = 10.0) -> str | None:
+    """`query-status` over the server's operator QMP socket; None when no QEMU answers."""
+    path = data_dir / "instances" / server_id / "qmp-ops.sock"
+    if not path.exists():
+        return None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(path))
+        f = s.makefile("rwb")
+        f.readline()  # greeting
+        for command in ({"execute": "qmp_capabilities"}, {"execute": "query-status"}):
+            f.write(json.dumps(command).encode() + b"\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+        return reply.get("return", {}).get("status")
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()

@@ -102,7 +102,7 @@ extension ComputeController {
         }
     }
 
-    func hypervisorView(_ h: ComputeService.HostRecord, detail: Bool) -> JSONValue {
+    func hypervisorView(_ h: ComputeService.HostRecord, detail: Bool, _ call: Call) -> JSONValue {
         var o: [String: JSONValue] = [
             "id": .number(Double(h.id)), "hypervisor_hostname": .string(h.host.hostname), "state": "up",
             "status": .string(h.disabled ? "disabled" : "enabled"),
@@ -123,12 +123,27 @@ extension ComputeController {
         }
         o["hypervisor_type"] = .string(h.host.hypervisorType)
         o["host_ip"] = .string(h.host.hostIP)
-        o["cpu_info"] = .string(cpuInfo.jsonText)
+        // 2.28 made cpu_info an object.
+        o["cpu_info"] = call.version.atLeast(28) ? cpuInfo : .string(cpuInfo.jsonText)
         o["service"] = .object([
             "host": .string(h.host.hostname), "id": .number(Double(h.id)),
             "disabled_reason": h.disabledReason.map(JSONValue.string) ?? .null,
         ])
         return .object(o)
+    }
+
+    /// `uptime`'s line for this machine, as libvirt reports it to Nova.
+    static func uptime() -> String {
+        let seconds =
+            (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first
+            .flatMap { Double($0) } ?? 0
+        let load =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            .joined(separator: ", ") ?? "0.00, 0.00, 0.00"
+        let minutes = Int(seconds) / 60
+        return String(
+            format: " %@ up %d days, %02d:%02d, load average: %@", Timestamp.iso8601(Date.now), minutes / 1440,
+            minutes / 60 % 24, minutes % 60, load)
     }
 
     func registerHypervisors(on v: RouterGroup<Context>) {
@@ -137,7 +152,8 @@ extension ComputeController {
             route(v, .get, path) { _, _, call in
                 try call.authorize(.admin)
                 let hosts = try await compute.hosts()
-                return try call.respond(.object(["hypervisors": .array(hosts.map { self.hypervisorView($0, detail: detail) })]))
+                return try call.respond(
+                    .object(["hypervisors": .array(hosts.map { self.hypervisorView($0, detail: detail, call) })]))
             }
         }
         route(v, .get, "os-hypervisors/statistics") { _, _, call in
@@ -162,14 +178,26 @@ extension ComputeController {
             guard let host = try await compute.hosts().first(where: { String($0.id) == id || $0.uuid == id }) else {
                 throw UpdraftError.notFound("Hypervisor with ID \(id) could not be found.")
             }
-            return try call.respond(.object(["hypervisor": self.hypervisorView(host, detail: true)]))
+            return try call.respond(.object(["hypervisor": self.hypervisorView(host, detail: true, call)]))
+        }
+        route(v, .get, "os-hypervisors/:id/uptime") { _, context, call in
+            try call.authorize(.admin)
+            let id = try context.parameter("id")
+            guard let host = try await compute.hosts().first(where: { String($0.id) == id || $0.uuid == id }) else {
+                throw UpdraftError.notFound("Hypervisor with ID \(id) could not be found.")
+            }
+            guard case .object(var view) = self.hypervisorView(host, detail: false, call) else {
+                throw UpdraftError.internal("hypervisor view is not an object")
+            }
+            view["uptime"] = .string(Self.uptime())
+            return try call.respond(.object(["hypervisor": .object(view)]))
         }
         route(v, .get, "os-hypervisors/:id/search") { _, context, call in
             try call.authorize(.admin)
             let pattern = try context.parameter("id")
             let hosts = try await compute.hosts().filter { $0.host.hostname.contains(pattern) }
             guard !hosts.isEmpty else { throw UpdraftError.notFound("No hypervisor matching '\(pattern)' could be found.") }
-            return try call.respond(.object(["hypervisors": .array(hosts.map { self.hypervisorView($0, detail: false) })]))
+            return try call.respond(.object(["hypervisors": .array(hosts.map { self.hypervisorView($0, detail: false, call) })]))
         }
         route(v, .get, "os-services") { request, _, call in
             try call.authorize(.admin)
@@ -242,6 +270,10 @@ extension ComputeController {
                         ])
                     ])
                 ]))
+        }
+        route(v, .get, "os-aggregates") { _, _, call in
+            try call.authorize(.admin)
+            return try call.respond(.object(["aggregates": .array([])]))
         }
         registerUsage(on: v)
     }

@@ -51,9 +51,7 @@ struct ComputeController: Sendable {
 
     func register(on router: Router<Context>) {
         router.get("compute") { request, _ in try self.versions(request) }
-        router.get("compute/") { request, _ in try self.versions(request) }
         router.get("compute/v2.1") { request, _ in try self.version(request) }
-        router.get("compute/v2.1/") { request, _ in try self.version(request) }
         let v21 = router.group("compute/v2.1")
         registerServers(on: v21)
         registerServerActions(on: v21)
