@@ -10,7 +10,7 @@ struct Updraft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "updraft",
         abstract: "A research and education cloud in one binary.",
-        subcommands: [Serve.self, Admin.self])
+        subcommands: [Serve.self, Admin.self, ImageCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {

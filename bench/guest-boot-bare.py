@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Boot the cached tiny guest image with bare qemu-system-x86_64 N times; print boot-to-marker seconds.
+
+The baseline for boots through the compute API: the same image, TCG, 1 vCPU, 128 MB (m1.nano),
+a config drive and a user-mode NIC as compute attaches them, the disk as a qcow2 overlay so the
+cache is never written. Time runs from starting QEMU to the `UPDRAFT-GUEST-READY` line on the serial
+console. Output: one JSON object on stdout.
+
+    bench/guest-boot-bare.py [-n 5] [--image tiny.qcow2] [--updraft .build/debug/updraft]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+MARKER = "UPDRAFT-GUEST-READY instance-id="
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cached_image(updraft: str, cache_dir: str | None) -> Path:
+    argv = [updraft, "image", "build", "tiny"] + (["--cache-dir", cache_dir] if cache_dir else [])
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(result.stderr.strip() or f"{argv} failed")
+    return Path(result.stdout.split()[0])
+
+
+def config_drive(directory: Path, instance: str) -> Path:
+    latest = directory / "cd" / "openstack" / "latest"
+    latest.mkdir(parents=True)
+    meta = {"uuid": instance, "name": "bench", "hostname": "bench", "public_keys": {}, "keys": [], "meta": {},
+            "launch_index": 0, "availability_zone": "nova", "project_id": "bench"}
+    (latest / "meta_data.json").write_text(json.dumps(meta))
+    iso = directory / "config-2.iso"
+    subprocess.run(["genisoimage", "-quiet", "-o", str(iso), "-V", "config-2", "-r", "-J", str(directory / "cd")],
+                   check=True)
+    return iso
+
+
+def boot_once(image: Path, timeout: float) -> float:
+    with tempfile.TemporaryDirectory(prefix="updraft-bench-") as scratch:
+        directory = Path(scratch)
+        instance = str(uuid.uuid4())
+        iso = config_drive(directory, instance)
+        disk = directory / "disk.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image), str(disk)],
+                       check=True)
+        serial = directory / "serial.log"
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-smp", "1", "-nographic", "-monitor", "none",
+                "-serial", f"file:{serial}", "-smbios", f"type=1,serial={instance}",
+                "-drive", f"file={disk},if=virtio,format=qcow2",
+                "-drive", f"file={iso},if=virtio,format=raw,readonly=on",
+                "-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            want = (MARKER + instance).encode()
+            while time.monotonic() - started < timeout:
+                if serial.exists() and want in serial.read_bytes():
+                    return time.monotonic() - started
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            raise RuntimeError(f"no boot marker within {timeout:.0f} s")
+        finally:
+            proc.terminate()  # our own child, by its PID
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=5)
+    parser.add_argument("--image", help="qcow2 to boot (default: the cached build of `updraft image build tiny`)")
+    parser.add_argument("--updraft", default=os.environ.get("UPDRAFT_BIN", str(REPO / ".build/debug/updraft")))
+    parser.add_argument("--cache-dir")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    image = Path(args.image) if args.image else cached_image(args.updraft, args.cache_dir)
+    seconds = [round(boot_once(image, args.timeout), 3) for _ in range(args.runs)]
+    print(json.dumps({
+        "image": str(image), "accel": "tcg", "vcpus": 1, "memory_mb": 128, "runs": len(seconds),
+        "boot_to_marker_seconds": {"p50": round(statistics.median(seconds), 3), "p99": percentile(seconds, 99),
+                                   "min": min(seconds), "max": max(seconds), "all": seconds},
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
