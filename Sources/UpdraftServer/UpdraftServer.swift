@@ -8,6 +8,7 @@ import ServiceLifecycle
 import UpdraftCore
 import UpdraftDatabase
 import UpdraftIdentity
+import UpdraftImage
 
 /// The composition root of `updraft serve`: opens the state, builds every service and
 /// serves them on one port until SIGTERM or SIGINT.
@@ -38,6 +39,7 @@ public enum UpdraftServer {
     public struct Parts {
         public let database: Database
         public let identity: IdentityService
+        public let images: ImageService
         public let router: Router<UpdraftRequestContext>
         /// Set when this start bootstrapped an empty store.
         public let adminPassword: String?
@@ -52,7 +54,8 @@ public enum UpdraftServer {
         let database = try await Database.open(
             try Database.kind(from: configuration.databaseURL, dataDirectory: directory), logger: logger)
         do {
-            try await Migrator.apply(IdentitySchema.migrations + AuditMiddleware.migrations, to: database)
+            try await Migrator.apply(
+                IdentitySchema.migrations + AuditMiddleware.migrations + ImageSchema.migrations, to: database)
             let identity = IdentityService(
                 configuration: configuration.identity, database: database,
                 tokenKeys: try KeyRepository.open(.init(directory: directory + "/keys/tokens")),
@@ -61,7 +64,15 @@ public enum UpdraftServer {
             let bootstrapped = try await identity.bootstrapIfEmpty(region: configuration.region)
             let base = configuration.publicURL ?? "http://\(configuration.bind):\(configuration.port)"
             try await identity.reconcileCatalog(
-                [(type: "identity", name: "keystone", url: base + "/identity")], region: configuration.region)
+                [
+                    (type: "identity", name: "keystone", url: base + "/identity"),
+                    (type: "image", name: "glance", url: base + "/image"),
+                ], region: configuration.region)
+            let images = ImageService(
+                database: database, directory: directory + "/images",
+                adminProjectID: try await identity.listProjects(query: ["name": "admin", "domain_id": "default"]).first?.id,
+                logger: logger)
+            try await images.start()
             if let password = bootstrapped?.adminPassword ?? ClientFiles.recordedPassword(directory: directory) {
                 try ClientFiles.write(
                     directory: directory, authURL: base + "/identity/v3", password: password, region: configuration.region)
@@ -81,7 +92,10 @@ public enum UpdraftServer {
             }
             IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
                 on: router)
-            return Parts(database: database, identity: identity, router: router, adminPassword: bootstrapped?.adminPassword)
+            ImageController(images: images, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
+            return Parts(
+                database: database, identity: identity, images: images, router: router, adminPassword: bootstrapped?.adminPassword
+            )
         } catch {
             await database.close()
             throw error
