@@ -92,7 +92,7 @@ public enum UpdraftServer {
             }
             IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
                 on: router)
-            ImageController(images: images, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
+            try ImageController(images: images, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
             return Parts(
                 database: database, identity: identity, images: images, router: router, adminPassword: bootstrapped?.adminPassword
             )

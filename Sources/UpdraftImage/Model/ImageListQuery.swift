@@ -114,7 +114,7 @@ public struct ImageListQuery: Sendable, Equatable {
                     }
                     sort.append((try Self.sortKey(pieces[0]), direction))
                 }
-            case "id", "name", "status", "owner", "disk_format", "container_format":
+            case "id", "name", "status", "owner", "disk_format", "container_format", "size", "min_ram", "min_disk":
                 attributes[key] = try Self.values(value, attribute: key)
             default:
                 properties[key] = value
@@ -189,6 +189,9 @@ public struct ImageListQuery: Sendable, Equatable {
                 case "owner": image.owner
                 case "disk_format": image.diskFormat
                 case "container_format": image.containerFormat
+                case "size": image.size.map { String($0) }
+                case "min_ram": String(image.minRAM)
+                case "min_disk": String(image.minDisk)
                 default: nil
                 }
             guard let actual, wanted.contains(actual) else { return false }

@@ -31,15 +31,7 @@ public struct ImagePatch: Sendable, Equatable {
             guard case .object(let fields) = item else {
                 throw .badRequest("Operations must be JSON objects.")
             }
-            guard case .string(let name)? = fields["op"] else {
-                throw .badRequest("Unable to find 'op' in JSON Schema change")
-            }
-            guard let op = Op(rawValue: name) else {
-                throw .badRequest("Invalid operation: `\(name)`. It must be one of the following: add, remove, replace.")
-            }
-            guard case .string(let path)? = fields["path"] else {
-                throw .badRequest("Unable to find 'path' in JSON Schema change")
-            }
+            let (op, path) = try Self.opAndPath(fields)
             let parts = try Self.pointer(path)
             guard parts.count == 1 || (parts.count == 2 && parts[0] == "tags" && op != .replace) else {
                 throw .badRequest("Invalid JSON pointer for this resource: '\(path)'")
@@ -53,6 +45,28 @@ public struct ImagePatch: Sendable, Equatable {
                     op: op, attribute: parts[0], index: parts.count == 2 ? parts[1] : nil, value: op == .remove ? nil : value))
         }
         self.operations = operations
+    }
+
+    /// `{"op": "replace", "path": "/name"}`, or the older form Glance still accepts and
+    /// tempest sends, `{"replace": "/name"}`.
+    static func opAndPath(_ fields: [String: JSONValue]) throws(UpdraftError) -> (Op, String) {
+        if case .string(let name)? = fields["op"] {
+            guard let op = Op(rawValue: name) else {
+                throw .badRequest("Invalid operation: `\(name)`. It must be one of the following: add, remove, replace.")
+            }
+            guard case .string(let path)? = fields["path"] else {
+                throw .badRequest("Unable to find 'path' in JSON Schema change")
+            }
+            return (op, path)
+        }
+        let named = [Op.add, .replace, .remove].filter { fields[$0.rawValue] != nil }
+        guard named.count == 1, let op = named.first else {
+            throw .badRequest("Unable to find 'op' in JSON Schema change")
+        }
+        guard case .string(let path)? = fields[op.rawValue] else {
+            throw .badRequest("Invalid JSON pointer for this resource: the path must be a string.")
+        }
+        return (op, path)
     }
 
     /// RFC 6901: `/a~1b` names `a/b`, `~0` is `~`.

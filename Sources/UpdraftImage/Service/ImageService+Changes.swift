@@ -92,12 +92,14 @@ extension ImageService {
         }
     }
 
-    /// Serves `POST /v2/images/{id}/actions/deactivate` (administrators; the controller checks).
+    /// Serves `POST /v2/images/{id}/actions/deactivate`: administrators and members of the
+    /// owning project, as Glance's default policy allows. Downloads are then refused to all
+    /// but administrators.
     public func deactivate(_ id: String, caller: AuthContext) async throws(UpdraftError) {
         try await setActive(id, false, caller: caller)
     }
 
-    /// Serves `POST /v2/images/{id}/actions/reactivate` (administrators; the controller checks).
+    /// Serves `POST /v2/images/{id}/actions/reactivate` (administrators and the owning project's members).
     public func reactivate(_ id: String, caller: AuthContext) async throws(UpdraftError) {
         try await setActive(id, true, caller: caller)
     }

@@ -28,12 +28,10 @@ extension ImageController {
             return JSONResponder.empty()
         }
         v2.post("images/:id/actions/deactivate") { _, context in
-            try context.caller(.admin)
             try await images.deactivate(try context.parameter("id"), caller: try caller(context))
             return JSONResponder.empty()
         }
         v2.post("images/:id/actions/reactivate") { _, context in
-            try context.caller(.admin)
             try await images.reactivate(try context.parameter("id"), caller: try caller(context))
             return JSONResponder.empty()
         }
@@ -42,6 +40,8 @@ extension ImageController {
     /// Serves `GET /v2/images`: `{"images": [...], "first", "schema", "next"?}`.
     func list(_ request: Request, _ context: Context) async throws -> Response {
         let caller = try caller(context)
+        // `GET /v2/images/` is a show with an empty id, which Glance answers 404.
+        guard !request.uri.path.hasSuffix("/") else { throw UpdraftError.notFound("No image found with ID ''") }
         let pairs = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         let query = try ImageListQuery(parameters: pairs)
         let page = try await images.list(query, caller: caller)

@@ -17,14 +17,14 @@ struct ImageController: Sendable {
     /// The largest JSON body; image data (`PUT .../file`) streams and is not limited.
     let bodyLimit: Int
 
-    func register(on router: Router<Context>) {
+    func register(on router: Router<Context>) throws {
         router.get("image") { request, _ in try self.versions(request, status: .multipleChoices) }
         router.get("image/versions") { request, _ in try self.versions(request, status: .ok) }
         let v2 = router.group("image/v2")
         registerImages(on: v2)
         registerData(on: v2)
         registerMembers(on: v2)
-        registerSchemas(on: v2)
+        try registerSchemas(on: v2)
     }
 
     /// Glance's versions still served, newest first; v2.9 is the level Updraft implements.
