@@ -5,6 +5,10 @@ import UpdraftCore
 
 #if canImport(Glibc)
     import Glibc
+    private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+    import Darwin
+    private let systemWrite = Darwin.write
 #endif
 
 /// Writes image bytes to a temporary file in constant memory while computing Glance's
@@ -52,7 +56,7 @@ struct ImageDataWriter: ~Copyable {
         sha512.update(bufferPointer: bytes)
         var offset = 0
         while offset < bytes.count {
-            let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
+            let written = systemWrite(descriptor, base + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw .internal("cannot write image data to \(temporaryPath): \(String(cString: strerror(errno)))")
