@@ -103,6 +103,7 @@ let package = Package(
                 "UpdraftIdentity",
                 "UpdraftImage",
                 "UpdraftCompute",
+                "GuestImage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -9,6 +9,7 @@ import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
 import UpdraftIdentity
+import UpdraftImage
 
 /// The composition root of `updraft serve`: opens the state, builds every service and
 /// serves them on one port until SIGTERM or SIGINT.
@@ -36,6 +37,8 @@ public enum UpdraftServer {
             case qemu, fake
         }
         public var hypervisor: Hypervisor = .qemu
+        /// Where `updraft image build` caches the built-in guest image; the default cache when nil.
+        public var guestImageCache: String?
         /// How often the database's power states are compared with the hosts' (a dead QEMU shows SHUTOFF within this).
         public var powerSyncInterval: Duration = .seconds(2)
 
@@ -48,6 +51,7 @@ public enum UpdraftServer {
     public struct Parts {
         public let database: Database
         public let identity: IdentityService
+        public let images: ImageService
         public let compute: ComputeService
         public let router: Router<UpdraftRequestContext>
         /// Set when this start bootstrapped an empty store.
@@ -64,7 +68,8 @@ public enum UpdraftServer {
             try Database.kind(from: configuration.databaseURL, dataDirectory: directory), logger: logger)
         do {
             try await Migrator.apply(
-                IdentitySchema.migrations + AuditMiddleware.migrations + ComputeSchema.migrations, to: database)
+                IdentitySchema.migrations + AuditMiddleware.migrations + ImageSchema.migrations
+                    + ComputeSchema.migrations, to: database)
             let identity = IdentityService(
                 configuration: configuration.identity, database: database,
                 tokenKeys: try KeyRepository.open(.init(directory: directory + "/keys/tokens")),
@@ -75,8 +80,15 @@ public enum UpdraftServer {
             try await identity.reconcileCatalog(
                 [
                     (type: "identity", name: "keystone", url: base + "/identity"),
+                    (type: "image", name: "glance", url: base + "/image"),
                     (type: "compute", name: "nova", url: base + "/compute/v2.1"),
                 ], region: configuration.region)
+            let images = ImageService(
+                database: database, directory: directory + "/images",
+                adminProjectID: try await identity.listProjects(query: ["name": "admin", "domain_id": "default"]).first?.id,
+                logger: logger)
+            try await images.start()
+            try await registerGuestImage(configuration, images: images, logger: logger)
             if let password = bootstrapped?.adminPassword ?? ClientFiles.recordedPassword(directory: directory) {
                 try ClientFiles.write(
                     directory: directory, authURL: base + "/identity/v3", password: password, region: configuration.region)
@@ -96,14 +108,15 @@ public enum UpdraftServer {
             }
             IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
                 on: router)
+            try ImageController(images: images, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
             let compute = ComputeService(
-                configuration: configuration.compute, database: database, images: imageBridge(),
+                configuration: configuration.compute, database: database, images: ImageBridge(images: images),
                 drivers: try hypervisorDrivers(configuration, logger: logger), logger: logger)
             try await compute.start()
             ComputeController(compute: compute, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
                 on: router)
             return Parts(
-                database: database, identity: identity, compute: compute, router: router,
+                database: database, identity: identity, images: images, compute: compute, router: router,
                 adminPassword: bootstrapped?.adminPassword)
         } catch {
             await database.close()

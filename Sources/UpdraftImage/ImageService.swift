@@ -1,2 +1,0 @@
-/// Placeholder: the Glance-compatible image service lands here.
-public enum UpdraftImageModule {}

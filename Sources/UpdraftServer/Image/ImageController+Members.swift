@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import UpdraftCore
+import UpdraftImage
+
+/// Image sharing: `/v2/images/{id}/members`.
+extension ImageController {
+    func registerMembers(on v2: RouterGroup<Context>) {
+        v2.get("images/:id/members") { _, context in
+            let members = try await images.members(of: try context.parameter("id"), caller: try caller(context))
+            return try json(MemberListBody(members: members))
+        }
+        v2.post("images/:id/members") { request, context in
+            let caller = try caller(context)
+            let body = try await request.json(limit: bodyLimit)
+            guard case .object(let fields) = body, case .string(let member)? = fields["member"] else {
+                throw UpdraftError.badRequest("Request body must be {\"member\": \"<project id>\"}.")
+            }
+            return try json(try await images.addMember(member, to: try context.parameter("id"), caller: caller))
+        }
+        v2.get("images/:id/members/:member") { _, context in
+            try json(
+                try await images.member(
+                    try context.parameter("member"), of: try context.parameter("id"), caller: try caller(context)))
+        }
+        v2.put("images/:id/members/:member") { request, context in
+            let caller = try caller(context)
+            let body = try await request.json(limit: bodyLimit)
+            guard case .object(let fields) = body, case .string(let text)? = fields["status"],
+                let status = ImageMember.Status(rawValue: text)
+            else {
+                throw UpdraftError.badRequest("Request body must be {\"status\": \"pending\" | \"accepted\" | \"rejected\"}.")
+            }
+            return try json(
+                try await images.updateMember(
+                    try context.parameter("member"), of: try context.parameter("id"), status: status, caller: caller))
+        }
+        v2.delete("images/:id/members/:member") { _, context in
+            try await images.removeMember(
+                try context.parameter("member"), from: try context.parameter("id"), caller: try caller(context))
+            return JSONResponder.empty()
+        }
+    }
+}
+
+/// The body of `GET /v2/images/{id}/members`.
+struct MemberListBody: Encodable {
+    var members: [ImageMember]
+    var schema = "/v2/schemas/members"
+}

@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import UpdraftCore
+import UpdraftIdentity
+import UpdraftImage
+
+/// The Glance v2 API under `/image`: parses, authorises and maps; the logic is in
+/// ``ImageService``.
+struct ImageController: Sendable {
+    typealias Context = UpdraftRequestContext
+
+    let images: ImageService
+    /// The public base URL (`http://host:port`) for a request.
+    let publicBase: @Sendable (Request) -> String
+    /// The largest JSON body; image data (`PUT .../file`) streams and is not limited.
+    let bodyLimit: Int
+
+    func register(on router: Router<Context>) throws {
+        router.get("image") { request, _ in try self.versions(request, status: .multipleChoices) }
+        router.get("image/versions") { request, _ in try self.versions(request, status: .ok) }
+        let v2 = router.group("image/v2")
+        registerImages(on: v2)
+        registerData(on: v2)
+        registerMembers(on: v2)
+        try registerSchemas(on: v2)
+    }
+
+    /// Glance's versions still served, newest first; v2.9 is the level Updraft implements.
+    static let versionIDs = ["v2.9", "v2.8", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"]
+
+    /// Serves `GET /image` (300 Multiple Choices, as Glance answers) and `GET /image/versions`.
+    func versions(_ request: Request, status: HTTPResponse.Status) throws -> Response {
+        let href = publicBase(request) + "/image/v2/"
+        let values: [JSONValue] = Self.versionIDs.enumerated().map { index, id in
+            .object([
+                "id": .string(id), "status": .string(index == 0 ? "CURRENT" : "SUPPORTED"),
+                "links": .array([.object(["rel": "self", "href": .string(href)])]),
+            ])
+        }
+        return try json(JSONValue.object(["versions": .array(values)]), status: status)
+    }
+
+    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=UTF-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The caller's authorisation, for the service's visibility rules.
+    func caller(_ context: Context) throws(UpdraftError) -> AuthContext {
+        try context.caller().authContext
+    }
+}
