@@ -57,14 +57,36 @@ extension QEMU {
         }
 
         /// Whether `pid` is a live process whose command line has `-name name`. A reused pid
-        /// of some other program, or a zombie, is not alive. Reaps `pid` first if it is our
-        /// own exited child.
+        /// of some other program, or a zombie, is not alive; a QEMU still tearing down (its
+        /// memory gone, its sockets and pid-file lock not yet released) still is. Reaps `pid`
+        /// first if it is our own exited child.
         public static func isAlive(pid: Int32, name: String) -> Bool {
             guard pid > 0 else { return false }
             var status: Int32 = 0
             _ = waitpid(pid, &status, WNOHANG)
-            guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-            return processName(pid: pid) == name
+            guard kill(pid, 0) == 0 || errno == EPERM, let stat = kernelStatus(pid: pid) else { return false }
+            if stat.state == "Z" || stat.state == "X" {
+                // The main thread can be a zombie while other threads still hold the
+                // process's descriptors (its sockets, its pid-file lock).
+                let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"))?.count ?? 0
+                return threads > 1
+            }
+            if let running = processName(pid: pid) {
+                return running == name
+            }
+            // The kernel drops the command line (with the memory) before closing descriptors.
+            let exiting: UInt = 0x4  // PF_EXITING
+            return stat.flags & exiting != 0
+        }
+
+        /// The state letter and flags from `/proc/PID/stat`.
+        static func kernelStatus(pid: Int32) -> (state: Character, flags: UInt)? {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+            let text = String(decoding: data, as: UTF8.self)
+            guard let close = text.lastIndex(of: ")") else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 6, let state = fields[0].first, let flags = UInt(fields[6]) else { return nil }
+            return (state, flags)
         }
 
         /// The `-name` of the QEMU process `pid`, from `/proc/PID/cmdline`; nil when the process
