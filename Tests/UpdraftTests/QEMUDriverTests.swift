@@ -129,9 +129,27 @@ struct QEMUDriverTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await driver.powerStates()[id] == .shutdown)
 
+        var bigger = spec
+        bigger.rootGB = 1
+        bigger.memoryMB = 96
+        try await driver.resize(bigger)
+        let record = try await driver.readRecord(id)
+        #expect(record.rootGB == 1 && record.memoryMB == 96)
+
         try await driver.reboot(id, hard: true)
         pids += [pid()].compactMap { $0 }
         #expect(try await driver.powerStates()[id] == .running)
+        await #expect(throws: HypervisorError.invalidState("instance \(id) must be stopped to resize")) {
+            try await driver.resize(bigger)
+        }
+        try await driver.reboot(id, hard: false)
+        pids += [pid()].compactMap { $0 }
+        #expect(try await driver.powerStates()[id] == .running)
+        try await driver.rebuild(bigger)
+        pids += [pid()].compactMap { $0 }
+        #expect(try await driver.powerStates()[id] == .running)
+        #expect(try await driver.readRecord(id).websocketPort == record.websocketPort)
+        _ = try await driver.consoleOutput(id, lines: 10)
         #expect(await driver.reapOrphans(known: [id]).isEmpty)
         try await driver.destroy(id)
         #expect(!FileManager.default.fileExists(atPath: "\(data)/instances/\(id)"))
