@@ -63,6 +63,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .target(
@@ -134,7 +135,11 @@ let package = Package(
         ),
         .testTarget(
             name: "QEMUTests",
-            dependencies: ["QEMU"],
+            dependencies: [
+                "QEMU",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,88 @@
+extension QEMU.MachineConfiguration {
+    /// The QEMU command line (without the binary), in a fixed order so it can be compared
+    /// as golden text.
+    ///
+    /// `-no-user-config -nodefaults` keep host config files and default devices out;
+    /// `-display none` with an explicit VGA device keeps a framebuffer for VNC only.
+    public func arguments() -> [String] {
+        var argv: [String] = [
+            "-name", Self.escape(name),
+            "-uuid", uuid,
+            "-no-user-config", "-nodefaults",
+            "-machine", "\(machineType.rawValue),accel=\(accelerator.name)",
+        ]
+        if accelerator == .kvm {
+            argv += ["-cpu", "host"]
+        }
+        argv += [
+            "-smp", String(vcpus),
+            "-m", String(memoryMiB),
+            "-smbios",
+            "type=1,manufacturer=\(Self.escape(smbios.manufacturer)),product=\(Self.escape(smbios.product)),"
+                + "serial=\(Self.escape(smbios.serial)),uuid=\(uuid)",
+            "-msg", "timestamp=on",
+            "-display", "none",
+        ]
+        for (index, disk) in disks.enumerated() {
+            var drive = "file=\(Self.escape(disk.path)),format=\(disk.format.rawValue),if=\(disk.interface.rawValue)"
+            drive += ",index=\(index)"
+            if disk.readOnly {
+                drive += ",readonly=on"
+            }
+            argv += ["-drive", drive]
+        }
+        if let kernelBoot {
+            argv += ["-kernel", kernelBoot.kernel]
+            if let initrd = kernelBoot.initrd {
+                argv += ["-initrd", initrd]
+            }
+            if let append = kernelBoot.append {
+                argv += ["-append", append]
+            }
+        }
+        for (index, nic) in nics.enumerated() {
+            argv += [
+                "-netdev", "tap,id=net\(index),ifname=\(Self.escape(nic.tapName)),script=no,downscript=no",
+                "-device", "virtio-net-pci,netdev=net\(index),mac=\(nic.mac)",
+            ]
+        }
+        argv += [
+            "-chardev", "file,id=console0,path=\(Self.escape(serialLogPath)),append=on",
+            "-serial", "chardev:console0",
+        ]
+        if let vnc {
+            argv += [
+                "-device", "VGA",
+                "-vnc",
+                "unix:\(Self.escape(vnc.socketPath)),websocket=\(vnc.websocketHost):\(vnc.websocketPort)",
+            ]
+        }
+        argv += [
+            "-chardev", "socket,id=qmp0,path=\(Self.escape(qmpSocketPath)),server=on,wait=off",
+            "-mon", "chardev=qmp0,mode=control",
+            "-pidfile", pidFilePath,
+        ]
+        if let incomingStateFile {
+            argv += ["-incoming", "exec:cat \(QEMU.shellQuote(incomingStateFile))"]
+        }
+        if startPaused {
+            argv.append("-S")
+        }
+        if daemonize {
+            argv.append("-daemonize")
+        }
+        return argv
+    }
+
+    /// QEMU option values separate keys with commas; a literal comma is written twice.
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: ",", with: ",,")
+    }
+}
+
+extension QEMU {
+    /// `value` in single quotes for `/bin/sh`, which QEMU's `exec:` migration URIs run through.
+    static func shellQuote(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

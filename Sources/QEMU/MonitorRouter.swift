@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// Routes what QEMU sends on one QMP connection: the greeting to whoever waits for it,
+/// answers to the command with the same `id`, events to the event stream.
+final class MonitorRouter: Sendable {
+    private struct State {
+        var nextID: Int64 = 1
+        var pending: [Int64: CheckedContinuation<QEMU.JSON, any Error>] = [:]
+        var greeting: QEMU.JSON?
+        var greetingWaiter: CheckedContinuation<QEMU.JSON, any Error>?
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let events: AsyncStream<QEMU.Monitor.Event>.Continuation
+    private let logger: Logger
+
+    init(events: AsyncStream<QEMU.Monitor.Event>.Continuation, logger: Logger) {
+        self.events = events
+        self.logger = logger
+    }
+
+    func nextID() -> Int64 {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    /// Records a waiting command; false when the connection is already closed.
+    func register(id: Int64, _ continuation: CheckedContinuation<QEMU.JSON, any Error>) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.pending[id] = continuation
+            return true
+        }
+    }
+
+    /// Fails the command `id` if it still waits (a later answer is then dropped).
+    func fail(id: Int64, with error: QEMU.Error) {
+        let waiter = state.withLock { $0.pending.removeValue(forKey: id) }
+        waiter?.resume(throwing: error)
+    }
+
+    /// Waits for the greeting QEMU sends on connect.
+    func greeting(timeout: Duration, on eventLoop: any EventLoop) async throws -> QEMU.JSON {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome: Result<QEMU.JSON, QEMU.Error>? = state.withLock { state in
+                if let greeting = state.greeting { return .success(greeting) }
+                if state.closed { return .failure(.processExited) }
+                state.greetingWaiter = continuation
+                return nil
+            }
+            if let outcome {
+                continuation.resume(with: outcome)
+                return
+            }
+            eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                let waiter = self.state.withLock { state in
+                    defer { state.greetingWaiter = nil }
+                    return state.greetingWaiter
+                }
+                waiter?.resume(throwing: QEMU.Error.timeout("no QMP greeting"))
+            }
+        }
+    }
+
+    /// Takes one message off the wire.
+    func receive(_ bytes: Data) {
+        let message: QEMU.JSON
+        do {
+            message = try QEMU.JSON.parse(bytes)
+        } catch {
+            logger.warning("QMP sent a line that is not JSON", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
+            return
+        }
+        if message["QMP"] != nil {
+            let waiter = state.withLock { state in
+                state.greeting = message
+                defer { state.greetingWaiter = nil }
+                return state.greetingWaiter
+            }
+            waiter?.resume(returning: message)
+        } else if let name = message["event"]?.string {
+            let timestamp = message["timestamp"]
+            let seconds = Double(timestamp?["seconds"]?.int ?? 0) + Double(timestamp?["microseconds"]?.int ?? 0) / 1e6
+            events.yield(.init(name: name, data: message["data"] ?? .object([:]), timestamp: seconds))
+        } else if let id = message["id"]?.int {
+            let waiter = state.withLock { $0.pending.removeValue(forKey: id) }
+            guard let waiter else {
+                logger.debug("QMP answer for a command no longer waiting", metadata: ["id": "\(id)"])
+                return
+            }
+            if let error = message["error"] {
+                waiter.resume(
+                    throwing: QEMU.Error.qmp(
+                        class: error["class"]?.string ?? "GenericError", description: error["desc"]?.string ?? ""))
+            } else {
+                waiter.resume(returning: message["return"] ?? .object([:]))
+            }
+        } else {
+            logger.warning("QMP message with no id", metadata: ["message": "\(message)"])
+        }
+    }
+
+    /// The connection ended: every waiter fails with `processExited`, the event stream finishes.
+    func close() {
+        let (waiters, greetingWaiter) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.pending = [:]
+                state.greetingWaiter = nil
+            }
+            return (Array(state.pending.values), state.greetingWaiter)
+        }
+        for waiter in waiters {
+            waiter.resume(throwing: QEMU.Error.processExited)
+        }
+        greetingWaiter?.resume(throwing: QEMU.Error.processExited)
+        events.finish()
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import QEMU
+
+extension QEMUDriver {
+    /// Creates the root disk overlay (grown to the flavor's root disk), copies a kernel and
+    /// ramdisk into the instance directory, builds the config drive, and returns the record
+    /// to boot with (not yet written).
+    func createDisks(for spec: InstanceSpec, files: InstanceFiles) async throws -> InstanceRecord {
+        let img = try QEMU.Img(binary: configuration.qemuImgBinary)
+        let base = try await baseImage(spec.image)
+        let baseSize = try await img.info(path: base.path, format: base.format.rawValue).virtualSize
+        let wanted = Int64(spec.rootGB) << 30
+        try await img.createOverlay(
+            base: base.path, baseFormat: base.format, path: files.disk, sizeBytes: wanted > baseSize ? wanted : nil)
+        if let kernel = spec.image.kernelPath {
+            try FileManager.default.copyItem(atPath: kernel, toPath: files.kernel)
+        }
+        if let ramdisk = spec.image.ramdiskPath {
+            try FileManager.default.copyItem(atPath: ramdisk, toPath: files.ramdisk)
+        }
+        if spec.configDrive {
+            try await buildConfigDrive(spec, files: files)
+        }
+        return InstanceRecord(
+            id: spec.id, name: spec.metadata.name, vcpus: spec.vcpus, memoryMB: spec.memoryMB, rootGB: spec.rootGB,
+            imageID: spec.image.id, basePath: base.path, baseFormat: base.format.rawValue,
+            hasKernel: spec.image.kernelPath != nil, hasRamdisk: spec.image.ramdiskPath != nil,
+            commandLine: spec.image.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil)
+    }
+
+    /// The cached base for `image`: made once per image id by converting the image file
+    /// (its declared format, never probed) to qcow2, or to raw for `raw` and `ami` images.
+    /// Every instance of the image shares it; nothing is copied per instance.
+    func baseImage(_ image: InstanceSpec.BootImage) async throws -> (path: String, format: QEMU.MachineConfiguration.Disk.Format)
+    {
+        let format: QEMU.MachineConfiguration.Disk.Format
+        let sourceFormat: String
+        switch image.diskFormat {
+        case "qcow2":
+            (format, sourceFormat) = (.qcow2, "qcow2")
+        case "raw", "ami":
+            (format, sourceFormat) = (.raw, "raw")
+        default:
+            throw HypervisorError.failed("image \(image.id) has disk format \(image.diskFormat); only qcow2, raw and ami boot")
+        }
+        guard Self.isSafeName(image.id) else {
+            throw HypervisorError.failed("image id \(image.id) cannot name a cache file")
+        }
+        let path = configuration.imageCacheDirectory + "/" + image.id + "." + format.rawValue
+        return try await withInstanceLock("image:" + image.id) {
+            if FileManager.default.fileExists(atPath: path) {
+                return (path, format)
+            }
+            try FileManager.default.createDirectory(
+                atPath: configuration.imageCacheDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            let partial = path + ".partial"
+            try? FileManager.default.removeItem(atPath: partial)
+            try await QEMU.Img(binary: configuration.qemuImgBinary)
+                .convert(from: image.path, fromFormat: sourceFormat, to: partial, format: format.rawValue)
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+            logger.info("cached base image", metadata: ["image": "\(image.id)", "path": "\(path)"])
+            return (path, format)
+        }
+    }
+
+    /// Writes the config drive tree into a scratch directory and packs it into `disk.config`.
+    func buildConfigDrive(_ spec: InstanceSpec, files: InstanceFiles) async throws {
+        let scratch = files.directory + "/config-drive"
+        try? FileManager.default.removeItem(atPath: scratch)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for (relativePath, data) in try Self.configDriveFiles(for: spec) {
+            let url = URL(fileURLWithPath: scratch + "/" + relativePath)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        }
+        try await QEMU.ConfigDrive(binary: configuration.genisoimageBinary).build(from: scratch, to: files.configDrive)
+    }
+
+    /// The config drive's files, by path inside the volume, in Nova's `openstack/latest`
+    /// layout: `meta_data.json`, `network_data.json`, `vendor_data.json`, and `user_data` when
+    /// the server has any.
+    static func configDriveFiles(for spec: InstanceSpec) throws -> [(path: String, data: Data)] {
+        let metadata = spec.metadata
+        var meta: [String: QEMU.JSON] = [
+            "uuid": .string(spec.id),
+            "name": .string(metadata.name),
+            "hostname": .string(metadata.hostname),
+            "launch_index": .int(Int64(metadata.launchIndex)),
+            "availability_zone": .string(metadata.availabilityZone),
+            "project_id": .string(metadata.projectID),
+            "meta": .object(metadata.metadata.mapValues { .string($0) }),
+            "devices": .array([]),
+        ]
+        if !metadata.publicKeys.isEmpty {
+            meta["public_keys"] = .object(
+                Dictionary(metadata.publicKeys.map { ($0.name, .string($0.key)) }, uniquingKeysWith: { first, _ in first }))
+            meta["keys"] = .array(
+                metadata.publicKeys.map { .object(["name": .string($0.name), "type": .string("ssh"), "data": .string($0.key)]) })
+        }
+        var files: [(path: String, data: Data)] = [
+            ("openstack/latest/meta_data.json", try QEMU.JSON.object(meta).serialized()),
+            ("openstack/latest/network_data.json", Data(#"{"links":[],"networks":[],"services":[]}"#.utf8)),
+            ("openstack/latest/vendor_data.json", Data("{}".utf8)),
+        ]
+        if let userData = metadata.userData {
+            files.append(("openstack/latest/user_data", userData))
+        }
+        return files
+    }
+}

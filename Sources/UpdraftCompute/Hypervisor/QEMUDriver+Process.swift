@@ -1,0 +1,173 @@
+import Foundation
+import QEMU
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension QEMUDriver {
+    /// The accelerator to use: the configured one, or KVM if `/dev/kvm` works (probed once).
+    func accelerator() -> QEMU.Accelerator {
+        if let forced = configuration.accelerator { return forced }
+        if let detectedAccelerator { return detectedAccelerator }
+        let detected = QEMU.Accelerator.detect()
+        if case .tcg(let reason) = detected {
+            logger.notice("KVM is not usable; instances run under TCG", metadata: ["reason": "\(reason)"])
+        }
+        detectedAccelerator = detected
+        return detected
+    }
+
+    /// The QEMU command line for `record`, optionally restoring saved memory.
+    func machine(for record: InstanceRecord, files: InstanceFiles, incoming: Bool) -> QEMU.MachineConfiguration {
+        var disks = [QEMU.MachineConfiguration.Disk(path: files.disk, format: .qcow2)]
+        if record.hasConfigDrive {
+            disks.append(.configDrive(path: files.configDrive))
+        }
+        var kernelBoot: QEMU.MachineConfiguration.DirectKernelBoot?
+        if record.hasKernel {
+            let append = ["root=/dev/vda console=ttyS0", record.commandLine].compactMap { $0 }.joined(separator: " ")
+            kernelBoot = .init(kernel: files.kernel, initrd: record.hasRamdisk ? files.ramdisk : nil, append: append)
+        }
+        return QEMU.MachineConfiguration(
+            name: Self.processName(record.id), uuid: record.id, vcpus: record.vcpus, memoryMiB: record.memoryMB,
+            accelerator: accelerator(), machineType: configuration.machineType, disks: disks, kernelBoot: kernelBoot,
+            serialLogPath: files.console, qmpSocketPath: files.qmpSocket, pidFilePath: files.pidFile,
+            vnc: record.websocketPort.map { .init(socketPath: files.vncSocket, websocketPort: $0) },
+            incomingStateFile: incoming ? files.memoryState : nil)
+    }
+
+    /// Starts QEMU for `record` (a no-op if it runs), giving it a free websocket port first
+    /// if its recorded one is gone, and saves the record.
+    @discardableResult
+    func launch(_ record: inout InstanceRecord, files: InstanceFiles, incoming: Bool = false) async throws -> Int32 {
+        if let pid = running(record.id) { return pid }
+        if record.websocketPort.map({ !Self.portIsFree($0) }) ?? true {
+            record.websocketPort = try allocatePort(for: record.id)
+        }
+        try writeRecord(record, files: files)
+        let process = try QEMU.Process(binary: configuration.qemuBinary, logger: logger)
+        return try await process.launch(
+            machine(for: record, files: files, incoming: incoming), logFile: files.launchLog,
+            timeout: configuration.launchTimeout)
+    }
+
+    /// Boots from `memory.state`, waits for the state to load, continues and deletes the file.
+    func restore(_ record: inout InstanceRecord, files: InstanceFiles) async throws {
+        try await launch(&record, files: files, incoming: true)
+        let monitor = try await QEMU.Monitor.connect(socketPath: files.qmpSocket, logger: logger)
+        do {
+            if try await monitor.waitForIncoming() != .running {
+                try await monitor.cont()
+            }
+            await monitor.close()
+        } catch {
+            await monitor.close()
+            throw error
+        }
+        try FileManager.default.removeItem(atPath: files.memoryState)
+    }
+
+    /// The pid of instance `id`'s QEMU if it runs (pid file, live, and named `updraft-<id>`).
+    func running(_ id: String) -> Int32? {
+        guard let files = try? files(id), let data = FileManager.default.contents(atPath: files.pidFile),
+            let pid = Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            QEMU.Process.isAlive(pid: pid, name: Self.processName(id))
+        else { return nil }
+        return pid
+    }
+
+    /// Runs `body` on a fresh QMP connection to instance `id` and closes it after. A
+    /// stopped instance is `.invalidState`.
+    func withMonitor<T>(_ id: String, doing what: String, _ body: (QEMU.Monitor) async throws -> T) async throws -> T {
+        guard running(id) != nil else {
+            throw HypervisorError.invalidState("instance \(id) is not running")
+        }
+        let files = try files(id)
+        return try await run("\(what) \(id)") {
+            let monitor = try await QEMU.Monitor.connect(socketPath: files.qmpSocket, timeout: .seconds(5), logger: logger)
+            do {
+                let result = try await body(monitor)
+                await monitor.close()
+                return result
+            } catch {
+                await monitor.close()
+                throw error
+            }
+        }
+    }
+
+    /// ACPI power button and up to `grace` for the guest to go down, then a hard stop.
+    func softStop(_ id: String, files: InstanceFiles, grace: Duration) async {
+        guard let pid = running(id) else { return }
+        do {
+            try await withMonitor(id, doing: "power down") { try await $0.systemPowerdown() }
+            if await QEMU.Process.waitForExit(pid: pid, name: Self.processName(id), timeout: grace) {
+                try? FileManager.default.removeItem(atPath: files.pidFile)
+                return
+            }
+            logger.info("guest ignored the ACPI shutdown; stopping it", metadata: ["instance": "\(id)"])
+        } catch {
+            logger.warning("ACPI shutdown failed", metadata: ["instance": "\(id)", "error": "\(error)"])
+        }
+        await hardStop(id, files: files)
+    }
+
+    /// QMP `quit`, then SIGTERM and SIGKILL by verified pid if QEMU is still there.
+    func hardStop(_ id: String, files: InstanceFiles) async {
+        guard let pid = running(id) else { return }
+        let name = Self.processName(id)
+        try? await withMonitor(id, doing: "quit") { try await $0.quit() }
+        if !(await QEMU.Process.waitForExit(pid: pid, name: name, timeout: configuration.killGrace)) {
+            await QEMU.Process.terminate(pid: pid, name: name, grace: configuration.killGrace)
+        }
+        try? FileManager.default.removeItem(atPath: files.pidFile)
+    }
+
+    /// Runs `body`, turning any failure that is not already a ``HypervisorError`` into
+    /// `.failed` naming the operation.
+    @discardableResult
+    func run<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw Self.hypervisorError(error, doing: operation)
+        }
+    }
+
+    static func hypervisorError(_ error: any Error, doing operation: String) -> HypervisorError {
+        if let error = error as? HypervisorError { return error }
+        return .failed("\(operation): \(error)")
+    }
+
+    /// The first port in the configured range no instance has recorded and nothing listens on.
+    func allocatePort(for id: String) throws -> Int {
+        var taken = Set<Int>()
+        for other in instanceIDs() where other != id {
+            if let port = try? readRecord(other).websocketPort { taken.insert(port) }
+        }
+        for port in configuration.websocketPorts where !taken.contains(port) && Self.portIsFree(port) {
+            return port
+        }
+        throw HypervisorError.failed("no free websocket VNC port in \(configuration.websocketPorts)")
+    }
+
+    /// Whether a listener could bind 127.0.0.1:`port` now.
+    static func portIsFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return result == 0
+    }
+}
