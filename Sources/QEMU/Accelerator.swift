@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -53,6 +55,42 @@ extension QEMU {
             }
             close(vm)
             return .kvm
+        }
+
+        /// Confirms a `.kvm` from ``detect(devicePath:)`` by starting QEMU itself with
+        /// `-accel kvm -cpu host` (paused, no devices): some hosts let a VM be created but
+        /// refuse the vCPU's registers, and QEMU aborts. Anything but a QEMU still running
+        /// after `wait` means TCG, with QEMU's last words as the reason.
+        public static func verify(_ detected: Accelerator, binary: String, wait: Duration = .milliseconds(1500))
+            -> Accelerator
+        {
+            guard case .kvm = detected else { return detected }
+            let process = Foundation.Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "-accel", "kvm", "-cpu", "host", "-machine", "pc", "-m", "16", "-nodefaults", "-no-user-config",
+                "-display", "none", "-monitor", "none", "-serial", "none", "-S",
+            ]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                return .tcg(reason: "cannot start \(binary) to try KVM: \(error)")
+            }
+            let deadline = ContinuousClock.now + wait
+            while process.isRunning && ContinuousClock.now < deadline { usleep(50_000) }
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+                return .kvm
+            }
+            let said =
+                String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)"
+            return .tcg(reason: "QEMU cannot run a KVM guest here: \(said)")
         }
     }
 }

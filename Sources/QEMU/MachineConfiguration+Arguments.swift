@@ -62,6 +62,12 @@ extension QEMU.MachineConfiguration {
             "-mon", "chardev=qmp0,mode=control",
             "-pidfile", pidFilePath,
         ]
+        if let operatorSocketPath {
+            argv += [
+                "-chardev", "socket,id=qmp1,path=\(Self.escape(operatorSocketPath)),server=on,wait=off",
+                "-mon", "chardev=qmp1,mode=control",
+            ]
+        }
         if let incomingStateFile {
             argv += ["-incoming", "exec:cat \(QEMU.shellQuote(incomingStateFile))"]
         }

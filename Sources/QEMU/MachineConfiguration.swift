@@ -115,6 +115,9 @@ extension QEMU {
         public var serialLogPath: String
         /// The QMP control socket QEMU listens on.
         public var qmpSocketPath: String
+        /// A second QMP socket for operators and tests (`query-status` by hand), so their
+        /// sessions never collide with the driver's.
+        public var operatorSocketPath: String?
         public var pidFilePath: String
         public var vnc: VNC?
         public var smbios: SMBIOS
@@ -152,6 +155,7 @@ extension QEMU {
             self.incomingStateFile = incomingStateFile
             self.startPaused = startPaused
             self.daemonize = daemonize
+            self.operatorSocketPath = nil
         }
     }
 }

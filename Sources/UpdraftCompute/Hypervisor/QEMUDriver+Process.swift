@@ -10,7 +10,10 @@ extension QEMUDriver {
     func accelerator() -> QEMU.Accelerator {
         if let forced = configuration.accelerator { return forced }
         if let detectedAccelerator { return detectedAccelerator }
-        let detected = QEMU.Accelerator.detect()
+        var detected = QEMU.Accelerator.detect()
+        if let binary = try? QEMU.locateBinary(configuration.qemuBinary) {
+            detected = QEMU.Accelerator.verify(detected, binary: binary)
+        }
         if case .tcg(let reason) = detected {
             logger.notice("KVM is not usable; instances run under TCG", metadata: ["reason": "\(reason)"])
         }
@@ -29,12 +32,14 @@ extension QEMUDriver {
             let append = ["root=/dev/vda console=ttyS0", record.commandLine].compactMap { $0 }.joined(separator: " ")
             kernelBoot = .init(kernel: files.kernel, initrd: record.hasRamdisk ? files.ramdisk : nil, append: append)
         }
-        return QEMU.MachineConfiguration(
+        var machine = QEMU.MachineConfiguration(
             name: Self.processName(record.id), uuid: record.id, vcpus: record.vcpus, memoryMiB: record.memoryMB,
             accelerator: accelerator(), machineType: configuration.machineType, disks: disks, kernelBoot: kernelBoot,
             serialLogPath: files.console, qmpSocketPath: files.qmpSocket, pidFilePath: files.pidFile,
             vnc: record.websocketPort.map { .init(socketPath: files.vncSocket, websocketPort: $0) },
             incomingStateFile: incoming ? files.memoryState : nil)
+        machine.operatorSocketPath = files.operatorSocket
+        return machine
     }
 
     /// Starts QEMU for `record` (a no-op if it runs), giving it a free websocket port first

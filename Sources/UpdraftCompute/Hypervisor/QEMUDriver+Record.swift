@@ -49,6 +49,7 @@ extension QEMUDriver {
         var console: String { directory + "/console.log" }
         var launchLog: String { directory + "/launch.log" }
         var qmpSocket: String { directory + "/qmp.sock" }
+        var operatorSocket: String { directory + "/qmp-ops.sock" }
         var vncSocket: String { directory + "/vnc.sock" }
         var pidFile: String { directory + "/qemu.pid" }
         var memoryState: String { directory + "/memory.state" }

@@ -119,14 +119,29 @@ extension ComputeService {
     public func consoleOutput(_ id: String, lines: Int?, caller: AuthContext) async throws -> String {
         let instance = try await server(id, caller: caller)
         try ServerAction.consoleOutput.check(instance.vmState, instance.taskState, id: id)
-        return try await driver(for: instance).consoleOutput(id, lines: lines)
+        let driver = try driver(for: instance)
+        return try await Self.onHost(id) { try await driver.consoleOutput(id, lines: lines) }
     }
 
     /// Serves `os-getVNCConsole` and `remote-consoles`: the websocket VNC endpoint.
     public func vncConsole(_ id: String, caller: AuthContext) async throws -> VNCEndpoint {
         let instance = try await server(id, caller: caller)
         try ServerAction.remoteConsole.check(instance.vmState, instance.taskState, id: id)
-        return try await driver(for: instance).vncConsole(id)
+        let driver = try driver(for: instance)
+        return try await Self.onHost(id) { try await driver.vncConsole(id) }
+    }
+
+    /// Runs a read on the host; what the host says about a missing or busy instance becomes a 409.
+    static func onHost<T: Sendable>(_ id: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as HypervisorError {
+            switch error {
+            case .notFound: throw UpdraftError.conflict("Instance \(id) is not present on its host.")
+            case .invalidState(let message): throw UpdraftError.conflict(message)
+            case .failed(let message): throw UpdraftError.internal(message, cause: error)
+            }
+        }
     }
 
     // MARK: The job side

@@ -12,10 +12,8 @@ extension UpdraftServer {
             fake.hostname = ProcessInfo.processInfo.hostName
             return [fake.hostname: FakeDriver(configuration: fake)]
         case .qemu:
-            // The QEMU driver lands with the QEMU module; until then the fake one stands in.
-            var fake = FakeDriver.Configuration()
-            fake.hostname = ProcessInfo.processInfo.hostName
-            return [fake.hostname: FakeDriver(configuration: fake)]
+            let driver = QEMUDriver(configuration: .init(dataDirectory: configuration.dataDirectory), logger: logger)
+            return [ProcessInfo.processInfo.hostName: driver]
         }
     }
 }
