@@ -44,6 +44,26 @@ final class MemoryImages: ComputeImages, @unchecked Sendable {
     }
 
     func status(_ id: String) -> String? { lock.withLock { images[id]?.status } }
+
+    func listImages(caller: AuthContext) async throws -> [ComputeImage] {
+        lock.withLock { Array(images.values) }
+    }
+
+    func deleteImage(_ id: String, caller: AuthContext) async throws {
+        await deleteImage(id)
+    }
+
+    func updateProperties(_ id: String, set: [String: String], remove: [String], caller: AuthContext) async throws
+        -> ComputeImage
+    {
+        try lock.withLock {
+            guard var image = images[id] else { throw UpdraftError.notFound("no image \(id)") }
+            image.properties.merge(set) { $1 }
+            for key in remove { image.properties[key] = nil }
+            images[id] = image
+            return image
+        }
+    }
 }
 
 @Suite("Compute service on the fake driver")

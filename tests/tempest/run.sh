@@ -111,7 +111,7 @@ live_migration = false
 cold_migration = false
 block_migration_for_live_migration = false
 attach_encrypted_volume = false
-enable_instance_password = false
+enable_instance_password = true
 [validation]
 run_validation = false
 image_ssh_user = updraft

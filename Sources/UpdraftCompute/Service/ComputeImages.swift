@@ -12,6 +12,16 @@ public protocol ComputeImages: Sendable {
     func completeSnapshot(_ id: String, file: String) async throws
     /// Removes an image whose snapshot failed, or a shelved instance's image after unshelve.
     func deleteImage(_ id: String) async
+
+    // The compute API's image proxy (`/images`, before microversion 2.36).
+
+    /// Every image the caller may see.
+    func listImages(caller: AuthContext) async throws -> [ComputeImage]
+    /// Deletes an image as the caller (Glance's rules apply).
+    func deleteImage(_ id: String, caller: AuthContext) async throws
+    /// Sets and removes properties of an image as the caller.
+    func updateProperties(_ id: String, set: [String: String], remove: [String], caller: AuthContext) async throws
+        -> ComputeImage
 }
 
 /// An image as compute sees it.
@@ -26,11 +36,15 @@ public struct ComputeImage: Sendable, Equatable {
     public var minRam: Int
     public var size: Int
     public var properties: [String: String]
+    public var createdAt: Date
+    public var updatedAt: Date
 
     public init(
         id: String, name: String, status: String, diskFormat: String, path: String?, minDisk: Int, minRam: Int, size: Int,
-        properties: [String: String]
+        properties: [String: String], createdAt: Date = .now, updatedAt: Date = .now
     ) {
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
         self.id = id
         self.name = name
         self.status = status

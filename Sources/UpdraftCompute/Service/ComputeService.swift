@@ -49,7 +49,7 @@ public final class ComputeService: Service, Sendable {
 
     public let configuration: Configuration
     let database: Database
-    let images: any ComputeImages
+    public let images: any ComputeImages
     /// The drivers of the hosts this controller runs instances on, by hostname. One today;
     /// agents on other hosts join here later.
     let drivers: [String: any HypervisorDriver]

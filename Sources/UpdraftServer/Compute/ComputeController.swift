@@ -58,6 +58,7 @@ struct ComputeController: Sendable {
         registerFlavors(on: v21)
         registerKeypairs(on: v21)
         registerAdministration(on: v21)
+        registerImages(on: v21)
     }
 
     /// Registers a handler that runs with a validated caller and a negotiated microversion.

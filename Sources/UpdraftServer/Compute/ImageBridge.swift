@@ -14,11 +14,42 @@ struct ImageBridge: ComputeImages {
         auditID: "updraft-compute")
 
     func image(_ id: String, caller: AuthContext?) async throws -> ComputeImage {
-        let image = try await images.image(id, caller: caller ?? Self.system)
-        return ComputeImage(
+        view(try await images.image(id, caller: caller ?? Self.system))
+    }
+
+    func view(_ image: Image) -> ComputeImage {
+        ComputeImage(
             id: image.id, name: image.name ?? "", status: image.status.rawValue, diskFormat: image.diskFormat ?? "raw",
             path: images.dataPath(of: image), minDisk: image.minDisk, minRam: image.minRAM, size: Int(image.size ?? 0),
-            properties: image.properties)
+            properties: image.properties, createdAt: image.createdAt, updatedAt: image.updatedAt)
+    }
+
+    func listImages(caller: AuthContext) async throws -> [ComputeImage] {
+        var query = ImageListQuery()
+        query.limit = 1000
+        return try await images.list(query, caller: caller).images.map(view)
+    }
+
+    func deleteImage(_ id: String, caller: AuthContext) async throws {
+        try await images.delete(id, caller: caller)
+    }
+
+    func updateProperties(_ id: String, set: [String: String], remove: [String], caller: AuthContext) async throws
+        -> ComputeImage
+    {
+        let current = try await images.image(id, caller: caller)
+        var operations: [JSONValue] = set.sorted { $0.key < $1.key }.map { key, value in
+            .object([
+                "op": .string(current.properties[key] == nil ? "add" : "replace"), "path": .string("/" + key),
+                "value": .string(value),
+            ])
+        }
+        for key in remove {
+            guard current.properties[key] != nil else { throw UpdraftError.notFound("Metadata item was not found") }
+            operations.append(.object(["op": "remove", "path": .string("/" + key)]))
+        }
+        let patch = try ImagePatch(parsing: .array(operations))
+        return view(try await images.update(id, patch: patch, caller: caller))
     }
 
     func reserveSnapshot(_ request: SnapshotRequest, caller: AuthContext) async throws -> String {
