@@ -65,7 +65,7 @@ extension QEMUDriver {
     public func powerStates() async throws -> [String: PowerState] {
         var states: [String: PowerState] = [:]
         for id in instanceIDs() {
-            if isLocked(id) {
+            if await isLocked(id) {
                 states[id] = lastKnownStates[id] ?? .noState
                 continue
             }

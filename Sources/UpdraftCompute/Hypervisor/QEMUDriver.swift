@@ -64,9 +64,8 @@ public actor QEMUDriver: HypervisorDriver {
 
     let configuration: Configuration
     let logger: Logger
-    /// Instances with a multi-step operation under way, and who waits for each.
-    var lockedInstances: Set<String> = []
-    var lockWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// One lock per instance (and per base image) for multi-step operations.
+    let locks = KeyedLocks()
     /// The last state `powerStates` saw, reported while an operation holds the instance.
     var lastKnownStates: [String: PowerState] = [:]
     var detectedAccelerator: QEMU.Accelerator?

@@ -4,6 +4,11 @@ actor KeyedLocks {
     private var held: Set<String> = []
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
 
+    /// Whether someone holds `key` now.
+    func isHeld(_ key: String) -> Bool {
+        held.contains(key)
+    }
+
     func withLock<R: Sendable>(_ key: String, _ body: @Sendable () async throws -> R) async throws -> R {
         await acquire(key)
         do {
@@ -16,7 +21,8 @@ actor KeyedLocks {
         }
     }
 
-    private func acquire(_ key: String) async {
+    /// Waits until `key` is free and takes it; waiters are served in arrival order.
+    func acquire(_ key: String) async {
         if !held.contains(key) {
             held.insert(key)
             return
@@ -24,7 +30,8 @@ actor KeyedLocks {
         await withCheckedContinuation { waiters[key, default: []].append($0) }
     }
 
-    private func release(_ key: String) {
+    /// Hands `key` to the next waiter, or frees it.
+    func release(_ key: String) {
         if var queue = waiters[key], !queue.isEmpty {
             let next = queue.removeFirst()
             waiters[key] = queue.isEmpty ? nil : queue
