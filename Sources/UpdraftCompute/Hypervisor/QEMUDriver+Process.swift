@@ -106,10 +106,16 @@ extension QEMUDriver {
     func softStop(_ id: String, files: InstanceFiles, grace: Duration) async {
         guard let pid = running(id) else { return }
         do {
-            try await withMonitor(id, doing: "power down") { try await $0.systemPowerdown() }
-            if await QEMU.Process.waitForExit(pid: pid, name: Self.processName(id), timeout: grace) {
-                try? FileManager.default.removeItem(atPath: files.pidFile)
-                return
+            // A guest still booting has no ACPI handler yet: ask again every few seconds,
+            // as Nova's libvirt driver does, until the grace runs out.
+            let deadline = ContinuousClock.now + grace
+            while ContinuousClock.now < deadline {
+                try await withMonitor(id, doing: "power down") { try await $0.systemPowerdown() }
+                let wait = min(Self.powerdownRetry, deadline - ContinuousClock.now)
+                if await QEMU.Process.waitForExit(pid: pid, name: Self.processName(id), timeout: wait) {
+                    try? FileManager.default.removeItem(atPath: files.pidFile)
+                    return
+                }
             }
             logger.info("guest ignored the ACPI shutdown; stopping it", metadata: ["instance": "\(id)"])
         } catch {
@@ -117,6 +123,9 @@ extension QEMUDriver {
         }
         await hardStop(id, files: files)
     }
+
+    /// How often an ACPI power-button press is repeated while a guest has not powered off.
+    static let powerdownRetry: Duration = .seconds(3)
 
     /// QMP `quit`, then SIGTERM and SIGKILL by verified pid if QEMU is still there.
     func hardStop(_ id: String, files: InstanceFiles) async {

@@ -50,7 +50,7 @@ extension ComputeService {
         case .createImage, .shelve:
             let base = try? await images.image(instance.imageID, caller: nil)
             var properties = metadata ?? [:]
-            properties["image_type"] = "snapshot"
+            if properties["image_type"] == nil { properties["image_type"] = "snapshot" }
             properties["instance_uuid"] = instance.id
             properties["base_image_ref"] = instance.imageID
             if let kernel = instance.kernelID { properties["kernel_id"] = kernel }
@@ -98,6 +98,16 @@ extension ComputeService {
         }
         enqueue(.operate(id, action, parameters))
         return ActionResult(imageID: parameters.snapshotID)
+    }
+
+    /// `createBackup`'s rotation: keeps the newest `keep` backups of this type of the
+    /// instance (the one just requested among them) and deletes the rest.
+    public func rotateBackups(of id: String, type: String, keep: Int, caller: AuthContext) async throws {
+        let backups = try await images.listImages(caller: caller).filter {
+            $0.properties["instance_uuid"] == id && $0.properties["image_type"] == "backup"
+                && $0.properties["backup_type"] == type
+        }.sorted { $0.createdAt > $1.createdAt }
+        for old in backups.dropFirst(keep) { try? await images.deleteImage(old.id, caller: caller) }
     }
 
     /// Serves `lock` and `unlock`; only the locker's peers or an admin may unlock.

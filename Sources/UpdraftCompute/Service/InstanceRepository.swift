@@ -62,7 +62,7 @@ enum InstanceRepository {
             """
             INSERT INTO instances (id, seq, name, project_id, user_id, image_id, flavor, vcpus, memory_mb, root_gb, vm_state, task_state, power_state,
               host, availability_zone, key_name, key_data, user_data, metadata, tags, config_drive, launch_index,
-              reservation_id, hostname, description, created_at, updated_at, kernel_id, ramdisk_id)
+              reservation_id, hostname, description, created_at, updated_at, kernel_id, ramdisk_id, access_ipv4, access_ipv6)
             VALUES (\(bind: i.id), \(bind: i.sequence), \(bind: i.name), \(bind: i.projectID), \(bind: i.userID),
               \(bind: i.imageID), \(bind: json(i.flavor)), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
               \(bind: i.flavor.disk), \(bind: i.vmState.rawValue), \(bind: i.taskState?.rawValue),
@@ -70,7 +70,7 @@ enum InstanceRepository {
               \(bind: i.keyData), \(bind: i.userData), \(bind: json(i.metadata)), \(bind: json(i.tags)),
               \(bind: i.configDrive), \(bind: i.launchIndex), \(bind: i.reservationID), \(bind: i.hostname),
               \(bind: i.description), \(bind: i.createdAt.timeIntervalSince1970), \(bind: i.updatedAt.timeIntervalSince1970),
-              \(bind: i.kernelID), \(bind: i.ramdiskID))
+              \(bind: i.kernelID), \(bind: i.ramdiskID), \(bind: i.accessIPv4), \(bind: i.accessIPv6))
             """
         ).run()
         try await recordHistory(i, db)

@@ -63,6 +63,24 @@ extension ComputeController {
                 }
                 let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
                 return call.empty(headers: [.location: "\(images)/images/\(imageID)"])
+            case "createBackup":
+                let name = try argument.requiredString("name", maxLength: 255)
+                let type = try argument.requiredString("backup_type")
+                guard let rotation = try argument.integer("rotation"), rotation >= 0 else {
+                    throw UpdraftError.badRequest("Invalid input for field/attribute rotation.")
+                }
+                var metadata = try argument.stringMap("metadata") ?? [:]
+                metadata["image_type"] = "backup"
+                metadata["backup_type"] = type
+                let result = try await compute.perform(
+                    .createImage, on: id, caller: call.caller, requestID: call.requestID, name: name, metadata: metadata)
+                try await compute.rotateBackups(of: id, type: type, keep: rotation, caller: call.caller)
+                let imageID = result.imageID ?? ""
+                if call.version.atLeast(45) {
+                    return try call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
+                }
+                let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
+                return call.empty(headers: [.location: "\(images)/images/\(imageID)"])
             case "rebuild":
                 guard let imageRef = try argument.string("imageRef") else {
                     throw UpdraftError.badRequest("Invalid input for field/attribute imageRef.")
@@ -71,12 +89,9 @@ extension ComputeController {
                     .rebuild, on: id, caller: call.caller, requestID: call.requestID,
                     imageID: String(imageRef.split(separator: "/").last ?? ""), name: try argument.string("name"),
                     metadata: try argument.stringMap("metadata"))
-                var detail = ServerView.detail(try await compute.server(id, caller: call.caller), call)
-                if case .object(var fields) = detail {
-                    fields["adminPass"] = .string(try argument.string("adminPass") ?? Identifier.make().prefix(12).description)
-                    detail = .object(fields)
-                }
-                return try call.respond(.object(["server": detail]), status: .accepted)
+                var fields = ServerView.rebuilt(try await compute.server(id, caller: call.caller), call)
+                fields["adminPass"] = .string(try argument.string("adminPass") ?? Identifier.make().prefix(12).description)
+                return try call.respond(.object(["server": .object(fields)]), status: .accepted)
             case "resize":
                 let flavorRef: String
                 switch argument.fields["flavorRef"] {

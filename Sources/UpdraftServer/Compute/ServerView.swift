@@ -41,6 +41,22 @@ enum ServerView {
         ])
     }
 
+    /// The fields Nova leaves out of a rebuild's answer before microversion 2.75.
+    static let notInRebuild: Set<String> = [
+        "OS-EXT-AZ:availability_zone", "OS-EXT-STS:power_state", "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state",
+        "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at", "config_drive", "key_name",
+        "os-extended-volumes:volumes_attached", "OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname",
+        "OS-EXT-SRV-ATTR:instance_name", "OS-EXT-SRV-ATTR:reservation_id", "OS-EXT-SRV-ATTR:launch_index",
+        "OS-EXT-SRV-ATTR:hostname", "OS-EXT-SRV-ATTR:kernel_id", "OS-EXT-SRV-ATTR:ramdisk_id",
+        "OS-EXT-SRV-ATTR:root_device_name", "OS-EXT-SRV-ATTR:user_data", "host_status",
+    ]
+
+    /// The body of a rebuild's answer.
+    static func rebuilt(_ i: Instance, _ call: ComputeController.Call) -> [String: JSONValue] {
+        guard case .object(let fields) = detail(i, call) else { return [:] }
+        return fields.filter { !notInRebuild.contains($0.key) }
+    }
+
     /// The full server body for `GET /servers/{id}` and `/servers/detail`.
     static func detail(_ i: Instance, _ call: ComputeController.Call) -> JSONValue {
         let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
