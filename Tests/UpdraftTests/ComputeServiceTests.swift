@@ -258,3 +258,11 @@ struct ComputeServiceTests {
         }
     }
 }
+
+@Test("the console tail gives exactly the lines asked for, without control characters")
+func consoleTail() {
+    let log = "one\ntwo\u{1b}[0m\nthree\nfour\n"
+    #expect(ComputeService.tail(log, lines: 3) == "three\nfour\n")
+    #expect(ComputeService.tail(log, lines: 3).split(separator: "\n", omittingEmptySubsequences: false).count == 3)
+    #expect(ComputeService.tail(log, lines: nil) == "one\ntwo[0m\nthree\nfour\n")
+}

@@ -130,7 +130,8 @@ extension ComputeService {
         let instance = try await server(id, caller: caller)
         try ServerAction.consoleOutput.check(instance.vmState, instance.taskState, id: id)
         let driver = try driver(for: instance)
-        return try await Self.onHost(id) { try await driver.consoleOutput(id, lines: lines) }
+        let log = try await Self.onHost(id) { try await driver.consoleOutput(id, lines: nil) }
+        return Self.tail(log, lines: lines)
     }
 
     /// Serves `os-getVNCConsole` and `remote-consoles`: the websocket VNC endpoint.
@@ -139,6 +140,17 @@ extension ComputeService {
         try ServerAction.remoteConsole.check(instance.vmState, instance.taskState, id: id)
         let driver = try driver(for: instance)
         return try await Self.onHost(id) { try await driver.vncConsole(id) }
+    }
+
+    /// Nova's console tail: the last `lines` pieces of the log split at newlines, joined
+    /// again (so asking for 3 gives exactly 3), with control characters other than tab and
+    /// newline removed.
+    static func tail(_ log: String, lines: Int?) -> String {
+        let clean = String(
+            String.UnicodeScalarView(
+                log.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\t" }))
+        guard let lines, lines > 0 else { return clean }
+        return clean.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
     /// Runs a read on the host; what the host says about a missing or busy instance becomes a 409.

@@ -61,8 +61,8 @@ extension ComputeService {
         var used: [String: (Int, Int, Int, Int)] = [:]
         for row in try await db.raw(
             """
-            SELECT host, COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(memory_mb), 0) AS ram,
-              COALESCE(SUM(root_gb), 0) AS disk, COUNT(*) AS n
+            SELECT host, CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS vcpus, CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) AS ram,
+              CAST(COALESCE(SUM(root_gb), 0) AS BIGINT) AS disk, COUNT(*) AS n
             FROM instances WHERE deleted = \(bind: false) AND host IS NOT NULL AND vm_state <> 'shelved_offloaded'
             GROUP BY host
             """

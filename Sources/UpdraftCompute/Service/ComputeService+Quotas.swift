@@ -36,8 +36,8 @@ extension ComputeService {
         let row = try await db.raw(
             """
             SELECT COUNT(*) AS n,
-              COALESCE(SUM(CASE WHEN vm_state = 'shelved_offloaded' THEN 0 ELSE vcpus END), 0) AS cores,
-              COALESCE(SUM(CASE WHEN vm_state = 'shelved_offloaded' THEN 0 ELSE memory_mb END), 0) AS ram
+              CAST(COALESCE(SUM(CASE WHEN vm_state = 'shelved_offloaded' THEN 0 ELSE vcpus END), 0) AS BIGINT) AS cores,
+              CAST(COALESCE(SUM(CASE WHEN vm_state = 'shelved_offloaded' THEN 0 ELSE memory_mb END), 0) AS BIGINT) AS ram
             FROM instances WHERE project_id = \(bind: projectID) AND deleted = \(bind: false)
             """
         ).first()
