@@ -23,6 +23,8 @@ struct IdentityAPITests {
         var configuration = UpdraftServer.Configuration(dataDirectory: directory)
         configuration.identity.passwords = .init(rounds: 1000)
         configuration.bodyLimit = 4096
+        configuration.hypervisor = .fake
+        configuration.guestImageCache = directory + "/no-guest-image"
         let parts = try await UpdraftServer.assemble(configuration, logger: Logger(label: "test"))
         let password = try #require(parts.adminPassword)
         let database = parts.database
