@@ -19,6 +19,8 @@ port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 "$bin" serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
 pid=$!
 cleanup() {
+  # TEMPEST_OUTPUT=FILE keeps tempest's own output for reading failures afterwards.
+  [ -n "${TEMPEST_OUTPUT:-}" ] && [ -f "$work/tempest.out" ] && cp "$work/tempest.out" "$TEMPEST_OUTPUT"
   kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   # Guests outlive `updraft serve` by design: end the ones this run's cloud left, by PID.
   for guest in $(pgrep -f -- "qemu-system.*$work/data/instances" || true); do kill -9 "$guest" 2>/dev/null || true; done
