@@ -4,7 +4,8 @@
 #   1. Swift unit and in-process API tests      (swift test)
 #   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite
 #   3. the same end-to-end tests on PostgreSQL  (a private cluster on a loopback port)
-#   4. tempest's identity API tests             (tests/tempest/run.sh)
+#   4. tempest's identity, image and compute API tests (tests/tempest/run.sh; compute boots
+#      the tiny guest image on real QEMU)
 # Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -48,6 +49,9 @@ log "building (debug)"
 # Progress lines are dropped; with pipefail a failed build still fails the script.
 swift build --build-tests 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
 export UPDRAFT_BIN="$here/.build/debug/updraft"
+# The tiny guest image every guest test boots (cached in ~/.cache/updraft/images after the first build).
+log "guest image"
+"$UPDRAFT_BIN" image build tiny
 
 # --- 1. unit tests -------------------------------------------------------------------------
 log "swift test"
@@ -72,14 +76,18 @@ runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" updraft_e2e
 UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
   run_stage "$UPDRAFT_VENV/bin/python" -m pytest -q tests/e2e
 
-# --- 4. tempest identity -------------------------------------------------------------------
+# --- 4. tempest: identity, images, compute (real QEMU guests) -------------------------------
 log "tempest identity API tests"
 run_stage bash tests/tempest/run.sh
+log "tempest image API tests"
+TEMPEST_REGEX='^tempest\.api\.image\.v2' run_stage bash tests/tempest/run.sh
+log "tempest compute API tests (servers, flavors, keypairs, images)"
+TEMPEST_REGEX='^tempest\.api\.compute\.(servers|flavors|keypairs|images)' run_stage bash tests/tempest/run.sh
 
 swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1)
 pytest_passed=$(grep -oE '^[0-9]+ passed' "$results" | awk '{s+=$1} END {print s+0}')
-tempest_passed=$(grep -oE '^  Passed: [0-9]+' "$results" | grep -oE '[0-9]+' | head -n 1)
-tempest_skipped=$(grep -oE '^  Skipped: [0-9]+' "$results" | grep -oE '[0-9]+' | head -n 1)
+tempest_passed=$(grep -oE '^  Passed: [0-9]+' "$results" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+tempest_skipped=$(grep -oE '^  Skipped: [0-9]+' "$results" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 pytest_skipped=$(grep -E '^[0-9]+ passed' "$results" | grep -oE '[0-9]+ skipped' | awk '{s+=$1} END {print s+0}')
 rm -f "$results"
 log "all tests passed (swift ${swift_passed:-0}, end-to-end ${pytest_passed}, tempest ${tempest_passed:-0}; tempest known failures listed in tests/tempest/known-failures.txt)"
