@@ -59,7 +59,8 @@ extension ComputeController {
             }
             let updated = try await compute.updateServer(
                 id, caller: call.caller, name: name, description: description,
-                accessIPv4: try body.string("accessIPv4"), accessIPv6: try body.string("accessIPv6"))
+                accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
+                accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
             return try call.respond(.object(["server": ServerView.detail(updated, call)]))
         }
         route(v, .delete, "servers/:id") { _, context, call in
@@ -210,7 +211,8 @@ extension ComputeController {
             userData: try body.string("user_data"), metadata: try body.stringMap("metadata") ?? [:],
             configDrive: try body.looseBool("config_drive") ?? false, minCount: minCount, maxCount: maxCount,
             availabilityZone: try body.string("availability_zone"), description: description,
-            accessIPv4: try body.string("accessIPv4"), accessIPv6: try body.string("accessIPv6"))
+            accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
+            accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
     }
 
     func registerMetadata(on v: RouterGroup<Context>) {

@@ -164,3 +164,20 @@ extension Date {
     /// Nova's `OS-SRV-USG` form: `2026-11-24T21:00:00.000000`.
     var novaUsage: JSONValue { .string(String(Timestamp.microseconds(self).dropLast())) }
 }
+
+extension ComputeController {
+    /// A valid address in its canonical text (RFC 5952 for IPv6), as Nova stores
+    /// `accessIPv4`/`accessIPv6`; a 400 for anything else.
+    static func canonicalAddress(_ text: String?, v6: Bool, field: String) throws(UpdraftError) -> String? {
+        guard let text else { return nil }
+        if text.isEmpty { return "" }
+        let family = v6 ? AF_INET6 : AF_INET
+        var storage = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(family, text, &storage) == 1 else {
+            throw .badRequest("Invalid input for field/attribute \(field). Value: \(text). '\(text)' is not a valid IP address.")
+        }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(family, storage, &buffer, socklen_t(buffer.count)) != nil else { return text }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
