@@ -89,7 +89,7 @@ extension ComputeController {
                     .rebuild, on: id, caller: call.caller, requestID: call.requestID,
                     imageID: String(imageRef.split(separator: "/").last ?? ""), name: try argument.string("name"),
                     metadata: try argument.stringMap("metadata"))
-                var fields = ServerView.rebuilt(try await compute.server(id, caller: call.caller), call)
+                var fields = ServerView.trimmed(try await compute.server(id, caller: call.caller), call)
                 fields["adminPass"] = .string(try argument.string("adminPass") ?? Identifier.make().prefix(12).description)
                 return try call.respond(.object(["server": .object(fields)]), status: .accepted)
             case "resize":

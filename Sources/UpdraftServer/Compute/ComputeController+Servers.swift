@@ -61,7 +61,7 @@ extension ComputeController {
                 id, caller: call.caller, name: name, description: description,
                 accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
                 accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
-            return try call.respond(.object(["server": ServerView.detail(updated, call)]))
+            return try call.respond(.object(["server": .object(ServerView.trimmed(updated, call))]))
         }
         route(v, .delete, "servers/:id") { _, context, call in
             let id = try context.parameter("id")

@@ -41,8 +41,8 @@ enum ServerView {
         ])
     }
 
-    /// The fields Nova leaves out of a rebuild's answer before microversion 2.75.
-    static let notInRebuild: Set<String> = [
+    /// The fields Nova leaves out of update and rebuild answers before microversion 2.75.
+    static let notInUpdateAnswers: Set<String> = [
         "OS-EXT-AZ:availability_zone", "OS-EXT-STS:power_state", "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state",
         "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at", "config_drive", "key_name",
         "os-extended-volumes:volumes_attached", "OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname",
@@ -51,10 +51,10 @@ enum ServerView {
         "OS-EXT-SRV-ATTR:root_device_name", "OS-EXT-SRV-ATTR:user_data", "host_status",
     ]
 
-    /// The body of a rebuild's answer.
-    static func rebuilt(_ i: Instance, _ call: ComputeController.Call) -> [String: JSONValue] {
+    /// The body of an update's or a rebuild's answer (Nova trims both before 2.75).
+    static func trimmed(_ i: Instance, _ call: ComputeController.Call) -> [String: JSONValue] {
         guard case .object(let fields) = detail(i, call) else { return [:] }
-        return fields.filter { !notInRebuild.contains($0.key) }
+        return fields.filter { !notInUpdateAnswers.contains($0.key) }
     }
 
     /// The full server body for `GET /servers/{id}` and `/servers/detail`.
