@@ -164,6 +164,25 @@ struct ComputeServiceTests {
         }
     }
 
+    @Test("a stopped server stays stopped through rebuild, resize and confirm, as in Nova")
+    func stoppedStaysStopped() async throws {
+        try await Self.withCompute { compute, driver, _ in
+            let id = try await Self.create(compute).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            try await compute.perform(.stop, on: id, caller: Self.member, requestID: "r")
+            _ = try await Self.wait(compute, id, "SHUTOFF")
+            try await compute.perform(.rebuild, on: id, caller: Self.member, requestID: "r", imageID: "img")
+            _ = try await Self.wait(compute, id, "SHUTOFF")
+            #expect(try await driver.powerStates()[id] == .shutdown)
+            try await compute.perform(.resize, on: id, caller: Self.member, requestID: "r", flavorID: "84")
+            _ = try await Self.wait(compute, id, "VERIFY_RESIZE")
+            #expect(try await driver.powerStates()[id] == .shutdown)
+            try await compute.perform(.confirmResize, on: id, caller: Self.member, requestID: "r")
+            let server = try await Self.wait(compute, id, "SHUTOFF")
+            #expect(server.flavor.name == "m1.micro")
+        }
+    }
+
     @Test("an action in the wrong state is a 409 and changes nothing")
     func conflict() async throws {
         try await Self.withCompute { compute, _, _ in

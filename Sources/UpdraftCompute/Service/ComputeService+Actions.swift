@@ -337,8 +337,15 @@ extension ComputeService {
                     if let metadata = p.metadata { i.metadata = metadata }
                     i.taskState = .rebuildSpawning
                 }
-                try await driver(for: rebuilt).rebuild(try await spec(rebuilt))
-                try await settle(id, vm: .active, power: .running)
+                let driver = try driver(for: rebuilt)
+                try await driver.rebuild(try await spec(rebuilt))
+                if instance.vmState == .stopped {
+                    // Nova leaves a stopped server stopped after a rebuild.
+                    try await driver.powerOff(id, grace: .zero)
+                    try await settle(id, vm: .stopped, power: .shutdown)
+                } else {
+                    try await settle(id, vm: .active, power: .running)
+                }
             case .resize:
                 guard let flavor = p.flavor else { throw UpdraftError.badRequest("Resize needs a flavor.") }
                 let resized = try await mutate(id) { i in
@@ -347,13 +354,15 @@ extension ComputeService {
                     i.taskState = .resizeMigrating
                 }
                 let driver = try driver(for: resized)
+                let wasRunning = instance.vmState == .active
                 try await driver.powerOff(id, grace: grace)
                 try await driver.resize(try await spec(resized))
-                try await driver.powerOn(try await spec(resized))
-                try await settle(id, vm: .resized, power: .running)
+                // A stopped server stays stopped through a resize, as in Nova.
+                if wasRunning { try await driver.powerOn(try await spec(resized)) }
+                try await settle(id, vm: .resized, power: wasRunning ? .running : .shutdown)
             case .confirmResize:
                 try await mutate(id) { i in i.oldFlavor = nil }
-                try await settle(id, vm: .active, power: instance.powerState)
+                try await settle(id, vm: instance.powerState == .running ? .active : .stopped, power: instance.powerState)
             case .revertResize:
                 guard let old = instance.oldFlavor else { throw UpdraftError.conflict("Instance has no flavor to revert to.") }
                 let reverted = try await mutate(id) { i in
@@ -361,10 +370,11 @@ extension ComputeService {
                     i.oldFlavor = nil
                 }
                 let driver = try driver(for: reverted)
+                let wasRunning = instance.powerState == .running
                 try await driver.powerOff(id, grace: grace)
                 try await driver.resize(try await spec(reverted))
-                try await driver.powerOn(try await spec(reverted))
-                try await settle(id, vm: .active, power: .running)
+                if wasRunning { try await driver.powerOn(try await spec(reverted)) }
+                try await settle(id, vm: wasRunning ? .active : .stopped, power: wasRunning ? .running : .shutdown)
             case .delete, .consoleOutput, .remoteConsole:
                 break
             }
