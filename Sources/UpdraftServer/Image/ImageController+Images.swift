@@ -14,6 +14,11 @@ extension ImageController {
             try self.json(try await images.image(try context.parameter("id"), caller: try caller(context)))
         }
         v2.patch("images/:id") { request, context in try await self.update(request, context) }
+        // Serves `GET /v2/images/{id}/tasks`: Updraft runs no import tasks, so the list is empty.
+        v2.get("images/:id/tasks") { _, context in
+            _ = try await images.image(try context.parameter("id"), caller: try caller(context))
+            return try self.json(JSONValue.object(["tasks": .array([])]))
+        }
         v2.delete("images/:id") { _, context in
             try await images.delete(try context.parameter("id"), caller: try caller(context))
             return JSONResponder.empty()
