@@ -36,6 +36,13 @@ done
 . "$work/data/admin-openrc.sh"
 # The built-in guest image `updraft serve` registered (tests/e2e and test.sh build it first).
 image_id=$("$venv/bin/openstack" image show updraft-tiny -f value -c id 2>/dev/null || true)
+# A second image with another id, for the tests that rebuild onto a different image.
+image_alt=$image_id
+if [ -n "$image_id" ]; then
+  tiny=$("$bin" image build tiny | head -n 1)
+  image_alt=$("$venv/bin/openstack" image create --file "$tiny" --disk-format qcow2 --container-format bare --public \
+    updraft-tiny-alt -f value -c id 2>/dev/null || echo "$image_id")
+fi
 
 mkdir -p "$work/ws/etc" "$work/ws/logs" "$work/ws/lock"
 cat >"$work/ws/etc/tempest.conf" <<CONF
@@ -87,7 +94,7 @@ do_secure_hash = true
 http_store_enabled = false
 [compute]
 image_ref = $image_id
-image_ref_alt = $image_id
+image_ref_alt = $image_alt
 flavor_ref = 42
 flavor_ref_alt = 84
 build_timeout = 300
