@@ -14,6 +14,16 @@ extension ImageController {
             try self.json(try await images.image(try context.parameter("id"), caller: try caller(context)))
         }
         v2.patch("images/:id") { request, context in try await self.update(request, context) }
+        // Serves `GET /v2/info/import`: interoperable image import is not offered, so no methods.
+        v2.get("info/import") { _, context in
+            _ = try caller(context)
+            return try self.json(
+                JSONValue.object([
+                    "import-methods": .object([
+                        "description": .string("Import methods available."), "type": .string("array"), "value": .array([]),
+                    ])
+                ]))
+        }
         // Serves `GET /v2/images/{id}/tasks`: Updraft runs no import tasks, so the list is empty.
         v2.get("images/:id/tasks") { _, context in
             _ = try await images.image(try context.parameter("id"), caller: try caller(context))
