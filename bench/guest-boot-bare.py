@@ -2,7 +2,7 @@
 """Boot the cached tiny guest image with bare qemu-system-x86_64 N times; print boot-to-marker seconds.
 
 The baseline for boots through the compute API: the same image, TCG, 1 vCPU, 128 MB (m1.nano),
-a config drive and a user-mode NIC as compute attaches them, the disk as a qcow2 overlay so the
+a config drive and no NIC, as compute attaches them today (`--nic` adds a user-mode one), the disk as a qcow2 overlay so the
 cache is never written. Time runs from starting QEMU to the `UPDRAFT-GUEST-READY` line on the serial
 console. Output: one JSON object on stdout.
 
@@ -47,7 +47,7 @@ def config_drive(directory: Path, instance: str) -> Path:
     return iso
 
 
-def boot_once(image: Path, timeout: float) -> float:
+def boot_once(image: Path, timeout: float, nic: bool) -> float:
     with tempfile.TemporaryDirectory(prefix="updraft-bench-") as scratch:
         directory = Path(scratch)
         instance = str(uuid.uuid4())
@@ -59,8 +59,9 @@ def boot_once(image: Path, timeout: float) -> float:
         argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-smp", "1", "-nographic", "-monitor", "none",
                 "-serial", f"file:{serial}", "-smbios", f"type=1,serial={instance}",
                 "-drive", f"file={disk},if=virtio,format=qcow2",
-                "-drive", f"file={iso},if=virtio,format=raw,readonly=on",
-                "-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+                "-drive", f"file={iso},if=virtio,format=raw,readonly=on"]
+        if nic:
+            argv += ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -94,9 +95,11 @@ def main() -> None:
     parser.add_argument("--updraft", default=os.environ.get("UPDRAFT_BIN", str(REPO / ".build/debug/updraft")))
     parser.add_argument("--cache-dir")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--nic", action="store_true",
+                        help="attach a user-mode NIC (the guest then tries DHCP; compute attaches none yet)")
     args = parser.parse_args()
     image = Path(args.image) if args.image else cached_image(args.updraft, args.cache_dir)
-    seconds = [round(boot_once(image, args.timeout), 3) for _ in range(args.runs)]
+    seconds = [round(boot_once(image, args.timeout, args.nic), 3) for _ in range(args.runs)]
     print(json.dumps({
         "image": str(image), "accel": "tcg", "vcpus": 1, "memory_mb": 128, "runs": len(seconds),
         "boot_to_marker_seconds": {"p50": round(statistics.median(seconds), 3), "p99": percentile(seconds, 99),
