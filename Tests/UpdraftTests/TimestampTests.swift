@@ -20,3 +20,19 @@ struct TimestampTests {
         #expect(Timestamp.parse("not a time") == nil)
     }
 }
+
+@Test("the direct JSON writer matches what JSONSerialization reads back, escapes included")
+func jsonSerialization() throws {
+    let value: JSONValue = .object([
+        "a": .string("plain"), "b": .string("quote \" backslash \\ newline \n tab \t bell \u{7}"), "c": .number(42),
+        "d": .number(1.5), "e": .array([.bool(true), .null]), "f": .object([:]),
+    ])
+    let parsed = try #require(JSONSerialization.jsonObject(with: Data(value.serialized())) as? [String: Any])
+    #expect(parsed["a"] as? String == "plain")
+    #expect(parsed["b"] as? String == "quote \" backslash \\ newline \n tab \t bell \u{7}")
+    #expect(parsed["c"] as? Int == 42)
+    #expect(parsed["d"] as? Double == 1.5)
+    #expect((parsed["e"] as? [Any])?.count == 2)
+    #expect(Timestamp.iso8601(Date(timeIntervalSince1970: 86400 * 365 + 61)) == "1971-01-01T00:01:01Z")
+    #expect(Timestamp.microseconds(Date(timeIntervalSince1970: 0.000042)) == "1970-01-01T00:00:00.000042Z")
+}

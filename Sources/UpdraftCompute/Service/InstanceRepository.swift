@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import Synchronization
 import UpdraftCore
 import UpdraftDatabase
 
@@ -17,8 +18,30 @@ enum InstanceRepository {
         return try? decoder.decode(type, from: data)
     }
 
+    /// Flavors as stored on instances, decoded once per distinct text: a page of servers
+    /// holds few flavors, and decoding JSON per row dominated listing.
+    static let flavorCache = Mutex<[String: Flavor]>([:])
+
+    static func flavor(_ text: String) -> Flavor? {
+        if let cached = flavorCache.withLock({ $0[text] }) { return cached }
+        guard let flavor = decode(Flavor.self, text) else { return nil }
+        flavorCache.withLock { cache in
+            if cache.count > 1024 { cache.removeAll() }
+            cache[text] = flavor
+        }
+        return flavor
+    }
+
+    static func stringMap(_ text: String) -> [String: String] {
+        text == "{}" ? [:] : decode([String: String].self, text) ?? [:]
+    }
+
+    static func stringList(_ text: String) -> [String] {
+        text == "[]" ? [] : decode([String].self, text) ?? []
+    }
+
     static func instance(_ row: any SQLRow) throws -> Instance {
-        guard let flavor = decode(Flavor.self, try row.string("flavor")) else {
+        guard let flavor = Self.flavor(try row.string("flavor")) else {
             throw UpdraftError.internal("instance row has no readable flavor")
         }
         var instance = Instance(
@@ -26,7 +49,7 @@ enum InstanceRepository {
             userID: try row.string("user_id"), imageID: try row.string("image_id"), flavor: flavor,
             availabilityZone: try row.string("availability_zone"),
             createdAt: Date(timeIntervalSince1970: try row.double("created_at")))
-        instance.oldFlavor = decode(Flavor.self, try row.optionalString("old_flavor"))
+        instance.oldFlavor = try row.optionalString("old_flavor").flatMap { Self.flavor($0) }
         instance.vmState = VMState(rawValue: try row.string("vm_state")) ?? .error
         instance.taskState = try row.optionalString("task_state").flatMap(TaskState.init(rawValue:))
         instance.powerState = PowerState(rawValue: try row.int("power_state")) ?? .noState
@@ -34,8 +57,8 @@ enum InstanceRepository {
         instance.keyName = try row.optionalString("key_name")
         instance.keyData = try row.optionalString("key_data")
         instance.userData = try row.optionalString("user_data")
-        instance.metadata = decode([String: String].self, try row.string("metadata")) ?? [:]
-        instance.tags = decode([String].self, try row.string("tags")) ?? []
+        instance.metadata = stringMap(try row.string("metadata"))
+        instance.tags = stringList(try row.string("tags"))
         instance.configDrive = try row.bool("config_drive")
         instance.launchIndex = try row.int("launch_index")
         instance.reservationID = try row.string("reservation_id")

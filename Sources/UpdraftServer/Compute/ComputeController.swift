@@ -18,6 +18,16 @@ struct ComputeController: Sendable {
         /// `http://host:port/compute/v2.1`.
         let base: String
         let requestID: String
+        /// `http://host:port/compute`, for Nova's version-less bookmark links.
+        let bookmark: String
+
+        init(version: Microversion, token: TokenPayload, base: String, requestID: String) {
+            self.version = version
+            self.token = token
+            self.base = base
+            self.requestID = requestID
+            self.bookmark = base.hasSuffix("/v2.1") ? String(base.dropLast("/v2.1".count)) : base
+        }
 
         var caller: AuthContext { token.authContext }
         var isAdmin: Bool { Policy.isAdmin(token.authContext) }
@@ -28,7 +38,7 @@ struct ComputeController: Sendable {
 
         /// A JSON answer stamped with the negotiated microversion.
         func respond(_ body: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-            let data = try JSONEncoder().encode(body)
+            let data = body.serialized()
             var headers = headers
             headers[.contentType] = "application/json"
             var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

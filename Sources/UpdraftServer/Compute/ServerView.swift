@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
+import Synchronization
 import UpdraftCompute
 import UpdraftCore
 
 /// Renders servers as Nova's API shows them at a given microversion.
 enum ServerView {
     static func links(_ call: ComputeController.Call, _ kind: String, _ id: String) -> JSONValue {
-        let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
+        let bookmark = call.bookmark
         return .array([
             .object(["rel": "self", "href": .string("\(call.base)/\(kind)/\(id)")]),
             .object(["rel": "bookmark", "href": .string("\(bookmark)/\(kind)/\(id)")]),
@@ -19,9 +20,31 @@ enum ServerView {
     }
 
     /// Nova's `hostId`: a per-project hash of the host, so projects cannot map the cloud.
+    /// Remembered per project and host: a page of servers repeats few pairs.
     static func hostID(_ i: Instance) -> String {
         guard let host = i.host else { return "" }
-        return SHA256.hash(data: Data((i.projectID + host).utf8)).prefix(28).map { String(format: "%02x", $0) }.joined()
+        let key = i.projectID + "\u{0}" + host
+        if let known = hostIDs.withLock({ $0[key] }) { return known }
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in SHA256.hash(data: Data((i.projectID + host).utf8)).prefix(28) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0xf)])
+        }
+        let id = String(decoding: text, as: UTF8.self)
+        hostIDs.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[key] = id
+        }
+        return id
+    }
+
+    static let hostIDs = Mutex<[String: String]>([:])
+
+    /// Nova's `instance-0000000a`.
+    static func instanceName(_ sequence: Int) -> String {
+        let hex = String(sequence, radix: 16)
+        return "instance-" + String(repeating: "0", count: max(0, 8 - hex.count)) + hex
     }
 
     static func flavor(_ f: Flavor, _ call: ComputeController.Call) -> JSONValue {
@@ -34,7 +57,7 @@ enum ServerView {
                 "original_name": .string(f.name), "extra_specs": .object(specs),
             ])
         }
-        let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
+        let bookmark = call.bookmark
         return .object([
             "id": .string(f.id),
             "links": .array([.object(["rel": "bookmark", "href": .string("\(bookmark)/flavors/\(f.id)")])]),
@@ -59,7 +82,7 @@ enum ServerView {
 
     /// The full server body for `GET /servers/{id}` and `/servers/detail`.
     static func detail(_ i: Instance, _ call: ComputeController.Call) -> JSONValue {
-        let bookmark = call.base.replacingOccurrences(of: "/v2.1", with: "")
+        let bookmark = call.bookmark
         var s: [String: JSONValue] = [
             "id": .string(i.id), "name": .string(i.name), "status": .string(i.status),
             "tenant_id": .string(i.projectID), "user_id": .string(i.userID),
@@ -93,7 +116,7 @@ enum ServerView {
         if call.isAdmin {
             s["OS-EXT-SRV-ATTR:host"] = i.host.map(JSONValue.string) ?? .null
             s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = i.host.map(JSONValue.string) ?? .null
-            s["OS-EXT-SRV-ATTR:instance_name"] = .string(String(format: "instance-%08x", i.sequence))
+            s["OS-EXT-SRV-ATTR:instance_name"] = .string(instanceName(i.sequence))
             if call.version.atLeast(3) {
                 s["OS-EXT-SRV-ATTR:reservation_id"] = .string(i.reservationID)
                 s["OS-EXT-SRV-ATTR:launch_index"] = .number(Double(i.launchIndex))
