@@ -8,7 +8,7 @@
 #      and GET /servers/detail with 1,000 servers, and its RSS.
 #
 #   bench/compute.sh                      # everything
-#   SKIP_NOVA=1 SKIP_QEMU=1 bench/compute.sh
+#   SKIP_NOVA=1 SKIP_QEMU=1 SKIP_FAKE=1 bench/compute.sh
 #   REAL_N=10 FAKE_N=1000 FILL_TO=20000 NOVA_N=100 NOVA_FILL=1000 bench/compute.sh
 #
 # Uses the release binary (built if missing), the peers' bench-compute.py (raw HTTP) and a
@@ -83,6 +83,7 @@ if [ -z "${SKIP_QEMU:-}" ]; then
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 fi
 
+if [ -z "${SKIP_FAKE:-}" ]; then
 echo "--- fake driver: create->ACTIVE, ${FAKE_N:-1000} servers, 8 in flight"
 serve fake 5192 --hypervisor fake
 head -c 1048576 /dev/zero >"$work/tiny.raw"
@@ -97,6 +98,7 @@ bc_ list --calls 50 --limit 1000
 echo "--- GET /servers/detail?limit=100"
 bc_ list --calls 50 --limit 100
 echo "RSS with ${FILL_TO:-20000} servers: $(rss_kib "$upid") KiB"
+fi
 
 if [ -z "${SKIP_NOVA:-}" ]; then
   echo "=== OpenStack Nova 34 (fake driver) from $peers/nova-peer.sh"

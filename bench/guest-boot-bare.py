@@ -56,7 +56,10 @@ def boot_once(image: Path, timeout: float, nic: bool) -> float:
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image), str(disk)],
                        check=True)
         serial = directory / "serial.log"
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-smp", "1", "-nographic", "-monitor", "none",
+        # The devices compute's QEMU driver gives a guest, without its management sockets:
+        # no default devices, no display, the serial console to a file.
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-m", "128", "-smp", "1",
+                "-no-user-config", "-nodefaults", "-display", "none",
                 "-serial", f"file:{serial}", "-smbios", f"type=1,serial={instance}",
                 "-drive", f"file={disk},if=virtio,format=qcow2",
                 "-drive", f"file={iso},if=virtio,format=raw,readonly=on"]

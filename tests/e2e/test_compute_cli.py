@@ -86,6 +86,22 @@ def wait_marker(cloud: Cloud, server_id: str, after: int = 0) -> str:
                         console(cloud, server_id)))
 
 
+def websocket_handshake(url: str) -> int:
+    """The HTTP status a websocket upgrade to `url` gets (101 when a websocket server answers)."""
+    import base64
+    import socket as sock
+    from urllib.parse import urlparse
+    u = urlparse(url)
+    assert u.hostname in ("127.0.0.1", "localhost")
+    with sock.create_connection((u.hostname, u.port), timeout=10) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET {u.path or '/'} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Protocol: binary\r\n\r\n").encode())
+        status_line = s.recv(1024).split(b"\r\n", 1)[0].decode()
+    return int(status_line.split()[1])
+
+
 def boot(cloud: Cloud, image: dict[str, Any], *extra: str, name: str | None = None,
          env: dict[str, str] | None = None) -> dict[str, Any]:
     return cloud.openstack("server", "create", "--image", image["id"], "--flavor", "m1.nano",
@@ -111,6 +127,10 @@ def test_server_lifecycle_on_real_qemu(cloud: Cloud, tiny_image: dict[str, Any],
         assert qmp_status(data, sid) == "running"
         # The injected key reached the guest through the config drive.
         assert "installed 1 ssh keys" in console(cloud, sid)
+        # The remote console is QEMU's websocket VNC: it answers a websocket handshake.
+        url = cloud.openstack("console", "url", "show", sid)["url"]
+        assert url.startswith("ws://127.0.0.1:"), url
+        assert websocket_handshake(url) == 101
 
         cloud.openstack("server", "stop", sid, json_output=False)
         wait_status(cloud, sid, "SHUTOFF", deadline=120)

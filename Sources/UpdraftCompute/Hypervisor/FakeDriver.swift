@@ -5,7 +5,7 @@ import Foundation
 public actor FakeDriver: HypervisorDriver {
     public struct Configuration: Sendable {
         public var hostname = "fake-host"
-        public var vcpus = 1024
+        public var vcpus = 8192
         public var memoryMB = 4 * 1024 * 1024
         public var diskGB = 100_000
         /// How long each operation takes.
