@@ -292,3 +292,27 @@ def test_invalid_action_is_409_and_changes_nothing(cloud: Cloud, tiny_image: dic
         assert server_show(cloud, server["id"])["status"] == "ACTIVE"
     finally:
         delete(cloud, server["id"])
+
+
+def test_kernel_and_ramdisk_images_boot(cloud: Cloud, tiny_image_file: Path, tmp_path: Path) -> None:
+    """An ami image with kernel_id and ramdisk_id boots that kernel and initramfs directly."""
+    kernel = tiny_image_file.with_name("tiny-vmlinuz")
+    ramdisk = tiny_image_file.with_name("tiny-initrd")
+    aki = cloud.openstack("image", "create", "--file", str(kernel), "--disk-format", "aki",
+                          "--container-format", "aki", unique("aki"))
+    ari = cloud.openstack("image", "create", "--file", str(ramdisk), "--disk-format", "ari",
+                          "--container-format", "ari", unique("ari"))
+    root = tmp_path / "root.img"
+    root.write_bytes(b"\0" * (1 << 20))
+    ami = cloud.openstack("image", "create", "--file", str(root), "--disk-format", "ami", "--container-format", "ami",
+                          "--property", f"kernel_id={aki['id']}", "--property", f"ramdisk_id={ari['id']}",
+                          unique("ami"))
+    server = boot(cloud, ami)
+    try:
+        assert server["OS-EXT-SRV-ATTR:kernel_id"] == aki["id"]
+        assert server["OS-EXT-SRV-ATTR:ramdisk_id"] == ari["id"]
+        wait_marker(cloud, server["id"])
+    finally:
+        delete(cloud, server["id"])
+        for image in (ami, ari, aki):
+            cloud.openstack("image", "delete", image["id"], json_output=False)
