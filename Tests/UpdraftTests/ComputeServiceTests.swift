@@ -89,6 +89,10 @@ struct ComputeServiceTests {
             ComputeImage(
                 id: "img", name: "tiny", status: "active", diskFormat: "qcow2", path: "/dev/null", minDisk: 0,
                 minRam: 0, size: 1 << 20, properties: [:]))
+        images.add(
+            ComputeImage(
+                id: "img2", name: "tiny2", status: "active", diskFormat: "qcow2", path: "/dev/null", minDisk: 0,
+                minRam: 0, size: 1 << 20, properties: [:]))
         var configuration = ComputeService.Configuration()
         configuration.shutdownGrace = .milliseconds(10)
         let compute = ComputeService(
@@ -171,7 +175,10 @@ struct ComputeServiceTests {
             _ = try await Self.wait(compute, id, "ACTIVE")
             try await compute.perform(.stop, on: id, caller: Self.member, requestID: "r")
             _ = try await Self.wait(compute, id, "SHUTOFF")
-            try await compute.perform(.rebuild, on: id, caller: Self.member, requestID: "r", imageID: "img")
+            try await compute.perform(.rebuild, on: id, caller: Self.member, requestID: "r", imageID: "img2", name: "renamed")
+            // The answer to a rebuild already shows the new image and name, as Nova's does.
+            let rebuilding = try await compute.server(id, caller: Self.member)
+            #expect(rebuilding.imageID == "img2" && rebuilding.name == "renamed")
             _ = try await Self.wait(compute, id, "SHUTOFF")
             #expect(try await driver.powerStates()[id] == .shutdown)
             try await compute.perform(.resize, on: id, caller: Self.member, requestID: "r", flavorID: "84")

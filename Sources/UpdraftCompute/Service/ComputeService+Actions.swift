@@ -92,6 +92,13 @@ extension ComputeService {
             var updated = current
             updated.taskState = task
             updated.updatedAt = Self.now
+            if action == .rebuild {
+                // Nova records the new image (and name, metadata) before the rebuild runs,
+                // so the answer already shows them.
+                updated.imageID = imageID ?? current.imageID
+                if let name { updated.name = name }
+                if let metadata { updated.metadata = metadata }
+            }
             try await InstanceRepository.update(updated, previous: current, db)
             try await InstanceRepository.startAction(
                 action.novaName, instance: current, requestID: requestID, userID: caller.userID, projectID: projectID, db)
@@ -330,13 +337,7 @@ extension ComputeService {
             case .unshelve:
                 try await unshelve(instance)
             case .rebuild:
-                let image = p.imageID ?? instance.imageID
-                let rebuilt = try await mutate(id) { i in
-                    i.imageID = image
-                    if let name = p.name { i.name = name }
-                    if let metadata = p.metadata { i.metadata = metadata }
-                    i.taskState = .rebuildSpawning
-                }
+                let rebuilt = try await mutate(id) { i in i.taskState = .rebuildSpawning }
                 let driver = try driver(for: rebuilt)
                 try await driver.rebuild(try await spec(rebuilt))
                 if instance.vmState == .stopped {
