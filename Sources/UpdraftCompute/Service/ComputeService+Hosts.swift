@@ -124,17 +124,22 @@ extension ComputeService {
     public func syncPowerStates() async throws {
         for (hostname, driver) in drivers {
             let states = try await driver.powerStates()
-            let instances = try await database.read { db in
+            // Only ids and power states are read each round; whole rows only where they differ,
+            // so a host with thousands of instances costs one narrow query.
+            let recorded = try await database.read { db in
                 try await db.raw(
                     """
-                    SELECT * FROM instances WHERE host = \(bind: hostname) AND deleted = \(bind: false)
+                    SELECT id, power_state FROM instances WHERE host = \(bind: hostname) AND deleted = \(bind: false)
                       AND task_state IS NULL
                     """
-                ).all().map(InstanceRepository.instance)
+                ).all().map { (try $0.string("id"), PowerState(rawValue: try $0.int("power_state")) ?? .noState) }
             }
-            for instance in instances {
-                let seen = states[instance.id] ?? .shutdown
-                guard seen != instance.powerState else { continue }
+            for (id, power) in recorded {
+                let seen = states[id] ?? .shutdown
+                guard seen != power else { continue }
+                guard let instance = try await database.read({ db in try await InstanceRepository.find(id, db) }) else {
+                    continue
+                }
                 _ = try? await locks.withLock(instance.id) {
                     try await self.mutate(instance.id) { i in
                         guard i.taskState == nil else { return }
