@@ -77,6 +77,12 @@ public struct JSONObject: Sendable {
         self.path = path
     }
 
+    /// The whole body as an object, for calls whose body has more than one top-level key.
+    public init(_ value: JSONValue) throws(UpdraftError) {
+        guard case .object(let fields) = value else { throw .badRequest("The request body must be a JSON object.") }
+        self.init(fields, path: "")
+    }
+
     /// The object under `key` of a request body (`{"project": {...}}`).
     public static func body(_ value: JSONValue, key: String) throws(UpdraftError) -> JSONObject {
         guard case .object(let root) = value, case .object(let inner)? = root[key] else {

@@ -223,18 +223,7 @@ extension ComputeService {
         let current = try await database.read { db in try await InstanceRepository.find(id, db) }
         guard let current, current.vmState == .building, current.taskState != .deleting else { return }
         do {
-            let placed = try await database.write { db in
-                var i = try await self.instance(id, db)
-                let before = i
-                switch try await self.schedule(i.flavor, db) {
-                case .success(let host): i.host = host
-                case .failure(let failure): throw UpdraftError.conflict(failure.message)
-                }
-                i.taskState = .spawning
-                i.updatedAt = Self.now
-                try await InstanceRepository.update(i, previous: before, db)
-                return i
-            }
+            let placed = try await place(id)
             let spec = try await spec(placed)
             try await driver(for: placed).spawn(spec)
             try await mutate(id) { i in
@@ -424,17 +413,7 @@ extension ComputeService {
         guard let shelved = instance.shelvedImageID else {
             throw UpdraftError.conflict("Instance \(instance.id) has no shelved image.")
         }
-        let placed = try await database.write { db in
-            var i = try await self.instance(instance.id, db)
-            let before = i
-            switch try await self.schedule(i.flavor, db) {
-            case .success(let host): i.host = host
-            case .failure(let failure): throw UpdraftError.conflict(failure.message)
-            }
-            i.taskState = .spawning
-            try await InstanceRepository.update(i, previous: before, db)
-            return i
-        }
+        let placed = try await place(instance.id)
         do {
             try await driver(for: placed).spawn(try await spec(placed, imageID: shelved))
         } catch {

@@ -150,6 +150,11 @@ extension ComputeService {
         }
     }
 
+    static func flavorProjects(_ id: String, _ db: any SQLDatabase) async throws -> [String] {
+        try await db.raw("SELECT project_id FROM flavor_projects WHERE flavor_id = \(bind: id) ORDER BY project_id").all()
+            .map { try $0.string("project_id") }
+    }
+
     /// The projects a private flavor is shared with.
     public func flavorAccess(_ id: String) async throws -> [String] {
         try await database.read { db in
@@ -157,8 +162,7 @@ extension ComputeService {
             guard !flavor.isPublic else {
                 throw UpdraftError.notFound("Access list not available for public flavors.")
             }
-            return try await db.raw("SELECT project_id FROM flavor_projects WHERE flavor_id = \(bind: id) ORDER BY project_id")
-                .all().map { try $0.string("project_id") }
+            return try await Self.flavorProjects(id, db)
         }
     }
 
@@ -185,8 +189,7 @@ extension ComputeService {
                 try await db.raw("DELETE FROM flavor_projects WHERE flavor_id = \(bind: id) AND project_id = \(bind: project)")
                     .run()
             }
-            return try await db.raw("SELECT project_id FROM flavor_projects WHERE flavor_id = \(bind: id) ORDER BY project_id")
-                .all().map { try $0.string("project_id") }
+            return try await Self.flavorProjects(id, db)
         }
     }
 }

@@ -57,6 +57,14 @@ extension ComputeService {
         try await database.read { db in try await Self.hosts(db) }
     }
 
+    /// One host by its `os-hypervisors` id or uuid; Nova's 404 otherwise.
+    public func host(_ id: String) async throws -> HostRecord {
+        guard let host = try await hosts().first(where: { String($0.id) == id || $0.uuid == id }) else {
+            throw UpdraftError.notFound("Hypervisor with ID \(id) could not be found.")
+        }
+        return host
+    }
+
     static func hosts(_ db: any SQLDatabase) async throws -> [HostRecord] {
         var used: [String: (Int, Int, Int, Int)] = [:]
         for row in try await db.raw(
@@ -104,6 +112,23 @@ extension ComputeService {
         Scheduler(
             cpuAllocationRatio: configuration.cpuAllocationRatio, ramAllocationRatio: configuration.ramAllocationRatio,
             diskAllocationRatio: configuration.diskAllocationRatio, reservedMemoryMB: configuration.reservedHostMemoryMB)
+    }
+
+    /// Picks a host for the instance and records it there with task `spawning`, in one
+    /// transaction; a 409 naming the shortfall when no host fits (spawn and unshelve).
+    func place(_ id: String) async throws -> Instance {
+        try await database.write { db in
+            var i = try await self.instance(id, db)
+            let before = i
+            switch try await self.schedule(i.flavor, db) {
+            case .success(let host): i.host = host
+            case .failure(let failure): throw UpdraftError.conflict(failure.message)
+            }
+            i.taskState = .spawning
+            i.updatedAt = Self.now
+            try await InstanceRepository.update(i, previous: before, db)
+            return i
+        }
     }
 
     /// Picks a host for `flavor` among the hosts this controller drives.
@@ -167,10 +192,14 @@ extension ComputeService {
             try await db.raw("SELECT * FROM instances WHERE deleted = \(bind: false) AND task_state IS NOT NULL").all().map(
                 InstanceRepository.instance)
         }
+        guard !pending.isEmpty else { return }
+        // Each host is asked once for all its instances, not once per interrupted instance.
+        var hostStates: [String: [String: PowerState]] = [:]
+        for (hostname, driver) in drivers { hostStates[hostname] = (try? await driver.powerStates()) ?? [:] }
         for instance in pending {
             let seen: PowerState
-            if let host = instance.host, let driver = drivers[host] {
-                seen = (try? await driver.powerStates())?[instance.id] ?? .shutdown
+            if let host = instance.host, let states = hostStates[host] {
+                seen = states[instance.id] ?? .shutdown
             } else {
                 seen = .noState
             }

@@ -57,12 +57,7 @@ extension ComputeController {
                 let result = try await compute.perform(
                     .createImage, on: id, caller: call.caller, requestID: call.requestID, name: name,
                     metadata: try argument.stringMap("metadata"))
-                let imageID = result.imageID ?? ""
-                if call.version.atLeast(45) {
-                    return try call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
-                }
-                let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
-                return call.empty(headers: [.location: "\(images)/images/\(imageID)"])
+                return try Self.imageCreated(result.imageID ?? "", call)
             case "createBackup":
                 let name = try argument.requiredString("name", maxLength: 255)
                 let type = try argument.requiredString("backup_type")
@@ -75,12 +70,7 @@ extension ComputeController {
                 let result = try await compute.perform(
                     .createImage, on: id, caller: call.caller, requestID: call.requestID, name: name, metadata: metadata)
                 try await compute.rotateBackups(of: id, type: type, keep: rotation, caller: call.caller)
-                let imageID = result.imageID ?? ""
-                if call.version.atLeast(45) {
-                    return try call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
-                }
-                let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
-                return call.empty(headers: [.location: "\(images)/images/\(imageID)"])
+                return try Self.imageCreated(result.imageID ?? "", call)
             case "rebuild":
                 guard let imageRef = try argument.string("imageRef") else {
                     throw UpdraftError.badRequest("Invalid input for field/attribute imageRef.")
@@ -126,6 +116,16 @@ extension ComputeController {
                     "remote_console": .object(["protocol": "vnc", "type": "novnc", "url": .string(Self.url(endpoint))])
                 ]))
         }
+    }
+
+    /// The answer to `createImage` and `createBackup`: the image id in the body from 2.45,
+    /// in a `Location` header before.
+    static func imageCreated(_ imageID: String, _ call: Call) throws -> Response {
+        if call.version.atLeast(45) {
+            return try call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
+        }
+        let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
+        return call.empty(headers: [.location: "\(images)/images/\(imageID)"])
     }
 
     /// The websocket VNC address QEMU serves for one instance.

@@ -174,18 +174,12 @@ extension ComputeController {
         }
         route(v, .get, "os-hypervisors/:id") { _, context, call in
             try call.authorize(.admin)
-            let id = try context.parameter("id")
-            guard let host = try await compute.hosts().first(where: { String($0.id) == id || $0.uuid == id }) else {
-                throw UpdraftError.notFound("Hypervisor with ID \(id) could not be found.")
-            }
+            let host = try await compute.host(try context.parameter("id"))
             return try call.respond(.object(["hypervisor": self.hypervisorView(host, detail: true, call)]))
         }
         route(v, .get, "os-hypervisors/:id/uptime") { _, context, call in
             try call.authorize(.admin)
-            let id = try context.parameter("id")
-            guard let host = try await compute.hosts().first(where: { String($0.id) == id || $0.uuid == id }) else {
-                throw UpdraftError.notFound("Hypervisor with ID \(id) could not be found.")
-            }
+            let host = try await compute.host(try context.parameter("id"))
             guard case .object(var view) = self.hypervisorView(host, detail: false, call) else {
                 throw UpdraftError.internal("hypervisor view is not an object")
             }

@@ -259,11 +259,3 @@ extension ComputeController {
         }
     }
 }
-
-extension JSONObject {
-    /// The whole body as an object (for calls whose body has more than one top-level key).
-    init(_ value: JSONValue) throws(UpdraftError) {
-        guard case .object(let fields) = value else { throw .badRequest("The request body must be a JSON object.") }
-        self.init(fields, path: "")
-    }
-}

@@ -58,9 +58,8 @@ extension IdentityController {
         v3.post("users/:id/credentials/OS-EC2") { request, context in
             let user = try context.parameter("id")
             let caller = try context.caller(.user(user))
-            let body = try await request.json(limit: bodyLimit)
-            guard case .object(let fields) = body else { throw UpdraftError.badRequest("Expected a JSON object.") }
-            guard let project = try JSONObject(fields, path: "").string("tenant_id") ?? caller.projectID else {
+            let body = try JSONObject(try await request.json(limit: bodyLimit))
+            guard let project = try body.string("tenant_id") ?? caller.projectID else {
                 throw UpdraftError.badRequest("Invalid input for field 'tenant_id': a project is required.")
             }
             if !Policy.isAdmin(caller.authContext) && caller.projectID != project {
