@@ -149,7 +149,7 @@ struct QEMUDriverTests {
         pids += [pid()].compactMap { $0 }
         #expect(try await driver.powerStates()[id] == .running)
         #expect(try await driver.readRecord(id).websocketPort == record.websocketPort)
-        _ = try await driver.consoleOutput(id, lines: 10)
+        _ = try await driver.consoleOutput(id)
         #expect(await driver.reapOrphans(known: [id]).isEmpty)
         try await driver.destroy(id)
         #expect(!FileManager.default.fileExists(atPath: "\(data)/instances/\(id)"))

@@ -38,8 +38,9 @@ public protocol HypervisorDriver: Sendable {
 
     /// The power state of every instance this host knows, running or not.
     func powerStates() async throws -> [String: PowerState]
-    /// The tail of the serial console log; all of it when `lines` is nil.
-    func consoleOutput(_ id: String, lines: Int?) async throws -> String
+    /// The serial console log (its recent end when it is long); the compute service cuts
+    /// Nova's line tail from it.
+    func consoleOutput(_ id: String) async throws -> String
     /// Where a browser reaches the instance's graphical console over websocket VNC.
     func vncConsole(_ id: String) async throws -> VNCEndpoint
     /// Stops and removes every instance on the host whose id is not in `known` (left by a

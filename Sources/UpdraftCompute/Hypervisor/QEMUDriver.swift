@@ -304,9 +304,8 @@ public actor QEMUDriver: HypervisorDriver {
         }
     }
 
-    /// Serves the consoles' `os-getConsoleOutput`: the last `lines` lines of `console.log`
-    /// (at most its last MiB).
-    public func consoleOutput(_ id: String, lines: Int?) async throws -> String {
+    /// `console.log` for `os-getConsoleOutput`: at most its last MiB.
+    public func consoleOutput(_ id: String) async throws -> String {
         let files = try self.files(id)
         guard FileManager.default.fileExists(atPath: files.directory) else { throw HypervisorError.notFound(id) }
         guard let handle = FileHandle(forReadingAtPath: files.console) else { return "" }
@@ -314,11 +313,7 @@ public actor QEMUDriver: HypervisorDriver {
         let size = (try? handle.seekToEnd()) ?? 0
         let window: UInt64 = 1 << 20
         try? handle.seek(toOffset: size > window ? size - window : 0)
-        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
-        guard let lines else { return text }
-        var all = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if all.last == "" { all.removeLast() }
-        return all.suffix(max(0, lines)).joined(separator: "\n")
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
     }
 
     /// The loopback websocket port of the instance's VNC server; the instance must be running.

@@ -137,7 +137,7 @@ extension ComputeService {
         let instance = try await server(id, caller: caller)
         try ServerAction.consoleOutput.check(instance.vmState, instance.taskState, id: id)
         let driver = try driver(for: instance)
-        let log = try await Self.onHost(id) { try await driver.consoleOutput(id, lines: nil) }
+        let log = try await Self.onHost(id) { try await driver.consoleOutput(id) }
         return Self.tail(log, lines: lines)
     }
 
