@@ -57,8 +57,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "HostProcess",
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "QEMU",
             dependencies: [
+                "HostProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,7 +75,8 @@ let package = Package(
         .target(
             name: "GuestImage",
             dependencies: [
-                .product(name: "Logging", package: "swift-log")
+                "HostProcess",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -105,6 +112,7 @@ let package = Package(
                 "UpdraftIdentity",
                 "UpdraftImage",
                 "UpdraftCompute",
+                "QEMU",
                 "GuestImage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -141,6 +149,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HostProcessTests",
+            dependencies: ["HostProcess"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,11 +1,12 @@
 import Foundation
+import HostProcess
 
 extension GuestImage {
     /// One external program the build runs: found on a fixed search path, run with a minimal
     /// environment, its standard error kept for the error message when it fails.
     struct Program: Sendable {
         /// The directories searched, in order; the caller's `PATH` is not consulted.
-        static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        static let searchPath = HostProcess.defaultSearchPath
 
         /// The command name, e.g. `mkfs.fat`.
         let name: String
@@ -18,13 +19,10 @@ extension GuestImage {
         ///
         /// - Throws: ``GuestImage/Error/missingTool(program:package:)`` when it is not installed.
         static func locate(_ name: String, package: String, searchPath: [String] = searchPath) throws -> Program {
-            for directory in searchPath {
-                let candidate = directory + "/" + name
-                if FileManager.default.isExecutableFile(atPath: candidate) {
-                    return Program(name: name, package: package, path: candidate)
-                }
+            guard let path = try? HostProcess.locate(name, searchPath: searchPath) else {
+                throw GuestImage.Error.missingTool(program: name, package: package)
             }
-            throw GuestImage.Error.missingTool(program: name, package: package)
+            return Program(name: name, package: package, path: path)
         }
 
         /// The environment every program gets: no locale, no proxy, no user settings, UTC.
@@ -44,58 +42,26 @@ extension GuestImage {
         ///   - environment: the whole environment (see ``environment(sourceDateEpoch:extra:)``).
         ///   - input: bytes for standard input; nothing when nil.
         ///   - output: a file for standard output instead of returning it.
-        /// - Throws: ``GuestImage/Error/toolFailed(program:status:stderr:)`` on a non-zero exit.
+        ///   - timeout: how long it may run before it is stopped (package downloads are the slowest step).
+        /// - Throws: ``GuestImage/Error/toolFailed(program:status:stderr:)`` on a non-zero exit or an overrun.
         @discardableResult
         func run(
             _ arguments: [String], in directory: URL? = nil, environment: [String: String], input: Data? = nil,
-            output: URL? = nil
+            output: URL? = nil, timeout: Duration = .seconds(1800)
         ) async throws -> Data {
-            let scratch = FileManager.default.temporaryDirectory
-                .appendingPathComponent("updraft-guest-\(UUID().uuidString)", isDirectory: true)
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: scratch) }
-            let stdoutURL = output ?? scratch.appendingPathComponent("stdout")
-            let stderrURL = scratch.appendingPathComponent("stderr")
-            let stdinURL = scratch.appendingPathComponent("stdin")
-            try (input ?? Data()).write(to: stdinURL)
-            for url in [stdoutURL, stderrURL] where !FileManager.default.createFile(atPath: url.path, contents: nil) {
-                throw GuestImage.Error.package("cannot create \(url.path)")
+            let result: HostProcess.Result
+            do {
+                result = try await HostProcess.run(
+                    path, arguments, environment: environment, directory: directory?.path, input: input,
+                    outputFile: output?.path, timeout: timeout)
+            } catch let error as HostProcess.Error {
+                throw GuestImage.Error.toolFailed(program: name, status: -1, stderr: error.description)
             }
-            let stdout = try FileHandle(forWritingTo: stdoutURL)
-            let stderr = try FileHandle(forWritingTo: stderrURL)
-            let stdin = try FileHandle(forReadingFrom: stdinURL)
-            defer {
-                try? stdout.close()
-                try? stderr.close()
-                try? stdin.close()
+            guard result.status == .exited(0) else {
+                throw GuestImage.Error.toolFailed(
+                    program: name, status: result.status.code, stderr: String(decoding: result.errorOutput, as: UTF8.self))
             }
-
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            process.environment = environment
-            if let directory {
-                process.currentDirectoryURL = directory
-            }
-            process.standardInput = stdin
-            process.standardOutput = stdout
-            process.standardError = stderr
-            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { finished in
-                    continuation.resume(returning: finished.terminationStatus)
-                }
-                do {
-                    try process.run()
-                } catch {
-                    process.terminationHandler = nil
-                    continuation.resume(throwing: error)
-                }
-            }
-            guard status == 0 else {
-                let message = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
-                throw GuestImage.Error.toolFailed(program: name, status: status, stderr: message)
-            }
-            return output == nil ? try Data(contentsOf: stdoutURL) : Data()
+            return result.output
         }
     }
 }

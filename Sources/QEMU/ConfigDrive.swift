@@ -6,7 +6,7 @@ extension QEMU {
         /// The validated path of `genisoimage`.
         public let binary: String
 
-        /// Finds `genisoimage` (a bare name is looked up in ``QEMU/defaultSearchPath``).
+        /// Finds `genisoimage` (a bare name is looked up in ``HostProcess/defaultSearchPath``).
         public init(binary: String = "genisoimage") throws {
             self.binary = try QEMU.locateBinary(binary)
         }

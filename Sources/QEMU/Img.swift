@@ -31,7 +31,7 @@ extension QEMU {
         /// The validated path of `qemu-img`.
         public let binary: String
 
-        /// Finds `qemu-img` (a bare name is looked up in ``QEMU/defaultSearchPath``).
+        /// Finds `qemu-img` (a bare name is looked up in ``HostProcess/defaultSearchPath``).
         public init(binary: String = "qemu-img") throws {
             self.binary = try QEMU.locateBinary(binary)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 import Logging
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ extension QEMU {
         public let binary: String
         private let logger: Logger
 
-        /// Finds the QEMU binary (a bare name is looked up in ``QEMU/defaultSearchPath``).
+        /// Finds the QEMU binary (a bare name is looked up in ``HostProcess/defaultSearchPath``).
         public init(binary: String = "qemu-system-x86_64", logger: Logger = Logger(label: "qemu.process")) throws {
             self.binary = try QEMU.locateBinary(binary)
             self.logger = logger
@@ -43,10 +44,20 @@ extension QEMU {
             }
             let arguments = configuration.arguments()
             try Self.appendLog(logFile, "\(Date()) launching \(binary) \(arguments.joined(separator: " "))\n")
-            let launcher = try QEMU.spawn(binary, arguments, logPath: logFile)
-            let status = await QEMU.waitForChild(launcher)
-            guard status == 0 else {
-                throw Error.launch("exit status \(status): \(Self.tail(of: logFile, lines: 10))")
+            let launcher: HostProcess.Child
+            do {
+                launcher = try HostProcess.spawn(binary, arguments, options: .init(output: .append(logFile)))
+            } catch {
+                throw Error.launch("\(error)")
+            }
+            // The launcher exits once the daemonized QEMU is set up; one that does not within
+            // the launch timeout is stopped, and so is anything it left in its process group.
+            guard let status = await launcher.wait(timeout: timeout) else {
+                await launcher.terminate(grace: .seconds(2))
+                throw Error.timeout("QEMU did not daemonize within \(timeout): \(Self.tail(of: logFile, lines: 10))")
+            }
+            guard status == .exited(0) else {
+                throw Error.launch("\(status): \(Self.tail(of: logFile, lines: 10))")
             }
             guard let pid = Self.readPID(configuration.pidFilePath) else {
                 throw Error.launch("no pid in \(configuration.pidFilePath): \(Self.tail(of: logFile, lines: 10))")
@@ -146,7 +157,7 @@ extension QEMU {
 
         /// QEMU's version from `--version` (`QEMU emulator version 7.2.22 (...)`).
         public func version() async throws -> (major: Int, minor: Int, micro: Int) {
-            let output = try await QEMU.runChecked(binary, ["--version"])
+            let output = try await QEMU.runChecked(binary, ["--version"], timeout: .seconds(10))
             let text = String(decoding: output, as: UTF8.self)
             guard let range = text.range(of: "version ") else {
                 throw Error.tool(program: "qemu-system", status: 0, output: "no version in: \(text)")
@@ -163,9 +174,8 @@ extension QEMU {
 
         /// The last `lines` lines of a log file, joined with ` | `, for error messages.
         static func tail(of path: String, lines: Int) -> String {
-            guard let data = FileManager.default.contents(atPath: path) else { return "(no log)" }
-            return String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(lines)
-                .joined(separator: " | ")
+            let text = HostProcess.tail(of: path, lines: lines)
+            return text.isEmpty ? "(no log)" : text
         }
 
         private static func appendLog(_ path: String, _ text: String) throws {
