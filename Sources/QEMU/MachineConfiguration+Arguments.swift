@@ -71,6 +71,9 @@ extension QEMU.MachineConfiguration {
         if let incomingStateFile {
             argv += ["-incoming", "exec:cat \(QEMU.shellQuote(incomingStateFile))"]
         }
+        if let logPath {
+            argv += ["-D", logPath]
+        }
         if startPaused {
             argv.append("-S")
         }

@@ -128,6 +128,10 @@ extension QEMU {
         public var startPaused: Bool
         /// Detach from the launcher (`-daemonize`) so the VM outlives it.
         public var daemonize: Bool
+        /// QEMU's own log file (`-D`). Naming one also keeps QEMU's standard error open on
+        /// the launch log after `-daemonize`, so what it says when a guest fails (a KVM
+        /// internal error, an I/O error) is kept instead of going to /dev/null.
+        public var logPath: String?
 
         /// A machine with the given identity and size; everything else has Nova-like defaults
         /// (`pc`, SMBIOS serial = `uuid`, no disks, no VNC, daemonized).
@@ -156,6 +160,7 @@ extension QEMU {
             self.startPaused = startPaused
             self.daemonize = daemonize
             self.operatorSocketPath = nil
+            self.logPath = nil
         }
     }
 }

@@ -37,6 +37,14 @@ public enum UpdraftServer {
             case qemu, fake
         }
         public var hypervisor: Hypervisor = .qemu
+        /// How the QEMU driver runs guests: `auto` runs guest code under KVM once at start and
+        /// falls back to TCG with the reason; `kvm` and `tcg` force one.
+        public enum Accelerator: String, Sendable, CaseIterable {
+            case auto, kvm, tcg
+        }
+        public var accelerator: Accelerator = .auto
+        /// `qemu-system-x86_64` by name (on the fixed search path) or by path.
+        public var qemuBinary = "qemu-system-x86_64"
         /// Where `updraft image build` caches the built-in guest image; the default cache when nil.
         public var guestImageCache: String?
         /// How often the database's power states are compared with the hosts' (a dead QEMU shows SHUTOFF within this).

@@ -37,6 +37,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Hypervisor driver: qemu (real virtual machines), or fake (nothing runs; for tests and scale simulation).")
     var hypervisor: String = "qemu"
 
+    @Option(help: "How guests run: auto (KVM if a trial guest runs under it, else TCG), kvm, or tcg.")
+    var accelerator: String = "auto"
+
+    @Option(help: "The QEMU system emulator, by name or path.")
+    var qemuBinary: String = "qemu-system-x86_64"
+
     func run() async throws {
         // Logs go to standard output; standard error carries only the one line that explains an exit.
         LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
@@ -52,6 +58,12 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         configuration.hypervisor = driver
+        guard let choice = UpdraftServer.Configuration.Accelerator(rawValue: accelerator) else {
+            FileHandle.standardError.write(Data("updraft: unknown accelerator \(accelerator): use auto, kvm or tcg\n".utf8))
+            throw ExitCode(1)
+        }
+        configuration.accelerator = choice
+        configuration.qemuBinary = qemuBinary
         do {
             try await UpdraftServer.run(configuration, logger: logger)
         } catch {

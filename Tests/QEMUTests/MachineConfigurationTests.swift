@@ -16,6 +16,9 @@ struct MachineConfigurationTests {
             serialLogPath: "/data/instances/x/console.log", qmpSocketPath: "/data/instances/x/qmp.sock",
             pidFilePath: "/data/instances/x/qemu.pid",
             vnc: .init(socketPath: "/data/instances/x/vnc.sock", websocketPort: 5701))
+        var logged = configuration
+        logged.logPath = "/data/instances/x/qemu.log"
+        #expect(render(logged.arguments()).contains("-pidfile /data/instances/x/qemu.pid\n-D /data/instances/x/qemu.log\n"))
         let expected = """
             -name updraft-0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c
             -uuid 0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c

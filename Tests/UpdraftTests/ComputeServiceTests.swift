@@ -258,6 +258,32 @@ struct ComputeServiceTests {
         }
     }
 
+    @Test("a guest QEMU stops (internal-error) is SHUTOFF with the hypervisor's words as its fault and an action")
+    func crashCarriesItsReason() async throws {
+        try await Self.withCompute { compute, driver, _ in
+            let id = try await Self.create(compute).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            let reason = "QEMU stopped the guest (run state internal-error): KVM internal error. Suberror: 1"
+            try await driver.crash(id, reason: reason)
+            try await compute.syncPowerStates()
+            let server = try await compute.server(id, caller: Self.member)
+            #expect(server.status == "SHUTOFF")
+            #expect(server.powerState == .shutdown)
+            #expect(server.fault?.message == reason)
+            #expect(try await driver.powerStates()[id] == .shutdown, "the crashed guest is stopped on the host")
+            let stop = try #require(try await compute.actions(id, caller: Self.member).first)
+            #expect(stop.action == "stop")
+            #expect(stop.message == "Error")
+            #expect(stop.events.first?.traceback == reason)
+            // A second sync changes nothing more; starting the server again clears the fault.
+            try await compute.syncPowerStates()
+            #expect(try await compute.actions(id, caller: Self.member).count == 2)
+            try await compute.perform(.start, on: id, caller: Self.member, requestID: "req-start")
+            let started = try await Self.wait(compute, id, "ACTIVE")
+            #expect(started.fault == nil)
+        }
+    }
+
     @Test("a flavor no host can hold leaves the server in ERROR with a message naming the shortfall")
     func noValidHost() async throws {
         try await Self.withCompute { compute, _, _ in

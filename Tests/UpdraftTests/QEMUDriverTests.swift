@@ -55,6 +55,24 @@ struct QEMUDriverTests {
         #expect(QEMUDriver.powerState(.other("new")) == .noState)
     }
 
+    @Test("a crash is explained with what QEMU wrote since its latest launch, not before")
+    func wordsSinceLaunch() throws {
+        let path = NSTemporaryDirectory() + "updraft-test-launch-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = """
+            2026-11-29 launching /usr/bin/qemu-system-x86_64 -name updraft-1
+            old: terminating on signal 15
+            2026-11-29 launching /usr/bin/qemu-system-x86_64 -name updraft-1
+            KVM internal error. Suberror: 1
+            emulation failure
+
+            """
+        try log.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(QEMUDriver.wordsSinceLaunch(path) == "KVM internal error. Suberror: 1 | emulation failure")
+        try "2026-11-29 launching /usr/bin/qemu-system-x86_64\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(QEMUDriver.wordsSinceLaunch(path) == nil)
+    }
+
     @Test("ids that could leave the instances directory are refused")
     func unsafeIDs() async throws {
         let driver = QEMUDriver(configuration: .init(dataDirectory: "/nonexistent"))

@@ -98,11 +98,13 @@ def tail(path: Path, lines: int = 80) -> str:
 class UpdraftServer:
     """One `updraft serve` child: started, polled for readiness, stopped by its own PID only."""
 
-    def __init__(self, data_dir: Path, port: int, log_path: Path, database: str | None) -> None:
+    def __init__(self, data_dir: Path, port: int, log_path: Path, database: str | None,
+                 extra_args: list[str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port
         self.log_path = log_path
         self.database = database
+        self.extra_args = extra_args or []
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -113,7 +115,7 @@ class UpdraftServer:
         argv = [str(UPDRAFT_BIN), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
         if self.database:
             argv += ["--database", self.database]
-        return argv
+        return argv + self.extra_args
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"

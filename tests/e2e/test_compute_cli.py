@@ -273,6 +273,13 @@ def test_hypervisor_shows_real_capacity_and_accelerator(cloud: Cloud) -> None:
     assert h["hypervisor_type"] == "QEMU"
     cpu_info = h["cpu_info"] if isinstance(h["cpu_info"], dict) else json.loads(h["cpu_info"])
     assert cpu_info["accelerator"] in ("kvm", "tcg")
+    if cpu_info["accelerator"] == "tcg":
+        assert cpu_info.get("accelerator_note"), "TCG is shown with the reason KVM is not used"
+    # The probe ran guest code once at start and said so on one line of the start log.
+    if cloud.server is not None:
+        decided = [line for line in cloud.server.log_path.read_text().splitlines()
+                   if "] accelerator " in line]
+        assert decided and f"accelerator {cpu_info['accelerator']} (" in decided[-1], decided
 
 
 def test_default_flavors(cloud: Cloud) -> None:

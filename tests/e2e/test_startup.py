@@ -5,6 +5,8 @@ Runs last (file order), since the restart test restarts the session's server.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import stat
 import time
@@ -160,3 +162,68 @@ def test_second_controller_on_shared_postgres_follows_revocations(
         assert status == 401, "the second controller still accepts a token revoked on the first"
     finally:
         second.stop()
+
+
+# A stand-in for qemu-system-x86_64 that answers --version and otherwise runs no guest code and
+# ignores SIGTERM, as the KVM trial QEMU did on a host whose /dev/kvm half-works (serve hung).
+STUBBORN_QEMU = """#!/bin/sh
+if [ "$1" = "--version" ]; then echo "QEMU emulator version 7.2.22"; exit 0; fi
+echo $$ >> {pids}
+trap '' TERM
+exec sleep 600
+"""
+
+
+def hypervisor_cpu_info(data_dir: Path, port: int) -> dict[str, object]:
+    env = parse_openrc(data_dir / "admin-openrc.sh")
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": env["OS_USERNAME"], "password": env["OS_PASSWORD"], "domain": {"id": "default"}}}},
+        "scope": {"project": {"name": env["OS_PROJECT_NAME"], "domain": {"id": "default"}}}}}
+    base = f"http://127.0.0.1:{port}"
+    token = requests.post(f"{base}/identity/v3/auth/tokens", json=auth, timeout=30).headers["X-Subject-Token"]
+    r = requests.get(f"{base}/compute/v2.1/os-hypervisors/detail", headers={"X-Auth-Token": token}, timeout=30)
+    assert r.status_code == 200, r.text
+    cpu_info = r.json()["hypervisors"][0]["cpu_info"]
+    return json.loads(cpu_info) if isinstance(cpu_info, str) else cpu_info
+
+
+@pytest.mark.skipif(bool(DATABASE), reason="the accelerator probe does not depend on the database")
+@pytest.mark.parametrize("accelerator", ["auto", "tcg"])
+def test_serve_starts_when_the_trial_qemu_ignores_sigterm(tmp_path: Path, accelerator: str) -> None:
+    """`updraft serve` with a QEMU that never runs guest code and ignores SIGTERM is serving within
+    seconds, chose TCG with a reason (or was told to), and left no trial process behind."""
+    pids = tmp_path / "pids"
+    qemu = tmp_path / "qemu-system-x86_64"
+    qemu.write_text(STUBBORN_QEMU.format(pids=pids))
+    qemu.chmod(0o755)
+    data = tmp_path / "data"
+    server = UpdraftServer(data, free_port(), tmp_path / "serve.log", None,
+                           ["--qemu-binary", str(qemu), "--accelerator", accelerator])
+    started = time.monotonic()
+    server.start()
+    try:
+        server.wait_ready(deadline=45)
+        ready_after = time.monotonic() - started
+        cpu_info = hypervisor_cpu_info(data, server.port)
+        assert cpu_info["accelerator"] == "tcg", cpu_info
+        note = str(cpu_info.get("accelerator_note") or "")
+        if accelerator == "tcg":
+            assert "chosen by the operator" in note, note
+            assert not pids.exists(), "a forced accelerator starts no trial"
+        else:
+            assert note, "TCG is shown with the reason"
+            log = server.log_path.read_text()
+            assert "] accelerator tcg (" in log, log[-2000:]
+        for pid in (int(p) for p in (pids.read_text().split() if pids.exists() else [])):
+            assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3], \
+                f"the trial stand-in {pid} is still running"
+        assert ready_after < 45
+    finally:
+        server.stop()
+
+
+def test_unknown_accelerator_exits_nonzero_with_one_line(tmp_path: Path) -> None:
+    p = run_updraft("serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
+                    "--accelerator", "warp")
+    line = assert_fails_with_one_line(p, "unknown accelerator")
+    assert "auto, kvm or tcg" in line, line

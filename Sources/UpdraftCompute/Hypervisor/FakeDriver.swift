@@ -22,6 +22,7 @@ public actor FakeDriver: HypervisorDriver {
 
     public let configuration: Configuration
     private var instances: [String: Entry] = [:]
+    private var crashReasons: [String: String] = [:]
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -134,8 +135,14 @@ public actor FakeDriver: HypervisorDriver {
         return orphans.sorted()
     }
 
-    /// Simulates a guest that died on its own (for the power-state sync tests).
-    public func crash(_ id: String) throws {
-        try set(id, .shutdown)
+    /// Makes the guest die (its process gone, `.shutdown`) or, with a reason, stop as a
+    /// QEMU does on `internal-error` (`.crashed`, reported by ``crashReason(_:)``).
+    public func crash(_ id: String, reason: String? = nil) throws {
+        try set(id, reason == nil ? .shutdown : .crashed)
+        crashReasons[id] = reason
+    }
+
+    public func crashReason(_ id: String) async -> String? {
+        crashReasons[id]
     }
 }

@@ -38,6 +38,9 @@ public protocol HypervisorDriver: Sendable {
 
     /// The power state of every instance this host knows, running or not.
     func powerStates() async throws -> [String: PowerState]
+    /// Why an instance ``powerStates()`` reported `.crashed` stopped, in the hypervisor's
+    /// words (QEMU's run state and what it wrote); nil when the host cannot say.
+    func crashReason(_ id: String) async -> String?
     /// The serial console log (its recent end when it is long); the compute service cuts
     /// Nova's line tail from it.
     func consoleOutput(_ id: String) async throws -> String

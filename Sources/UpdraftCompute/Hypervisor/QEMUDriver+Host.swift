@@ -10,7 +10,7 @@ extension QEMUDriver {
     /// the instances file system's size, hypervisor type `QEMU` and QEMU's version as libvirt
     /// encodes it (7.2.22 → 7002022).
     public func host() async throws -> HypervisorHost {
-        let accelerator = accelerator()
+        let accelerator = await accelerator()
         var note: String?
         if case .tcg(let reason) = accelerator { note = reason }
         let capacity = configuration.capacity ?? Self.measureCapacity(configuration.instancesDirectory)
@@ -82,7 +82,9 @@ extension QEMUDriver {
             return FileManager.default.fileExists(atPath: files.memoryState) ? .suspended : .shutdown
         }
         do {
-            return Self.powerState(try await withMonitor(id, doing: "query status") { try await $0.status() })
+            let state = try await withMonitor(id, doing: "query status") { try await $0.status() }
+            crashStates[id] = Self.powerState(state) == .crashed ? state : nil
+            return Self.powerState(state)
         } catch {
             logger.warning("no QMP status", metadata: ["instance": "\(id)", "error": "\(error)"])
             return .noState
@@ -101,5 +103,32 @@ extension QEMUDriver {
         case .guestPanicked, .internalError, .ioError: .crashed
         case .other: .noState
         }
+    }
+
+    /// QEMU's run state for a crashed guest, what it means, and the last lines QEMU wrote
+    /// since it was launched (its `KVM internal error ...` and the like).
+    public func crashReason(_ id: String) async -> String? {
+        guard let state = crashStates[id], let files = try? files(id) else { return nil }
+        let meaning =
+            switch state {
+            case .internalError: "the hypervisor could not go on running the guest's vCPUs"
+            case .guestPanicked: "the guest's kernel panicked"
+            case .ioError: "a disk write failed on the host"
+            default: "the guest stopped"
+            }
+        var message = "QEMU stopped the guest (run state \(state)): \(meaning)."
+        if let said = Self.wordsSinceLaunch(files.launchLog) {
+            message += " QEMU said: \(said)"
+        }
+        return message
+    }
+
+    /// The last lines of `launch.log` after its latest `launching` line, joined, if any.
+    static func wordsSinceLaunch(_ path: String, lines: Int = 3) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let all = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let start = all.lastIndex { $0.contains(" launching ") }.map { all.index(after: $0) } ?? all.startIndex
+        let said = all[start...].map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.suffix(lines)
+        return said.isEmpty ? nil : said.joined(separator: " | ")
     }
 }

@@ -6,23 +6,33 @@ import QEMU
 #endif
 
 extension QEMUDriver {
-    /// The accelerator to use: the configured one, or KVM if `/dev/kvm` works (probed once).
-    func accelerator() -> QEMU.Accelerator {
-        if let forced = configuration.accelerator { return forced }
-        if let detectedAccelerator { return detectedAccelerator }
-        var detected = QEMU.Accelerator.detect()
-        if let binary = try? QEMU.locateBinary(configuration.qemuBinary) {
-            detected = QEMU.Accelerator.verify(detected, binary: binary)
+    /// The accelerator guests run with: the configured one, or what a probe that runs guest
+    /// code decided (once per driver, logged on one line either way; concurrent callers share it).
+    func accelerator() async -> QEMU.Accelerator {
+        if let acceleratorProbe { return await acceleratorProbe.value }
+        let binary = configuration.qemuBinary
+        let forced = configuration.accelerator
+        let logger = logger
+        let probe = Task {
+            if let forced {
+                logger.notice("accelerator \(forced.name) (set by the configuration; no probe)")
+                return forced
+            }
+            guard let path = try? QEMU.locateBinary(binary) else {
+                return QEMU.Accelerator.tcg(reason: "\(binary) not found")
+            }
+            let result = await QEMU.Accelerator.probe(binary: path, logger: logger)
+            logger.notice("\(result)")
+            return result.accelerator
         }
-        if case .tcg(let reason) = detected {
-            logger.notice("KVM is not usable; instances run under TCG", metadata: ["reason": "\(reason)"])
-        }
-        detectedAccelerator = detected
-        return detected
+        acceleratorProbe = probe
+        return await probe.value
     }
 
     /// The QEMU command line for `record`, optionally restoring saved memory.
-    func machine(for record: InstanceRecord, files: InstanceFiles, incoming: Bool) -> QEMU.MachineConfiguration {
+    func machine(
+        for record: InstanceRecord, files: InstanceFiles, accelerator: QEMU.Accelerator, incoming: Bool
+    ) -> QEMU.MachineConfiguration {
         var disks = [QEMU.MachineConfiguration.Disk(path: files.disk, format: .qcow2)]
         if record.hasConfigDrive {
             disks.append(.configDrive(path: files.configDrive))
@@ -34,11 +44,12 @@ extension QEMUDriver {
         }
         var machine = QEMU.MachineConfiguration(
             name: Self.processName(record.id), uuid: record.id, vcpus: record.vcpus, memoryMiB: record.memoryMB,
-            accelerator: accelerator(), machineType: configuration.machineType, disks: disks, kernelBoot: kernelBoot,
+            accelerator: accelerator, machineType: configuration.machineType, disks: disks, kernelBoot: kernelBoot,
             serialLogPath: files.console, qmpSocketPath: files.qmpSocket, pidFilePath: files.pidFile,
             vnc: record.websocketPort.map { .init(socketPath: files.vncSocket, websocketPort: $0) },
             incomingStateFile: incoming ? files.memoryState : nil)
         machine.operatorSocketPath = files.operatorSocket
+        machine.logPath = files.qemuLog
         return machine
     }
 
@@ -52,8 +63,9 @@ extension QEMUDriver {
         }
         try writeRecord(record, files: files)
         let process = try QEMU.Process(binary: configuration.qemuBinary, logger: logger)
+        let accelerator = await accelerator()
         return try await process.launch(
-            machine(for: record, files: files, incoming: incoming), logFile: files.launchLog,
+            machine(for: record, files: files, accelerator: accelerator, incoming: incoming), logFile: files.launchLog,
             timeout: configuration.launchTimeout)
     }
 

@@ -48,6 +48,8 @@ extension QEMUDriver {
         var ramdisk: String { directory + "/ramdisk" }
         var console: String { directory + "/console.log" }
         var launchLog: String { directory + "/launch.log" }
+        /// QEMU's `-D` log; naming it keeps QEMU's stderr on `launch.log` after it daemonizes.
+        var qemuLog: String { directory + "/qemu.log" }
         var qmpSocket: String { directory + "/qmp.sock" }
         var operatorSocket: String { directory + "/qmp-ops.sock" }
         var vncSocket: String { directory + "/vnc.sock" }

@@ -16,13 +16,13 @@ public actor QEMUDriver: HypervisorDriver {
         public var instancesDirectory: String
         /// Base images, one per image id, shared by every instance booted from it.
         public var imageCacheDirectory: String
-        /// `qemu-system-x86_64` by name (looked up in ``QEMU/defaultSearchPath``) or path.
+        /// `qemu-system-x86_64` by name (looked up in the fixed search path) or path.
         public var qemuBinary: String
         /// `qemu-img` by name or path.
         public var qemuImgBinary: String
         /// `genisoimage` by name or path.
         public var genisoimageBinary: String
-        /// Forces an accelerator; nil probes `/dev/kvm` once and falls back to TCG.
+        /// Forces an accelerator; nil decides once by running guest code under KVM, else TCG.
         public var accelerator: QEMU.Accelerator?
         public var machineType: QEMU.MachineConfiguration.MachineType
         /// Reported instead of the host's real vCPUs, memory and disk (for tests).
@@ -68,7 +68,10 @@ public actor QEMUDriver: HypervisorDriver {
     let locks = KeyedLocks()
     /// The last state `powerStates` saw, reported while an operation holds the instance.
     var lastKnownStates: [String: PowerState] = [:]
-    var detectedAccelerator: QEMU.Accelerator?
+    /// The QEMU run state of each instance last seen crashed (`internal-error`, ...).
+    var crashStates: [String: QEMU.RunState] = [:]
+    /// The accelerator probe, started by the first caller that needs it.
+    var acceleratorProbe: Task<QEMU.Accelerator, Never>?
     var cachedVersion: Int?
 
     /// A driver using `configuration`. Nothing is touched until first use; binaries are

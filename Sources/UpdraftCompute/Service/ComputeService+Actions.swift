@@ -389,6 +389,8 @@ extension ComputeService {
             i.vmState = vm
             i.taskState = nil
             i.powerState = power
+            // A crash's fault is shown while the server is SHUTOFF; running again clears it.
+            if vm == .active { i.fault = nil }
         }
     }
 

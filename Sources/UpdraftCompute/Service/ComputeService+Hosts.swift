@@ -165,16 +165,34 @@ extension ComputeService {
                 guard let instance = try await database.read({ db in try await InstanceRepository.find(id, db) }) else {
                     continue
                 }
+                // A guest QEMU stopped (internal-error, guest-panicked, io-error) goes SHUTOFF as in
+                // Nova, whose sync stops a crashed guest; it carries the hypervisor's words as a
+                // fault and an action event.
+                let crash = seen == .crashed ? await driver.crashReason(id) ?? Self.unexplainedCrash : nil
                 _ = try? await locks.withLock(instance.id) {
-                    try await self.mutate(instance.id) { i in
+                    if crash != nil { try? await driver.powerOff(id, grace: .zero) }
+                    let after = try await self.mutate(instance.id) { i in
                         guard i.taskState == nil else { return }
-                        i.powerState = seen
+                        i.powerState = crash == nil ? seen : .shutdown
                         switch (i.vmState, seen) {
-                        case (.active, .shutdown), (.active, .crashed), (.paused, .shutdown), (.paused, .crashed):
+                        case (.active, .shutdown), (.paused, .shutdown):
                             i.vmState = .stopped
-                        case (.stopped, .running): i.vmState = .active
+                        case (.active, .crashed), (.paused, .crashed):
+                            i.vmState = .stopped
+                            i.fault = crash.map { .init(code: 500, message: $0, created: Self.now) }
+                        case (.stopped, .running):
+                            i.vmState = .active
+                            i.fault = nil
                         case (.stopped, .paused): i.vmState = .paused
                         default: break
+                        }
+                    }
+                    if let crash, after.fault?.message == crash, instance.vmState != .stopped {
+                        try await self.database.write { db in
+                            try await InstanceRepository.startAction(
+                                "stop", instance: after, requestID: "req-" + UUID().uuidString.lowercased(),
+                                userID: after.userID, projectID: after.projectID, db)
+                            try await InstanceRepository.finishAction(instanceID: after.id, error: crash, db)
                         }
                     }
                 }
@@ -184,6 +202,9 @@ extension ComputeService {
             }
         }
     }
+
+    /// The fault of a crashed guest whose host cannot say why.
+    static let unexplainedCrash = "The guest stopped unexpectedly; the hypervisor gave no reason."
 
     /// After a restart: work that was in flight is finished or undone so every instance
     /// ends in a state a user can act on.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import QEMU
 import UpdraftCompute
 
 extension UpdraftServer {
@@ -12,7 +13,17 @@ extension UpdraftServer {
             fake.hostname = ProcessInfo.processInfo.hostName
             return [fake.hostname: FakeDriver(configuration: fake)]
         case .qemu:
-            let driver = QEMUDriver(configuration: .init(dataDirectory: configuration.dataDirectory), logger: logger)
+            let accelerator: QEMU.Accelerator? =
+                switch configuration.accelerator {
+                case .auto: nil
+                case .kvm: .kvm
+                case .tcg: .tcg(reason: "chosen by the operator (--accelerator tcg)")
+                }
+            let driver = QEMUDriver(
+                configuration: .init(
+                    dataDirectory: configuration.dataDirectory, qemuBinary: configuration.qemuBinary,
+                    accelerator: accelerator),
+                logger: logger)
             return [ProcessInfo.processInfo.hostName: driver]
         }
     }

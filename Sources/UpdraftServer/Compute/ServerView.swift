@@ -108,7 +108,9 @@ enum ServerView {
         if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(i.status) {
             s["progress"] = .number(Double(i.progress))
         }
-        if let fault = i.fault, i.vmState == .error || i.vmState == .deleted {
+        // Nova shows a fault in ERROR and DELETED; a guest the hypervisor stopped (QEMU's
+        // internal-error, a panic) is SHUTOFF as in Nova, with its fault shown too.
+        if let fault = i.fault, i.vmState == .error || i.vmState == .deleted || i.vmState == .stopped {
             s["fault"] = .object([
                 "code": .number(Double(fault.code)), "message": .string(fault.message), "created": fault.created.nova,
             ])
