@@ -6,6 +6,7 @@
 #   3. the same end-to-end tests on PostgreSQL  (a private cluster on a loopback port)
 #   4. tempest's identity, image and compute API tests (tests/tempest/run.sh; compute boots
 #      the tiny guest image on real QEMU)
+#   5. the OpenStack interop guideline's required compute tests (interop 2020.06), with tempest
 # Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -84,6 +85,12 @@ TEMPEST_REGEX='^tempest\.api\.image\.v2' run_stage bash tests/tempest/run.sh
 log "tempest compute API tests (servers, flavors, keypairs, images)"
 TEMPEST_REGEX='^tempest\.api\.compute\.(servers|flavors|keypairs|images)' run_stage bash tests/tempest/run.sh
 
+log "tempest: OpenStack interop 2020.06 compute list"
+interop=$(mktemp /tmp/updraft-interop.XXXXXX)
+TEMPEST_LIST=tests/tempest/interop-2020.06-compute.lst run_stage bash tests/tempest/run.sh | tee "$interop"
+interop_counts=$(grep -E '^  (Passed|Skipped|Failed): ' "$interop" | tr -s ' ' | tr '\n' ' ')
+rm -f "$interop"
+
 swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1)
 pytest_passed=$(grep -oE '^[0-9]+ passed' "$results" | awk '{s+=$1} END {print s+0}')
 tempest_passed=$(grep -oE '^  Passed: [0-9]+' "$results" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
@@ -91,4 +98,5 @@ tempest_skipped=$(grep -oE '^  Skipped: [0-9]+' "$results" | grep -oE '[0-9]+' |
 pytest_skipped=$(grep -E '^[0-9]+ passed' "$results" | grep -oE '[0-9]+ skipped' | awk '{s+=$1} END {print s+0}')
 rm -f "$results"
 log "all tests passed (swift ${swift_passed:-0}, end-to-end ${pytest_passed}, tempest ${tempest_passed:-0}; tempest known failures listed in tests/tempest/known-failures.txt)"
+echo "interop 2020.06 compute list:${interop_counts:+ $interop_counts}"
 echo "$(( ${swift_passed:-0} + pytest_passed + ${tempest_passed:-0} )) passed, 0 failed, $(( ${tempest_skipped:-0} + pytest_skipped )) skipped"

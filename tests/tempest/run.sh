@@ -5,14 +5,19 @@
 # and prints the pass/fail/skip counts. Fails when a test fails that is not listed in
 # known-failures.txt (features Updraft does not implement yet, each with its reason).
 #
+# With TEMPEST_LIST=FILE it runs the tests FILE lists instead (one regex a line), e.g. the OpenStack
+# interop guideline's required compute tests (interop-2020.06-compute.lst, from shared/conformance).
+#
 # Env: UPDRAFT_BIN (.build/debug/updraft), UPDRAFT_VENV (virtualenv with tempest),
-#      TEMPEST_REGEX (^tempest\.api\.identity), TEMPEST_CONCURRENCY (2)
+#      TEMPEST_REGEX (^tempest\.api\.identity), TEMPEST_LIST, TEMPEST_CONCURRENCY (2)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin=${UPDRAFT_BIN:-$repo/.build/debug/updraft}
 venv=${UPDRAFT_VENV:?set UPDRAFT_VENV to a virtualenv with tempest}
 regex=${TEMPEST_REGEX:-^tempest\.api\.identity}
+select=(--regex "$regex")
+if [ -n "${TEMPEST_LIST:-}" ]; then select=(--include-list "$(readlink -f "$TEMPEST_LIST")"); fi
 work=$(mktemp -d /tmp/updraft-tempest.XXXXXX)
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
@@ -134,7 +139,7 @@ CONF
 
 cd "$work/ws"
 set +e
-"$venv/bin/tempest" run --config-file "$work/ws/etc/tempest.conf" --regex "$regex" \
+"$venv/bin/tempest" run --config-file "$work/ws/etc/tempest.conf" "${select[@]}" \
   --concurrency "${TEMPEST_CONCURRENCY:-2}" >"$work/tempest.out" 2>&1
 set -e
 grep -E '^(Ran|[ -]+(Passed|Skipped|Failed|Expected Fail|Unexpected Success)):' "$work/tempest.out" | sed 's/^ *- */  /'

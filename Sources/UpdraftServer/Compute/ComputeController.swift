@@ -109,9 +109,25 @@ struct ComputeController: Sendable {
         ])
     }
 
-    /// Serves `GET /compute/`: the version list.
+    /// The legacy v2.0 API as Nova lists it (SUPPORTED, no microversions). Updraft serves
+    /// only v2.1, but clients and tempest expect v2.0 listed first, as every Nova does.
+    private func legacyVersionBody(_ request: Request) -> JSONValue {
+        .object([
+            "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "", "updated": "2011-01-21T11:33:21Z",
+            "links": .array([
+                .object(["rel": "self", "href": .string(publicBase(request) + "/compute/v2/")]),
+                .object(["rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"]),
+            ]),
+            "media-types": .array([
+                .object(["base": "application/json", "type": "application/vnd.openstack.compute+json;version=2"])
+            ]),
+        ])
+    }
+
+    /// Serves `GET /compute/`: the version list, v2.0 then v2.1 as Nova orders them.
     func versions(_ request: Request) throws -> Response {
-        try JSONResponder(base: publicBase(request)).respond(JSONValue.object(["versions": .array([versionBody(request)])]))
+        try JSONResponder(base: publicBase(request)).respond(
+            JSONValue.object(["versions": .array([legacyVersionBody(request), versionBody(request)])]))
     }
 
     /// Serves `GET /compute/v2.1/`.
