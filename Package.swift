@@ -78,6 +78,7 @@ let package = Package(
                 "HostProcess",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .target(

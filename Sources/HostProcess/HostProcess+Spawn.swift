@@ -90,7 +90,15 @@ extension HostProcess {
             for pointer in argv + envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        var result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        // ETXTBSY: a file just written (a script, a freshly installed binary) is briefly held
+        // open for writing by a child another thread is starting; it clears within microseconds.
+        var retries = 0
+        while result == ETXTBSY && retries < 20 {
+            retries += 1
+            usleep(1000)
+            result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
         guard result == 0 else {
             throw Error.launch(program: executable, reason: String(cString: strerror(result)))
         }
