@@ -13,6 +13,7 @@ extension JSONValue {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let n): out.append(contentsOf: String(n).utf8)
         case .number(let n):
             if n == n.rounded(), abs(n) < 1e15 {
                 out.append(contentsOf: String(Int64(n)).utf8)

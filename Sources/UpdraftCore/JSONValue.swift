@@ -5,6 +5,9 @@ import Foundation
 public enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
+    /// A number written without fraction or exponent that fits in `Int`, kept exact.
+    case integer(Int)
+    /// Any other number: a fraction, an exponent, or an integer too large for `Int`.
     case number(Double)
     case string(String)
     case array([JSONValue])
@@ -16,6 +19,8 @@ public enum JSONValue: Codable, Sendable, Equatable {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
@@ -32,6 +37,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         switch self {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
         case .number(let value):
             if value == value.rounded(), abs(value) < 1e15 {
                 try container.encode(Int64(value))
@@ -41,6 +47,16 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// The value as an exact `Int`: an integer, or a number with no fraction that `Int` holds.
+    /// Nil for anything else (a fraction, 1e300, a string); never traps.
+    public var exactInteger: Int? {
+        switch self {
+        case .integer(let value): value
+        case .number(let value): Int(exactly: value)
+        default: nil
         }
     }
 
@@ -93,10 +109,16 @@ public struct JSONObject: Sendable {
 
     public func has(_ key: String) -> Bool { fields[key] != nil }
 
+    /// A string field. A NUL character is a 400 in every service: no OpenStack field holds
+    /// one, and PostgreSQL cannot store it.
     public func string(_ key: String) throws(UpdraftError) -> String? {
         switch fields[key] {
         case nil, .null?: return nil
-        case .string(let value)?: return value
+        case .string(let value)?:
+            guard !value.utf8.contains(0) else {
+                throw .badRequest("Invalid input for field '\(path).\(key)': NUL characters are not allowed.")
+            }
+            return value
         default: throw .badRequest("Invalid input for field '\(path).\(key)': expected a string.")
         }
     }
@@ -109,6 +131,29 @@ public struct JSONObject: Sendable {
             throw .badRequest("Invalid input for field '\(path).\(key)': longer than \(maxLength) characters.")
         }
         return value
+    }
+
+    /// An integer field within `range`; a wrong type, a fraction, or a value outside `range`
+    /// is a 400 naming the field and the range. Every count, size and id a client sends is
+    /// read through here (or the compute API's variant that also takes numeric strings).
+    public func integer(_ key: String, in range: ClosedRange<Int>) throws(UpdraftError) -> Int? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case let value?:
+            guard let number = value.exactInteger else {
+                throw .badRequest("Invalid input for field '\(path).\(key)': expected an integer, got \(value.jsonText).")
+            }
+            return try Self.check(number, in: range, field: "\(path).\(key)")
+        }
+    }
+
+    /// `number` if it lies in `range`; otherwise a 400 naming `field` and the range.
+    public static func check(_ number: Int, in range: ClosedRange<Int>, field: String) throws(UpdraftError) -> Int {
+        guard range.contains(number) else {
+            throw .badRequest(
+                "Invalid input for field '\(field)': \(number) is not between \(range.lowerBound) and \(range.upperBound).")
+        }
+        return number
     }
 
     public func bool(_ key: String) throws(UpdraftError) -> Bool? {

@@ -5,7 +5,8 @@
 public struct UpdraftError: Error, Sendable, CustomStringConvertible {
     /// A closed set of failure kinds, each with one HTTP status.
     public enum Code: String, Sendable, CaseIterable {
-        case badRequest, unauthorized, forbidden, notFound, conflict, overLimit, unsupported, timeout, `internal`
+        case badRequest, unauthorized, forbidden, notFound, conflict, overLimit, unsupportedMediaType, unsupported
+        case timeout, `internal`
 
         /// The HTTP status the edge answers with.
         public var httpStatus: Int {
@@ -16,6 +17,7 @@ public struct UpdraftError: Error, Sendable, CustomStringConvertible {
             case .notFound: 404
             case .conflict: 409
             case .overLimit: 413
+            case .unsupportedMediaType: 415
             case .unsupported: 501
             case .timeout: 504
             case .internal: 500

@@ -19,6 +19,12 @@ struct ComputeAPITests {
     @Test("the version document advertises 2.1 to 2.47 and other versions are 406")
     func versions() async throws {
         try await IdentityAPITests.withCloud { client, password in
+            try await client.execute(uri: "/compute/", method: .get) {
+                let versions = try #require(try IdentityAPITests.json($0.body)["versions"] as? [[String: Any]])
+                // Nova lists the legacy v2.0 first, then v2.1; tempest's test_list_api_versions checks the order.
+                #expect(versions.map { $0["id"] as? String } == ["v2.0", "v2.1"])
+                #expect(versions.first?["status"] as? String == "SUPPORTED")
+            }
             try await client.execute(uri: "/compute/v2.1", method: .get) {
                 let version = try #require(try IdentityAPITests.json($0.body)["version"] as? [String: Any])
                 #expect(version["version"] as? String == "2.47")
@@ -51,6 +57,44 @@ struct ComputeAPITests {
                 #expect($0.status == .badRequest)
                 let fault = try #require(try IdentityAPITests.json($0.body)["badRequest"] as? [String: Any])
                 #expect((fault["message"] as? String)?.contains("image") == true)
+            }
+        }
+    }
+
+    @Test("huge, fractional and wrongly typed numbers and negative limits are Nova's 400, and the cloud keeps serving")
+    func badNumbers() async throws {
+        try await IdentityAPITests.withCloud { client, password in
+            let headers: HTTPFields = [.authToken: try await Self.token(client, password)]
+            for path in [
+                "flavors?limit=-1", "flavors/detail?limit=x", "os-keypairs?limit=-1", "servers?limit=-5", "images?limit=-1",
+            ] {
+                try await client.execute(uri: "/compute/v2.1/" + path, method: .get, headers: headers) {
+                    #expect($0.status == .badRequest, "\(path)")
+                    let fault = try IdentityAPITests.json($0.body)["badRequest"]
+                    #expect(fault != nil, "\(path)")
+                }
+            }
+            let bodies = [
+                ("flavors", #"{"flavor": {"name": "big", "ram": 1e300, "vcpus": 1, "disk": 1}}"#),
+                ("flavors", #"{"flavor": {"name": "big", "ram": 9223372036854775808, "vcpus": 1, "disk": 1}}"#),
+                ("flavors", #"{"flavor": {"name": "typed", "id": 7, "ram": 64, "vcpus": 1, "disk": 1}}"#),
+                ("servers", #"{"server": {"name": "x", "imageRef": "img", "flavorRef": 1e300}}"#),
+                ("servers", #"{"server": {"name": "x", "imageRef": "img", "flavorRef": 1.5}}"#),
+                ("servers", #"{"server": {"name": "x", "imageRef": "img", "flavorRef": "42", "min_count": 1e300}}"#),
+                ("os-quota-sets/x", #"{"quota_set": {"cores": 1e300}}"#),
+            ]
+            for (path, text) in bodies {
+                let method: HTTPRequest.Method = path.hasPrefix("os-quota-sets") ? .put : .post
+                try await client.execute(
+                    uri: "/compute/v2.1/" + path, method: method, headers: headers, body: ByteBuffer(string: text)
+                ) {
+                    #expect($0.status == .badRequest, "\(text)")
+                }
+            }
+            try await client.execute(uri: "/compute/v2.1/flavors", method: .get, headers: headers) {
+                #expect($0.status == .ok)
+                let flavors = try #require(try IdentityAPITests.json($0.body)["flavors"] as? [[String: Any]])
+                #expect(!flavors.contains { ["big", "typed"].contains($0["name"] as? String) })
             }
         }
     }

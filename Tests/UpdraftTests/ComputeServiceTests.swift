@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SQLKit
 import Testing
 import UpdraftCore
 import UpdraftDatabase
@@ -281,6 +282,22 @@ struct ComputeServiceTests {
             try await compute.perform(.start, on: id, caller: Self.member, requestID: "req-start")
             let started = try await Self.wait(compute, id, "ACTIVE")
             #expect(started.fault == nil)
+        }
+    }
+
+    @Test("an acknowledged stop that a restart interrupted is carried out after it, not dropped")
+    func interruptedStopCompletes() async throws {
+        try await Self.withCompute { compute, driver, _ in
+            let id = try await Self.create(compute).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            // What a kill -9 right after the 202 leaves: the task recorded, the guest still running.
+            try await compute.database.write { db in
+                try await db.raw("UPDATE instances SET task_state = 'powering-off' WHERE id = \(bind: id)").run()
+            }
+            try await compute.recoverInterruptedWork()
+            let server = try await Self.wait(compute, id, "SHUTOFF")
+            #expect(server.powerState == .shutdown)
+            #expect(try await driver.powerStates()[id] == .shutdown)
         }
     }
 

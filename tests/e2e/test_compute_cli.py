@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import (UPDRAFT_BIN, Cloud, Factory, base_env, guest_pid, qemu_pids_for, qmp_status,
+from conftest import (UPDRAFT_BIN, Api, Cloud, Factory, base_env, guest_pid, qemu_pids_for, qmp_status,
                       unique)
 
 pytestmark = pytest.mark.updraft_only
@@ -237,6 +237,46 @@ def test_crash_during_build_ends_active_or_error_without_orphans(cloud: Cloud,
     finally:
         delete(cloud, sid)
     assert qemu_pids_for(sid) == []
+
+
+def test_stop_acknowledged_before_a_kill_9_is_carried_out_after_restart(cloud: Cloud,
+                                                                         tiny_image: dict[str, Any]) -> None:
+    """os-stop answered 202, then updraft is killed at once: after the restart the server ends
+    SHUTOFF with no task pending and its QEMU gone, never ACTIVE as if the stop was never asked."""
+    assert cloud.server is not None
+    sid = boot(cloud, tiny_image)["id"]
+    try:
+        cloud.openstack("server", "stop", sid, json_output=False)
+        cloud.server.crash_and_restart()
+
+        def stopped() -> Any:
+            s = server_show(cloud, sid)
+            return s if not s.get("OS-EXT-STS:task_state") and s["status"] != "ACTIVE" else None
+        final = wait_for("the interrupted stop finishes", stopped)
+        assert final["status"] == "SHUTOFF", final
+        assert qemu_pids_for(sid) == []
+    finally:
+        delete(cloud, sid)
+
+
+def test_reader_cannot_change_metadata_or_open_a_console(cloud: Cloud, make: Factory, api: Api,
+                                                         tiny_image: dict[str, Any]) -> None:
+    """A reader sees the project's server but cannot write its metadata or get its console."""
+    member, project = make.member()
+    reader = make.user()
+    api.grant("reader", user_id=reader["id"], project_id=project["id"])
+    member_env = cloud.user_env(member["name"], member["password"], project_id=project["id"])
+    reader_env = cloud.user_env(reader["name"], reader["password"], project_id=project["id"])
+    sid = boot(cloud, tiny_image, "--property", "owner=member", env=member_env)["id"]
+    try:
+        assert server_show(cloud, sid, env=reader_env)["id"] == sid
+        for args in (["server", "set", "--property", "k=v", sid], ["server", "unset", "--property", "owner", sid],
+                     ["console", "url", "show", "--novnc", sid]):
+            p = cloud.openstack_fails(*args, env=reader_env)
+            assert "403" in p.stderr or "orbidden" in p.stderr or "not allowed" in p.stderr, (args, p.stderr)
+        assert server_show(cloud, sid)["properties"] in ({"owner": "member"}, "owner='member'")
+    finally:
+        cloud.openstack("server", "delete", "--wait", sid, env=member_env, json_output=False)
 
 
 def test_quota_exceeded_is_403(cloud: Cloud, make: Factory, tiny_image: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ extension ComputeService {
             }
             all = Array(all[(index + 1)...])
         }
-        return Array(all.prefix(min(limit ?? configuration.maxLimit, configuration.maxLimit)))
+        return Array(all.prefix(max(0, min(limit ?? configuration.maxLimit, configuration.maxLimit))))
     }
 
     /// One flavor; a private flavor is 404 to a project without access, as in Nova.

@@ -23,7 +23,7 @@ extension ComputeService {
             }
             all = Array(all[(index + 1)...])
         }
-        return Array(all.prefix(limit ?? all.count))
+        return Array(all.prefix(max(0, limit ?? all.count)))
     }
 
     public func keypair(_ name: String, userID: String) async throws -> Keypair {

@@ -190,7 +190,7 @@ extension ComputeService {
 
     /// Serves `GET /servers[/detail]`: newest first, paginated by `marker` as Nova does.
     public func listServers(_ q: ListQuery) async throws -> [Instance] {
-        let limit = min(q.limit ?? configuration.maxLimit, configuration.maxLimit)
+        let limit = max(0, min(q.limit ?? configuration.maxLimit, configuration.maxLimit))
         let sortColumn =
             [
                 "created_at", "updated_at", "display_name", "name", "launched_at", "vm_state", "task_state", "power_state",

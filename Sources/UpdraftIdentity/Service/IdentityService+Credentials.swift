@@ -145,10 +145,8 @@ extension IdentityService {
                 "SELECT * FROM application_credentials WHERE name = \(bind: name) AND user_id = \(bind: userID)"
             ).first().map(Self.applicationCredential)
         }
-        guard let record else {
-            let name = (try? body.string("id")) ?? (try? body.string("name")) ?? nil
-            throw UpdraftError.notFound("Could not find Application Credential: \(name ?? "?").")
-        }
+        // An unknown or deleted credential is a failed authentication (401), as in Keystone.
+        guard let record else { throw UpdraftError.unauthorized("The request you have made requires authentication.") }
         guard passwords.verify(secret, against: record.secretHash) else {
             throw UpdraftError.unauthorized("The request you have made requires authentication.")
         }

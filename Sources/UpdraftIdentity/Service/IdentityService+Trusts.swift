@@ -39,14 +39,7 @@ extension IdentityService {
         guard !wanted.isEmpty else { throw UpdraftError.badRequest("At least one role should be specified.") }
         let requested = wanted
         let impersonation = try body.bool("impersonation") ?? false
-        var remainingUses: Int? = nil
-        if case .number(let uses)? = body.fields["remaining_uses"] {
-            guard uses >= 1, uses == uses.rounded() else {
-                throw UpdraftError.badRequest("Invalid input for field 'trust.remaining_uses': a positive integer is required.")
-            }
-            remainingUses = Int(uses)
-        }
-        let uses = remainingUses
+        let uses = try body.integer("remaining_uses", in: 1...Int(Int32.max))
         let expires = expiresAt
         return try await write { db in
             _ = try await Self.user(id: trustee, db)

@@ -109,9 +109,9 @@ public enum ImageRules {
     }
 
     static func count(_ name: String, _ value: JSONValue) throws(UpdraftError) -> Int {
-        guard case .number(let number) = value, number >= 0, number == number.rounded(), number < 1e15 else {
+        guard let number = value.exactInteger, number >= 0, number < 1 << 50 else {
             throw .badRequest("Invalid value for \(name): expected a non-negative integer.")
         }
-        return Int(number)
+        return number
     }
 }

@@ -15,6 +15,10 @@ extension ImageService {
         if let owner = draft.owner, owner != caller.projectID, !admin {
             throw .forbidden("You are not permitted to create images owned by '\(owner)'.")
         }
+        // Glance's default policy: creating an image needs member on the project (a reader reads).
+        if let project = draft.owner ?? caller.projectID, !admin {
+            try Policy.authorize(caller, .projectMember(project))
+        }
         _ = try ImageRules.checkFormat(draft.diskFormat, allowed: Image.diskFormats, "disk_format")
         _ = try ImageRules.checkFormat(draft.containerFormat, allowed: Image.containerFormats, "container_format")
         for name in draft.properties.keys { try ImageRules.checkPropertyName(name, isAdmin: admin) }

@@ -21,8 +21,7 @@ extension ComputeController {
             guard body.fields.count == 1, let (key, value) = body.fields.first else {
                 throw UpdraftError.badRequest("Malformed request body: one action is expected.")
             }
-            let server = try await compute.server(id, caller: call.caller)
-            try call.authorize(.projectMember(server.projectID))
+            _ = try await self.serverToChange(id, call)
             let argument = JSONObject(value.objectFields ?? [:], path: key)
             switch key {
             case "reboot":
@@ -83,11 +82,8 @@ extension ComputeController {
                 fields["adminPass"] = .string(try argument.string("adminPass") ?? Identifier.make().prefix(12).description)
                 return try call.respond(.object(["server": .object(fields)]), status: .accepted)
             case "resize":
-                let flavorRef: String
-                switch argument.fields["flavorRef"] {
-                case .string(let s)?: flavorRef = s
-                case .number(let n)?: flavorRef = String(Int(n))
-                default: throw UpdraftError.badRequest("Resize requests require 'flavorRef' attribute.")
+                guard let flavorRef = try argument.reference("flavorRef") else {
+                    throw UpdraftError.badRequest("Resize requests require 'flavorRef' attribute.")
                 }
                 try await compute.perform(
                     .resize, on: id, caller: call.caller, requestID: call.requestID,
@@ -104,6 +100,8 @@ extension ComputeController {
         route(v, .post, "servers/:id/remote-consoles") { request, context, call in
             guard call.version.atLeast(6) else { throw UpdraftError.notFound("The resource could not be found.") }
             let id = try context.parameter("id")
+            // A console hands out the guest's keyboard and screen: members only, as in Nova.
+            _ = try await self.serverToChange(id, call)
             let body = try await self.body(request, "remote_console")
             let proto = try body.string("protocol") ?? ""
             let type = try body.string("type") ?? ""

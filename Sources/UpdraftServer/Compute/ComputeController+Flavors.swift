@@ -40,7 +40,7 @@ extension ComputeController {
                 let flavors = try await compute.listFlavors(
                     caller: call.caller, isPublic: isPublic, minDisk: try int("minDisk"), minRam: try int("minRam"),
                     sortKey: q["sort_key"] ?? "flavorid", ascending: (q["sort_dir"] ?? "asc").lowercased() == "asc",
-                    limit: try int("limit"), marker: q["marker"])
+                    limit: try self.limit(request), marker: q["marker"])
                 return try call.respond(
                     self.page(
                         "flavors", flavors.map { self.flavorView($0, detail: detail, call) }, flavors.last?.id, request, call))
@@ -67,12 +67,8 @@ extension ComputeController {
                 }
                 return n
             }
-            var id = ""
-            switch body.fields["id"] {
-            case .string(let s)?: id = s
-            case .number(let n)?: id = String(Int(n))
-            default: break
-            }
+            // Nova's schema takes a string or null for the id; a number is a 400.
+            let id = try body.string("id") ?? ""
             let flavor = Flavor(
                 id: id, name: name, vcpus: try positive("vcpus", minimum: 1), ram: try positive("ram", minimum: 1),
                 disk: try positive("disk", minimum: 0), ephemeral: try positive("OS-FLV-EXT-DATA:ephemeral", minimum: 0),
@@ -175,7 +171,7 @@ extension ComputeController {
         }
         route(v, .get, "os-keypairs") { request, _, call in
             let pairs = try await compute.listKeypairs(
-                userID: try owner(request, call), limit: request.query["limit"].flatMap(Int.init),
+                userID: try owner(request, call), limit: try self.limit(request),
                 marker: request.query["marker"])
             return try call.respond(
                 .object(["keypairs": .array(pairs.map { .object(["keypair": self.keypairView($0, full: false, call)]) })]))

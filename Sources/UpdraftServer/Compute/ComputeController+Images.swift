@@ -68,7 +68,7 @@ extension ComputeController {
                     }
                     list = Array(list[(index + 1)...])
                 }
-                if let limit = q["limit"].flatMap(Int.init) { list = Array(list.prefix(limit)) }
+                if let limit = try self.limit(request) { list = Array(list.prefix(limit)) }
                 return try call.respond(.object(["images": .array(list.map { self.imageView($0, detail: detail, call) })]))
             }
         }

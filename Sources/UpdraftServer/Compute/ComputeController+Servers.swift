@@ -9,14 +9,16 @@ extension ComputeController {
         let compute = compute
         route(v, .post, "servers") { request, _, call in
             let body = try await self.body(request, "server")
+            // The whole request is read and checked before anything is created: a 400 changes nothing.
             let create = try self.createRequest(body, call)
+            let returnReservation = try body.looseBool("return_reservation_id") == true
+            let adminPass = try body.string("adminPass") ?? Identifier.make().prefix(12).description
             let servers = try await compute.createServers(create, caller: call.caller, requestID: call.requestID)
-            if try body.looseBool("return_reservation_id") == true {
+            if returnReservation {
                 return try call.respond(
                     .object(["reservation_id": .string(servers.first?.reservationID ?? "")]), status: .accepted)
             }
             guard let first = servers.first else { throw UpdraftError.internal("no server was created") }
-            let adminPass = try body.string("adminPass") ?? Identifier.make().prefix(12).description
             return try call.respond(
                 .object([
                     "server": .object([
@@ -44,8 +46,7 @@ extension ComputeController {
         route(v, .put, "servers/:id") { request, context, call in
             let id = try context.parameter("id")
             let body = try await self.body(request, "server")
-            let server = try await compute.server(id, caller: call.caller)
-            try call.authorize(.projectMember(server.projectID))
+            _ = try await self.serverToChange(id, call)
             let name = try body.string("name")
             if let name, name.isEmpty || name.count > 255 {
                 throw UpdraftError.badRequest("Invalid input for field/attribute name.")
@@ -65,8 +66,7 @@ extension ComputeController {
         }
         route(v, .delete, "servers/:id") { _, context, call in
             let id = try context.parameter("id")
-            let server = try await compute.server(id, caller: call.caller)
-            try call.authorize(.projectMember(server.projectID))
+            _ = try await self.serverToChange(id, call)
             try await compute.deleteServer(id, caller: call.caller, requestID: call.requestID)
             return call.empty(.noContent)
         }
@@ -116,8 +116,8 @@ extension ComputeController {
     /// `{"<key>": [...], "<key>_links": [{"rel": "next", ...}]}` when the page is full.
     func page(_ key: String, _ items: [JSONValue], _ lastID: String?, _ request: Request, _ call: Call) -> JSONValue {
         var body: [String: JSONValue] = [key: .array(items)]
-        let limit = request.query["limit"].flatMap(Int.init) ?? compute.configuration.maxLimit
-        if let lastID, items.count >= min(limit, compute.configuration.maxLimit) {
+        let limit = (try? self.limit(request)) ?? compute.configuration.maxLimit
+        if let lastID, items.count >= limit {
             var query = request.query
             query["marker"] = lastID
             let text = query.sorted { $0.key < $1.key }.map {
@@ -139,10 +139,7 @@ extension ComputeController {
         } else if query.projectID == nil {
             throw UpdraftError.forbidden("Listing servers needs a project-scoped token.")
         }
-        if let limit = q["limit"] {
-            guard let n = Int(limit), n >= 0 else { throw UpdraftError.badRequest("limit param must be an integer") }
-            query.limit = n
-        }
+        query.limit = try limit(request)
         query.marker = q["marker"]
         query.name = q["name"] ?? q["display_name"]
         if let status = q["status"] {
@@ -176,19 +173,27 @@ extension ComputeController {
 
     func createRequest(_ body: JSONObject, _ call: Call) throws -> ComputeService.CreateRequest {
         let name = try body.requiredString("name", maxLength: 255)
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.trimmingCharacters(in: .whitespaces) == name else {
-            throw UpdraftError.badRequest("Invalid input for field/attribute name. Value: \(name).")
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.trimmingCharacters(in: .whitespaces) == name,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw UpdraftError.badRequest("Invalid input for field/attribute name. Value: \(name.debugDescription).")
+        }
+        let userData = try body.string("user_data")
+        if let userData {
+            // Nova's schema: base64, at most 65535 bytes as sent.
+            guard userData.utf8.count <= 65535, Data(base64Encoded: userData, options: .ignoreUnknownCharacters) != nil
+            else {
+                throw UpdraftError.badRequest(
+                    "Invalid input for field/attribute user_data. Value: it is not a base64 string of at most 65535 bytes.")
+            }
         }
         let imageRef = try body.string("imageRef") ?? ""
         if imageRef.isEmpty, try body.array("block_device_mapping_v2") != nil {
             throw UpdraftError(.badRequest, "Booting from a volume is not available yet: no block storage service.")
         }
         guard !imageRef.isEmpty else { throw UpdraftError.badRequest("Missing imageRef attribute") }
-        let flavorRef: String
-        switch body.fields["flavorRef"] {
-        case .string(let s)?: flavorRef = s
-        case .number(let n)?: flavorRef = String(Int(n))
-        default: throw UpdraftError.badRequest("Missing flavorRef attribute")
+        guard let flavorRef = try body.reference("flavorRef") else {
+            throw UpdraftError.badRequest("Missing flavorRef attribute")
         }
         if call.version.atLeast(37), body.fields["networks"] == nil {
             throw UpdraftError.badRequest("Invalid input for field/attribute networks: it is required from 2.37.")
@@ -196,8 +201,8 @@ extension ComputeController {
         if case .array(let networks)? = body.fields["networks"], !networks.isEmpty {
             throw UpdraftError.badRequest("Networks are not available yet: create the server with networks 'none' or 'auto'.")
         }
-        let minCount = try body.integer("min_count") ?? 1
-        let maxCount = try body.integer("max_count") ?? minCount
+        let minCount = try body.integer("min_count", in: 1...Int(Int32.max)) ?? 1
+        let maxCount = try body.integer("max_count", in: 1...Int(Int32.max)) ?? minCount
         var description: String?
         if body.has("description") {
             guard call.version.atLeast(19) else {
@@ -208,7 +213,7 @@ extension ComputeController {
         return ComputeService.CreateRequest(
             name: name, imageID: String(imageRef.split(separator: "/").last ?? ""),
             flavorID: String(flavorRef.split(separator: "/").last ?? ""), keyName: try body.string("key_name"),
-            userData: try body.string("user_data"), metadata: try body.stringMap("metadata") ?? [:],
+            userData: userData, metadata: try body.stringMap("metadata") ?? [:],
             configDrive: try body.looseBool("config_drive") ?? false, minCount: minCount, maxCount: maxCount,
             availabilityZone: try body.string("availability_zone"), description: description,
             accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
@@ -224,12 +229,14 @@ extension ComputeController {
         }
         route(v, .put, "servers/:id/metadata") { request, context, call in
             let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
             let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") ?? [:]
             let result = try await compute.updateMetadata(id, caller: call.caller, set: values, replace: true)
             return try call.respond(.object(["metadata": map(result)]))
         }
         route(v, .post, "servers/:id/metadata") { request, context, call in
             let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
             guard let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") else {
                 throw UpdraftError.badRequest("Malformed request body: metadata is required.")
             }
@@ -244,6 +251,7 @@ extension ComputeController {
         }
         route(v, .put, "servers/:id/metadata/:key") { request, context, call in
             let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
             let key = try context.parameter("key")
             guard let meta = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("meta"), meta.count == 1
             else { throw UpdraftError.badRequest("Request body contains too many items") }
@@ -252,8 +260,10 @@ extension ComputeController {
             return try call.respond(.object(["meta": map(meta)]))
         }
         route(v, .delete, "servers/:id/metadata/:key") { _, context, call in
+            let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
             _ = try await compute.updateMetadata(
-                try context.parameter("id"), caller: call.caller, set: [:], replace: false,
+                id, caller: call.caller, set: [:], replace: false,
                 remove: try context.parameter("key"))
             return call.empty(.noContent)
         }

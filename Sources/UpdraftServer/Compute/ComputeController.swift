@@ -88,6 +88,23 @@ struct ComputeController: Sendable {
         }
     }
 
+    /// Server `id` for a call that changes it: the caller must be a member of its project
+    /// (or an admin); a reader gets 403, as under Nova's default policies.
+    func serverToChange(_ id: String, _ call: Call) async throws -> Instance {
+        let server = try await compute.server(id, caller: call.caller)
+        try call.authorize(.projectMember(server.projectID))
+        return server
+    }
+
+    /// `?limit=`: Nova's non-negative integer, capped at `max_limit`; a 400 for anything else.
+    func limit(_ request: Request) throws(UpdraftError) -> Int? {
+        guard let text = request.query["limit"] else { return nil }
+        guard let n = Int(text), n >= 0 else {
+            throw .badRequest("Invalid input for query parameters limit. Value: \(text). It must be a non-negative integer.")
+        }
+        return min(n, compute.configuration.maxLimit)
+    }
+
     /// The body's object under `key` (`{"server": {...}}`); 400 otherwise.
     func body(_ request: Request, _ key: String) async throws -> JSONObject {
         try JSONObject.body(try await request.json(limit: bodyLimit), key: key)
@@ -137,17 +154,37 @@ struct ComputeController: Sendable {
 }
 
 extension JSONObject {
-    /// An integer sent as a number or a numeric string (Nova accepts both for counts and sizes).
-    func integer(_ key: String) throws(UpdraftError) -> Int? {
+    /// Nova's database integer range, which its schemas also enforce on counts and sizes.
+    static let novaIntegers = Int(Int32.min)...Int(Int32.max)
+
+    /// An integer sent as a number or a numeric string (Nova accepts both for counts and
+    /// sizes), within `range`; anything else is Nova's 400 naming the field.
+    func integer(_ key: String, in range: ClosedRange<Int> = novaIntegers) throws(UpdraftError) -> Int? {
+        let number: Int?
         switch fields[key] {
         case nil, .null?: return nil
-        case .number(let n)? where n == n.rounded(): return Int(n)
-        case .string(let s)?:
-            if let n = Int(s.trimmingCharacters(in: .whitespaces)) { return n }
-        default: break
+        case .string(let s)?: number = Int(s.trimmingCharacters(in: .whitespaces))
+        case let value?: number = value.exactInteger
         }
-        throw .badRequest(
-            "Invalid input for field/attribute \(key). Value: \(fields[key]?.jsonText ?? ""). It is not an integer.")
+        guard let number, range.contains(number) else {
+            throw .badRequest(
+                "Invalid input for field/attribute \(key). Value: \(fields[key]?.jsonText ?? ""). "
+                    + "It must be an integer from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return number
+    }
+
+    /// A reference Nova takes as a string or an integer (`flavorRef`); a 400 otherwise.
+    func reference(_ key: String) throws(UpdraftError) -> String? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        case let value?:
+            guard let number = value.exactInteger else {
+                throw .badRequest("Invalid input for field/attribute \(key). Value: \(value.jsonText).")
+            }
+            return String(number)
+        }
     }
 
     /// A boolean sent as `true`, `"true"`, `"True"`, `1` ...
@@ -155,6 +192,7 @@ extension JSONObject {
         switch fields[key] {
         case nil, .null?: return nil
         case .bool(let b)?: return b
+        case .integer(let n)?: return n != 0
         case .number(let n)?: return n != 0
         case .string(let s)?:
             switch s.lowercased() {

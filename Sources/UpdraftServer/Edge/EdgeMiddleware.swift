@@ -30,6 +30,11 @@ struct EdgeMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response: Response
         do {
+            // Keystone and Nova refuse any body that is not JSON, on every route; Glance takes
+            // raw image bytes on its data routes, so its JSON routes check for themselves.
+            if request.hasBody, Fault.Service(path: request.uri.path) != .image, let error = request.mediaTypeError() {
+                throw error
+            }
             response = try await next(request, context)
         } catch {
             response = fault(for: error, request: request, context: context)

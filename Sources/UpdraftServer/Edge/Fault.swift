@@ -28,7 +28,7 @@ enum Fault {
     /// Nova names the fault object after its kind: `{"itemNotFound": {"message": ..., "code": 404}}`.
     static let novaKinds: [Int: String] = [
         400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "HTTPMethodNotAllowed",
-        409: "conflictingRequest", 413: "overLimit", 501: "notImplemented",
+        409: "conflictingRequest", 413: "overLimit", 415: "badMediaType", 501: "notImplemented",
     ]
 
     static let titles: [Int: String] = [

@@ -5,8 +5,11 @@ import UpdraftCore
 import UpdraftIdentity
 
 extension Request {
-    /// The body parsed as JSON: 413 past `limit` bytes, 400 when it is not JSON.
+    /// The body parsed as JSON: 413 past `limit` bytes, 400 when it is not JSON, and a body
+    /// sent as another media type (text/plain, a form, XML) refused as the service does:
+    /// Keystone with 400, Nova and Glance with 415.
     func json(limit: Int) async throws -> JSONValue {
+        if let error = mediaTypeError() { throw error }
         let buffer: ByteBuffer
         do {
             buffer = try await body.collect(upTo: limit)
@@ -14,6 +17,27 @@ extension Request {
             throw UpdraftError.overLimit("Request Entity Too Large: the body is over \(limit) bytes.")
         }
         return try JSONValue.parse(Data(buffer: buffer))
+    }
+
+    /// Why a body of this request's Content-Type is refused where JSON is expected: Keystone
+    /// answers 400, Nova and Glance 415. Nil when it is JSON or not named.
+    func mediaTypeError() -> UpdraftError? {
+        guard let type = headers[.contentType], !Self.isJSON(type) else { return nil }
+        let message = "The request body must be JSON (Content-Type: application/json), not \(type)."
+        return Fault.Service(path: uri.path) == .identity
+            ? UpdraftError.badRequest(message) : UpdraftError(.unsupportedMediaType, message)
+    }
+
+    /// Whether the request carries a body (a non-zero Content-Length, or chunked).
+    var hasBody: Bool {
+        if let length = headers[.contentLength] { return length != "0" }
+        return headers[.transferEncoding] != nil
+    }
+
+    /// `application/json`, a `+json` type or Glance's JSON-patch type, with any parameters.
+    static func isJSON(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return media == "application/json" || media.hasSuffix("+json") || media.hasSuffix("-json-patch")
     }
 
     /// Query parameters, last value wins.
