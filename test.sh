@@ -7,6 +7,7 @@
 #   4. tempest's identity, image and compute API tests (tests/tempest/run.sh; compute boots
 #      the tiny guest image on real QEMU)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), with tempest
+#   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput)
 # Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -91,6 +92,10 @@ TEMPEST_LIST=tests/tempest/interop-2020.06-compute.lst run_stage bash tests/temp
 interop_counts=$(grep -E '^  (Passed|Skipped|Failed): ' "$interop" | tr -s ' ' | tr '\n' ' ')
 rm -f "$interop"
 
+log "bad-input stage (every route, malformed requests, as admin, member and reader)"
+run_stage "$UPDRAFT_VENV/bin/python" tests/badinput/run.py
+badinput=$(grep -E '^bad-input stage: ' "$results" | tail -n 1)
+
 swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1)
 pytest_passed=$(grep -oE '^[0-9]+ passed' "$results" | awk '{s+=$1} END {print s+0}')
 tempest_passed=$(grep -oE '^  Passed: [0-9]+' "$results" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
@@ -99,4 +104,5 @@ pytest_skipped=$(grep -E '^[0-9]+ passed' "$results" | grep -oE '[0-9]+ skipped'
 rm -f "$results"
 log "all tests passed (swift ${swift_passed:-0}, end-to-end ${pytest_passed}, tempest ${tempest_passed:-0}; tempest known failures listed in tests/tempest/known-failures.txt)"
 echo "interop 2020.06 compute list:${interop_counts:+ $interop_counts}"
+echo "$badinput"
 echo "$(( ${swift_passed:-0} + pytest_passed + ${tempest_passed:-0} )) passed, 0 failed, $(( ${tempest_skipped:-0} + pytest_skipped )) skipped"

@@ -64,6 +64,9 @@ public enum UpdraftServer {
         public let router: Router<UpdraftRequestContext>
         /// Set when this start bootstrapped an empty store.
         public let adminPassword: String?
+
+        /// Every route as `METHOD /path`, sorted, read from the router itself.
+        public var routeList: [String] { router.routes.map { "\($0.method) \($0.path)" }.sorted() }
     }
 
     private static let registry = PrometheusCollectorRegistry()

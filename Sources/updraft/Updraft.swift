@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
 
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Operator tasks on a data directory.", subcommands: [RotateKeys.self])
+        abstract: "Operator tasks on a data directory.", subcommands: [RotateKeys.self, Routes.self])
 
     struct RotateKeys: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -87,6 +87,29 @@ struct Admin: AsyncParsableCommand {
         func run() throws {
             let repository = try KeyRepository.rotate(.init(directory: absolute(dataDir) + "/keys/tokens"))
             print("updraft: token keys rotated; \(repository.keys.count) keys active")
+        }
+    }
+}
+
+extension Admin {
+    /// Lists every route the server registers, read from the router itself, so tools that
+    /// walk the API (the bad-input stage of the tests) cover a new route the day it is added.
+    struct Routes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every HTTP route the server registers, one 'METHOD /path' a line.")
+
+        func run() async throws {
+            let directory = NSTemporaryDirectory() + "updraft-routes-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var configuration = UpdraftServer.Configuration(dataDirectory: directory)
+            configuration.hypervisor = .fake
+            configuration.guestImageCache = directory + "/no-guest-image"
+            var logger = Logger(label: "updraft")
+            logger.logLevel = .error
+            let parts = try await UpdraftServer.assemble(configuration, logger: logger)
+            let lines = parts.routeList
+            await parts.database.close()
+            print(lines.joined(separator: "\n"))
         }
     }
 }
