@@ -100,6 +100,9 @@ extension QEMU.Accelerator {
         _ child: HostProcess.Child, serial: String, socket: String, log: String, timeout: Duration, logger: Logger
     ) async -> TrialOutcome {
         let deadline = ContinuousClock.now + timeout
+        // QMP is asked only once QEMU has been up a moment: one that aborts at start (a vCPU it
+        // cannot set up) may have its socket open but never greet, and is gone by then.
+        let askQMPAfter = ContinuousClock.now + .milliseconds(300)
         var monitor: QEMU.Monitor?
         var verdict: TrialOutcome?
         while verdict == nil && ContinuousClock.now < deadline {
@@ -112,9 +115,9 @@ extension QEMU.Accelerator {
                 let said = firstError(in: log) ?? "it exited at once"
                 verdict = .failed("QEMU cannot run a KVM guest here: \(said)")
             } else if monitor == nil {
-                if QEMU.Process.canConnect(socket) {
+                if ContinuousClock.now >= askQMPAfter, QEMU.Process.canConnect(socket) {
                     monitor = try? await QEMU.Monitor.connect(
-                        socketPath: socket, timeout: min(.seconds(1), left), logger: logger)
+                        socketPath: socket, timeout: min(.milliseconds(250), left), logger: logger)
                 }
             } else if let answer = try? await monitor?.execute("query-status", timeout: min(.seconds(1), left)),
                 let name = answer["status"]?.string
