@@ -143,17 +143,13 @@ public struct JSONObject: Sendable {
             guard let number = value.exactInteger else {
                 throw .badRequest("Invalid input for field '\(path).\(key)': expected an integer, got \(value.jsonText).")
             }
-            return try Self.check(number, in: range, field: "\(path).\(key)")
+            guard range.contains(number) else {
+                throw .badRequest(
+                    "Invalid input for field '\(path).\(key)': \(number) is not between \(range.lowerBound) and \(range.upperBound)."
+                )
+            }
+            return number
         }
-    }
-
-    /// `number` if it lies in `range`; otherwise a 400 naming `field` and the range.
-    public static func check(_ number: Int, in range: ClosedRange<Int>, field: String) throws(UpdraftError) -> Int {
-        guard range.contains(number) else {
-            throw .badRequest(
-                "Invalid input for field '\(field)': \(number) is not between \(range.lowerBound) and \(range.upperBound).")
-        }
-        return number
     }
 
     public func bool(_ key: String) throws(UpdraftError) -> Bool? {

@@ -7,7 +7,6 @@ import Testing
     import Glibc
 #endif
 
-private let qemuAvailable = (try? QEMU.locateBinary("qemu-system-x86_64")) != nil
 private let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 
 /// The accelerator probe at the process boundary: stand-in `qemu-system-x86_64` programs that

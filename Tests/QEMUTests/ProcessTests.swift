@@ -7,7 +7,8 @@ import Testing
     import Glibc
 #endif
 
-private let qemuAvailable = (try? QEMU.locateBinary("qemu-system-x86_64")) != nil
+/// Whether this machine has QEMU; tests that run it are skipped without it.
+let qemuAvailable = (try? QEMU.locateBinary("qemu-system-x86_64")) != nil
 
 @Suite("QEMU processes")
 struct ProcessTests {

@@ -205,10 +205,9 @@ extension ComputeService {
 
     /// The tasks a restart finishes by running their action again; every other interrupted
     /// task is reconciled with the host and its action recorded as failed.
-    static let resumableActions: [TaskState: ServerAction] = [
-        .poweringOff: .stop, .poweringOn: .start, .rebooting: .softReboot, .rebootingHard: .hardReboot,
-        .pausing: .pause, .unpausing: .unpause, .suspending: .suspend, .resuming: .resume,
-    ]
+    static let resumableActions: [TaskState: ServerAction] = Dictionary(
+        uniqueKeysWithValues: [ServerAction.stop, .start, .softReboot, .hardReboot, .pause, .unpause, .suspend, .resume]
+            .compactMap { action in taskState(for: action).map { ($0, action) } })
 
     /// The fault of a crashed guest whose host cannot say why.
     static let unexplainedCrash = "The guest stopped unexpectedly; the hypervisor gave no reason."
@@ -231,15 +230,15 @@ extension ComputeService {
             } else {
                 seen = .noState
             }
+            // An acknowledged (202) action that can be run again is carried out now, as Nova's
+            // compute does on start. Driver operations are idempotent, so one half done is finished.
+            if let task = instance.taskState, let action = Self.resumableActions[task] {
+                enqueue(.operate(instance.id, action, Parameters()))
+                continue
+            }
             switch (instance.vmState, instance.taskState) {
             case (_, .deleting?):
                 enqueue(.destroy(instance.id))
-            case (_, let task?) where Self.resumableActions[task] != nil:
-                // The action was acknowledged (202): carry it out now, as Nova's compute does on
-                // start. Driver operations are idempotent, so one half done is simply finished.
-                if let action = Self.resumableActions[task] {
-                    enqueue(.operate(instance.id, action, Parameters()))
-                }
             case (.building, _):
                 if seen == .running {
                     try await mutate(instance.id) { i in

@@ -38,7 +38,7 @@ extension ComputeController {
                     requestID: call.requestID)
                 return call.empty()
             case "os-getConsoleOutput":
-                let length = try argument.integer("length")
+                let length = try argument.novaInteger("length")
                 if let length, length < -1 { throw UpdraftError.badRequest("Invalid input for field/attribute length.") }
                 let output = try await compute.consoleOutput(
                     id, lines: length.flatMap { $0 < 0 ? nil : $0 }, caller: call.caller)
@@ -60,7 +60,7 @@ extension ComputeController {
             case "createBackup":
                 let name = try argument.requiredString("name", maxLength: 255)
                 let type = try argument.requiredString("backup_type")
-                guard let rotation = try argument.integer("rotation"), rotation >= 0 else {
+                guard let rotation = try argument.novaInteger("rotation"), rotation >= 0 else {
                     throw UpdraftError.badRequest("Invalid input for field/attribute rotation.")
                 }
                 var metadata = try argument.stringMap("metadata") ?? [:]

@@ -88,7 +88,7 @@ extension ComputeController {
             let body = try await self.body(request, "quota_set")
             var values: [String: Int] = [:]
             for key in body.fields.keys where key != "force" && key != "id" {
-                guard let n = try body.integer(key) else { continue }
+                guard let n = try body.novaInteger(key) else { continue }
                 values[key] = n
             }
             let limits = try await compute.setQuotas(project, values)

@@ -58,7 +58,7 @@ extension ComputeController {
                 throw UpdraftError.badRequest("Invalid input for field/attribute name.")
             }
             func positive(_ key: String, minimum: Int) throws -> Int {
-                guard let n = try body.integer(key) else {
+                guard let n = try body.novaInteger(key) else {
                     if minimum == 0 { return 0 }
                     throw UpdraftError.badRequest("Invalid input for field/attribute \(key): it is required.")
                 }

@@ -201,8 +201,8 @@ extension ComputeController {
         if case .array(let networks)? = body.fields["networks"], !networks.isEmpty {
             throw UpdraftError.badRequest("Networks are not available yet: create the server with networks 'none' or 'auto'.")
         }
-        let minCount = try body.integer("min_count", in: 1...Int(Int32.max)) ?? 1
-        let maxCount = try body.integer("max_count", in: 1...Int(Int32.max)) ?? minCount
+        let minCount = try body.novaInteger("min_count", in: 1...Int(Int32.max)) ?? 1
+        let maxCount = try body.novaInteger("max_count", in: 1...Int(Int32.max)) ?? minCount
         var description: String?
         if body.has("description") {
             guard call.version.atLeast(19) else {

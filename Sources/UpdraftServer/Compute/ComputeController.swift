@@ -158,8 +158,9 @@ extension JSONObject {
     static let novaIntegers = Int(Int32.min)...Int(Int32.max)
 
     /// An integer sent as a number or a numeric string (Nova accepts both for counts and
-    /// sizes), within `range`; anything else is Nova's 400 naming the field.
-    func integer(_ key: String, in range: ClosedRange<Int> = novaIntegers) throws(UpdraftError) -> Int? {
+    /// sizes), within `range`; anything else is Nova's 400 naming the field. The core's
+    /// ``JSONObject/integer(_:in:)`` takes numbers only.
+    func novaInteger(_ key: String, in range: ClosedRange<Int> = novaIntegers) throws(UpdraftError) -> Int? {
         let number: Int?
         switch fields[key] {
         case nil, .null?: return nil
