@@ -41,4 +41,16 @@ public struct AuthContext: Sendable, Equatable {
         if case .domain(let id) = scope { return id }
         return nil
     }
+
+    /// The domain of the project the token is scoped to, if any.
+    public var projectDomainID: String? {
+        if case .project(_, let domainID) = scope { return domainID }
+        return nil
+    }
+
+    /// Updraft itself, acting for no user: restart recovery, jobs, the built-in image. It is
+    /// a cloud administrator, so every visibility rule lets it see what it works on.
+    public static let system = AuthContext(
+        userID: "updraft", userDomainID: "default", scope: .system, roles: ["admin", "member", "reader"],
+        auditID: "updraft-system")
 }

@@ -60,11 +60,8 @@ extension JSONValue {
             case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [
-                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
-                    hex[Int(byte & 0xf)],
-                ])
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(contentsOf: CollectionOfOne(byte).hexString.utf8)
             default: out.append(byte)
             }
         }

@@ -17,6 +17,10 @@ public enum Policy {
         case user(String)
         /// Any authenticated caller.
         case authenticated
+        /// `member` in the token's own scope, whatever it is scoped to: the rule a route that
+        /// changes a project's resources names, checked before its handler looks at the
+        /// resource's own project. A reader never passes it.
+        case member
     }
 
     /// True when `context` satisfies `rule`.
@@ -28,6 +32,7 @@ public enum Policy {
         case .projectMember(let project): return context.projectID == project && context.roles.contains("member")
         case .user(let user): return context.userID == user
         case .authenticated: return true
+        case .member: return context.roles.contains("member")
         }
     }
 

@@ -9,7 +9,6 @@ import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
 import UpdraftIdentity
-import UpdraftImage
 
 /// The composition root of `updraft serve`: opens the state, builds every service and
 /// serves them on one port until SIGTERM or SIGINT.
@@ -55,122 +54,105 @@ public enum UpdraftServer {
         }
     }
 
+    /// The APIs the cloud serves, in build order: each may use the services of those before it.
+    static let apis: [any API.Type] = [IdentityAPI.self, ImageAPI.self, ComputeAPI.self]
+
     /// Everything one running cloud is made of, built from a configuration.
     public struct Parts {
         public let database: Database
-        public let identity: IdentityService
-        public let images: ImageService
-        public let compute: ComputeService
         public let router: Router<UpdraftRequestContext>
         /// Set when this start bootstrapped an empty store.
         public let adminPassword: String?
+        /// Every API's long-running work, for the cloud's `ServiceGroup`.
+        let services: [any Service]
+        /// Every route with the access it names.
+        let routes: Routes
+        /// Which API a path belongs to.
+        let directory: APIDirectory
 
-        /// Every route as `METHOD /path`, sorted, read from the router itself.
-        public var routeList: [String] { router.routes.map { "\($0.method) \($0.path)" }.sorted() }
+        /// Every route as `METHOD /path access`, sorted, read from the routes as registered.
+        public var routeList: [String] { routes.list }
     }
 
     private static let registry = PrometheusCollectorRegistry()
 
-    /// Opens the store, applies migrations, bootstraps and builds the router.
+    /// Opens the store, applies every API's migrations, builds the APIs in order, publishes
+    /// their catalog and routes them behind the edge.
     public static func assemble(_ configuration: Configuration, logger: Logger) async throws -> Parts {
-        let directory = configuration.dataDirectory
-        try prepareDataDirectory(directory)
+        try await assemble(configuration, logger: logger, apis: apis)
+    }
+
+    /// ``assemble(_:logger:)`` with another list of APIs (a test's trivial API added).
+    static func assemble(_ configuration: Configuration, logger: Logger, apis: [any API.Type]) async throws -> Parts {
+        try prepareDataDirectory(configuration.dataDirectory)
         let database = try await Database.open(
-            try Database.kind(from: configuration.databaseURL, dataDirectory: directory), logger: logger)
+            try Database.kind(from: configuration.databaseURL, dataDirectory: configuration.dataDirectory), logger: logger)
         do {
-            try await Migrator.apply(
-                IdentitySchema.migrations + AuditMiddleware.migrations + ImageSchema.migrations
-                    + ComputeSchema.migrations, to: database)
-            let identity = IdentityService(
-                configuration: configuration.identity, database: database,
-                tokenKeys: try KeyRepository.open(.init(directory: directory + "/keys/tokens")),
-                credentialKeys: try KeyRepository.open(.init(directory: directory + "/keys/credentials")), logger: logger)
-            try await identity.start()
-            let bootstrapped = try await identity.bootstrapIfEmpty(region: configuration.region)
-            let base = configuration.publicURL ?? "http://\(configuration.bind):\(configuration.port)"
+            try await Migrator.apply(AuditLog.migrations + apis.flatMap { $0.migrations }, to: database)
+            var assembly = Assembly(configuration: configuration, database: database, logger: logger)
+            var built: [any API] = []
+            for api in apis { built.append(try await api.build(&assembly)) }
+
+            let identity = try assembly.require(IdentityService.self)
             try await identity.reconcileCatalog(
-                [
-                    (type: "identity", name: "keystone", url: base + "/identity"),
-                    (type: "image", name: "glance", url: base + "/image"),
-                    (type: "compute", name: "nova", url: base + "/compute/v2.1"),
-                ], region: configuration.region)
-            let images = ImageService(
-                database: database, directory: directory + "/images",
-                adminProjectID: try await identity.listProjects(query: ["name": "admin", "domain_id": "default"]).first?.id,
-                logger: logger)
-            try await images.start()
-            try await registerGuestImage(configuration, images: images, logger: logger)
-            if let password = bootstrapped?.adminPassword ?? ClientFiles.recordedPassword(directory: directory) {
-                try ClientFiles.write(
-                    directory: directory, authURL: base + "/identity/v3", password: password, region: configuration.region)
-            }
+                built.flatMap(\.catalog).map { (type: $0.type, name: $0.name, url: assembly.baseURL + $0.path) },
+                region: configuration.region)
 
             let router = Router(context: UpdraftRequestContext.self)
-            let publicBase: @Sendable (Request) -> String = { request in
-                if let url = configuration.publicURL { return url }
-                return "http://" + (request.head.authority ?? "\(configuration.bind):\(configuration.port)")
-            }
-            router.add(middleware: EdgeMiddleware(identity: identity, publicBase: publicBase, logger: logger))
-            router.add(middleware: AuditMiddleware(database: database, logger: logger))
-            router.get("metrics") { _, _ in
+            let directory = APIDirectory(apis.map { $0.profile } + [metrics])
+            router.add(
+                middleware: EdgeMiddleware(
+                    authenticate: { try identity.authenticate(token: $0) }, apis: directory,
+                    publicBase: assembly.publicBase, logger: logger))
+            router.add(middleware: AuditMiddleware(log: AuditLog(database: database), logger: logger))
+            let routes = Routes(router: router)
+            routes.group("metrics").add(.get, "", .anyone) { _, _ in
                 Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
             }
-            IdentityController(identity: identity, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
-                on: router)
-            try ImageController(images: images, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(on: router)
-            let compute = ComputeService(
-                configuration: configuration.compute, database: database, images: ImageBridge(images: images),
-                drivers: try hypervisorDrivers(configuration, logger: logger), logger: logger)
-            try await compute.start()
-            ComputeController(compute: compute, publicBase: publicBase, bodyLimit: configuration.bodyLimit).register(
-                on: router)
+            for api in built { try api.register(on: routes) }
             return Parts(
-                database: database, identity: identity, images: images, compute: compute, router: router,
-                adminPassword: bootstrapped?.adminPassword)
+                database: database, router: router, adminPassword: assembly.adminPassword,
+                services: built.flatMap(\.services), routes: routes, directory: directory)
         } catch {
             await database.close()
             throw error
         }
     }
 
+    /// Prometheus metrics at `/metrics`: counted under their own name, not among the APIs.
+    private static let metrics = APIProfile(name: "metrics", faults: .plain, jsonBodiesOnly: false)
+
     /// Runs the cloud until a shutdown signal. Prints where the client files are.
     public static func run(_ configuration: Configuration, logger: Logger) async throws {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let parts = try await assemble(configuration, logger: logger)
-        let directory = configuration.dataDirectory
+        let dataDirectory = configuration.dataDirectory
+        let directory = parts.directory
         let app = Application(
             router: parts.router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        UnknownMethodGuard { path in
+                            var (headers, body) = directory.profile(for: path).faults.rendered(
+                                status: 405, message: "The method is not allowed for the requested URL.", publicBase: "")
+                            headers[.requestID] = "req-" + UUID().uuidString.lowercased()
+                            return (headers, body)
+                        }
+                    ])),
             configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "updraft"),
             onServerRunning: { _ in
                 let line =
                     "updraft: serving on http://\(configuration.bind):\(configuration.port) (identity at /identity/v3); "
-                    + "credentials in \(directory)/admin-openrc.sh and \(directory)/clouds.yaml\n"
+                    + "credentials in \(dataDirectory)/admin-openrc.sh and \(dataDirectory)/clouds.yaml\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger)
-        let tokens = parts.identity.tokens
-        let keys = PeriodicService(
-            name: "token-key-reload", interval: configuration.keyReloadInterval, clock: ContinuousClock(), logger: logger
-        ) {
-            if try tokens.reloadKeys() { logger.notice("token keys reloaded after a rotation") }
-        }
-        let compute = parts.compute
-        let powerSync = PeriodicService(
-            name: "power-state-sync", interval: configuration.powerSyncInterval, clock: ContinuousClock(), logger: logger
-        ) { try await compute.syncPowerStates() }
-        var services: [any Service] = [app, keys, compute, powerSync]
-        if !parts.database.kind.isSQLite {
-            // Other controllers may share this store: follow their revocations.
-            services.append(
-                PeriodicService(
-                    name: "revocation-sync", interval: configuration.revocationSyncInterval, clock: ContinuousClock(),
-                    logger: logger
-                ) { try await tokens.revocations.refresh() })
-        }
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [app] + parts.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

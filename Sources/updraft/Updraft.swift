@@ -96,7 +96,9 @@ extension Admin {
     /// walk the API (the bad-input stage of the tests) cover a new route the day it is added.
     struct Routes: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print every HTTP route the server registers, one 'METHOD /path' a line.")
+            abstract:
+                "Print every HTTP route the server registers, one 'METHOD /path access' a line: access is who the "
+                + "route lets in before its handler runs (anyone, authenticated, member, admin).")
 
         func run() async throws {
             let directory = NSTemporaryDirectory() + "updraft-routes-" + UUID().uuidString

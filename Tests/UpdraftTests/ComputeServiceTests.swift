@@ -17,7 +17,7 @@ final class MemoryImages: ComputeImages, @unchecked Sendable {
         lock.withLock { images[image.id] = image }
     }
 
-    func image(_ id: String, caller: AuthContext?) async throws -> ComputeImage {
+    func image(_ id: String, caller: AuthContext) async throws -> ComputeImage {
         guard let image = lock.withLock({ images[id] }) else { throw UpdraftError.notFound("No image found with ID \(id)") }
         return image
     }
@@ -81,6 +81,7 @@ struct ComputeServiceTests {
         _ body: @Sendable (ComputeService, FakeDriver, MemoryImages) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-compute-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
         try await Migrator.apply(ComputeSchema.migrations, to: database)
@@ -111,7 +112,6 @@ struct ComputeServiceTests {
             throw error
         }
         await database.close()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Polls until the server reaches `status` and no task runs.
@@ -127,9 +127,9 @@ struct ComputeServiceTests {
     }
 
     static func create(_ compute: ComputeService, name: String = "vm", flavor: String = "42") async throws -> Instance {
-        let servers = try await compute.createServers(
+        let created = try await compute.createServers(
             .init(name: name, imageID: "img", flavorID: flavor), caller: member, requestID: "req-1")
-        return try #require(servers.first)
+        return try #require(created.servers.first)
     }
 
     @Test("a created server becomes ACTIVE and is running on the host")
@@ -309,6 +309,45 @@ struct ComputeServiceTests {
             let id = try await Self.create(compute, flavor: flavor.id).id
             let server = try await Self.wait(compute, id, "ERROR")
             #expect(server.fault?.message.contains("1000000 vCPUs") == true)
+        }
+    }
+
+    @Test("a server's adminPass is the one asked for, else 12 generated hex digits; a rebuild's likewise")
+    func adminPass() async throws {
+        try await Self.withCompute { compute, _, _ in
+            let generated = try await compute.createServers(
+                .init(name: "vm", imageID: "img", flavorID: "42"), caller: Self.member, requestID: "r")
+            #expect(generated.adminPass.count == 12 && generated.adminPass.allSatisfy(\.isHexDigit))
+            let chosen = try await compute.createServers(
+                .init(name: "vm2", imageID: "img", flavorID: "42", adminPass: "s3cret"), caller: Self.member,
+                requestID: "r")
+            #expect(chosen.adminPass == "s3cret")
+            let id = try #require(chosen.servers.first).id
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            let rebuilt = try await compute.perform(.rebuild, on: id, caller: Self.member, requestID: "r", imageID: "img2")
+            #expect(rebuilt.adminPass?.count == 12)
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            let kept = try await compute.perform(
+                .rebuild, on: id, caller: Self.member, requestID: "r", imageID: "img", adminPass: "again")
+            #expect(kept.adminPass == "again")
+            _ = try await Self.wait(compute, id, "ACTIVE")
+            #expect(try await compute.perform(.stop, on: id, caller: Self.member, requestID: "r").adminPass == nil)
+        }
+    }
+
+    @Test("a hypervisor's uptime is its driver's, in the line libvirt gives Nova")
+    func hypervisorUptime() async throws {
+        let line = ComputeService.uptimeLine(
+            HostUptime(seconds: 3 * 86_400 + 4 * 3_600 + 5 * 60 + 59, loadAverages: [0.1, 0.25, 12]),
+            at: Date(timeIntervalSince1970: 0))
+        #expect(line == " 1970-01-01T00:00:00Z up 3 days, 04:05, load average: 0.10, 0.25, 12.00")
+        try await Self.withCompute { compute, _, _ in
+            let host = try #require(try await compute.hosts().first)
+            let uptime = try await compute.hypervisorUptime(host)
+            #expect(uptime.hasSuffix(" up 1 days, 00:00, load average: 0.00, 0.00, 0.00"))
+            var stale = host
+            stale.host.hostname = "gone"
+            await #expect(throws: UpdraftError.self) { _ = try await compute.hypervisorUptime(stale) }
         }
     }
 

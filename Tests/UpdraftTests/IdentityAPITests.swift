@@ -19,23 +19,35 @@ struct IdentityAPITests {
     static func withCloud(
         _ body: @Sendable (any TestClientProtocol, String, Database) async throws -> Void
     ) async throws {
+        try await withParts { client, password, database, _ in try await body(client, password, database) }
+    }
+
+    /// A fresh cloud on the fake driver, with its store and its routes as `METHOD /path access`;
+    /// its data directory is removed afterwards, even on failure.
+    static func withParts(
+        apis: [any API.Type] = UpdraftServer.apis,
+        _ body: @Sendable (any TestClientProtocol, String, Database, [String]) async throws -> Void
+    ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-api-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = UpdraftServer.Configuration(dataDirectory: directory)
         configuration.identity.passwords = .init(rounds: 1000)
         configuration.bodyLimit = 4096
         configuration.hypervisor = .fake
         configuration.guestImageCache = directory + "/no-guest-image"
-        let parts = try await UpdraftServer.assemble(configuration, logger: Logger(label: "test"))
+        let parts = try await UpdraftServer.assemble(configuration, logger: Logger(label: "test"), apis: apis)
         let password = try #require(parts.adminPassword)
         let database = parts.database
+        let routes = parts.routeList
         do {
-            try await Application(router: parts.router).test(.router) { client in try await body(client, password, database) }
+            try await Application(router: parts.router).test(.router) { client in
+                try await body(client, password, database, routes)
+            }
         } catch {
             await parts.database.close()
             throw error
         }
         await parts.database.close()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     static func passwordAuth(_ password: String) -> ByteBuffer {

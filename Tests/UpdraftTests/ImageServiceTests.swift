@@ -16,6 +16,7 @@ struct ImageServiceTests {
 
     static func withService(_ body: @Sendable (ImageService, String, Database) async throws -> Void) async throws {
         let directory = NSTemporaryDirectory() + "updraft-images-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
         do {
@@ -30,7 +31,6 @@ struct ImageServiceTests {
             throw error
         }
         await database.close()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     @Test("a restart puts an interrupted upload back to queued and removes its partial file")

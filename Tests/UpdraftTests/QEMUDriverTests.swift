@@ -81,6 +81,39 @@ struct QEMUDriverTests {
         }
     }
 
+    @Test("a spawn that fails before QEMU starts leaves no instance directory behind")
+    func failedSpawnCleansUp() async throws {
+        let data = "/tmp/ud-" + UUID().uuidString.prefix(8).lowercased()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let driver = QEMUDriver(configuration: .init(dataDirectory: data))
+        let id = UUID().uuidString.lowercased()
+        var spec = makeSpec(id: id, imagePath: "/unused")
+        spec.image.diskFormat = "vmdk"
+        await #expect(throws: HypervisorError.self) { try await driver.spawn(spec) }
+        #expect(!FileManager.default.fileExists(atPath: "\(data)/instances/\(id)"))
+        #expect(try await driver.powerStates().isEmpty)
+    }
+
+    @Test(
+        "a spawn whose QEMU cannot launch removes the disks and config drive it made",
+        .enabled(if: qemuToolsAvailable, "qemu-system-x86_64, qemu-img or genisoimage is not installed"))
+    func failedLaunchCleansUp() async throws {
+        let data = "/tmp/ud-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let imagePath = data + "/blank.raw"
+        #expect(FileManager.default.createFile(atPath: imagePath, contents: Data(count: 1 << 20)))
+        let driver = QEMUDriver(
+            configuration: .init(
+                dataDirectory: data, qemuBinary: "/nonexistent/qemu-system-x86_64", accelerator: .tcg(reason: "test"),
+                websocketPorts: 15900...15999))
+        let id = UUID().uuidString.lowercased()
+        await #expect(throws: HypervisorError.self) { try await driver.spawn(makeSpec(id: id, imagePath: imagePath)) }
+        #expect(!FileManager.default.fileExists(atPath: "\(data)/instances/\(id)"))
+        // The shared base image is not the spawn's to undo.
+        #expect(FileManager.default.fileExists(atPath: "\(data)/cache/base/img-1.raw"))
+    }
+
     @Test(
         "a real instance runs, pauses, suspends, resumes, powers off, dies, and is destroyed",
         .enabled(if: qemuToolsAvailable, "qemu-system-x86_64, qemu-img or genisoimage is not installed"),

@@ -35,6 +35,11 @@ public actor FakeDriver: HypervisorDriver {
             diskGB: configuration.diskGB)
     }
 
+    /// Always the same: up for a day, idle.
+    public func uptime() async -> HostUptime {
+        HostUptime(seconds: 86_400, loadAverages: [0, 0, 0])
+    }
+
     private func pause() async throws {
         if configuration.delay > .zero { try await Task.sleep(for: configuration.delay) }
     }

@@ -9,6 +9,8 @@ import Foundation
 public protocol HypervisorDriver: Sendable {
     /// The host this driver runs instances on, with its real capacity.
     func host() async throws -> HypervisorHost
+    /// How long the host has been up and its load; zeros for what it cannot say.
+    func uptime() async -> HostUptime
 
     /// Creates the instance's disks (a copy-on-write overlay on the cached base image,
     /// grown to the flavor's root disk, and the config drive) and boots it.
@@ -78,6 +80,19 @@ public struct HypervisorHost: Sendable, Equatable {
         self.memoryMB = memoryMB
         self.diskGB = diskGB
         self.hostIP = hostIP
+    }
+}
+
+/// How long a host has been up and how busy it is, as `uptime` tells it.
+public struct HostUptime: Sendable, Equatable {
+    /// Seconds since the host booted.
+    public var seconds: Double
+    /// The 1, 5 and 15 minute load averages.
+    public var loadAverages: [Double]
+
+    public init(seconds: Double, loadAverages: [Double]) {
+        self.seconds = seconds
+        self.loadAverages = loadAverages
     }
 }
 

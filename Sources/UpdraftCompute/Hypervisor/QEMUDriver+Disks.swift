@@ -1,5 +1,6 @@
 import Foundation
 import QEMU
+import UpdraftCore
 
 extension QEMUDriver {
     /// Creates the root disk overlay (grown to the flavor's root disk), copies a kernel and
@@ -47,7 +48,7 @@ extension QEMUDriver {
             throw HypervisorError.failed("image id \(image.id) cannot name a cache file")
         }
         let path = configuration.imageCacheDirectory + "/" + image.id + "." + format.rawValue
-        return try await withInstanceLock("image:" + image.id) {
+        return try await locks.withLock("image:" + image.id) {
             if FileManager.default.fileExists(atPath: path) {
                 return (path, format)
             }

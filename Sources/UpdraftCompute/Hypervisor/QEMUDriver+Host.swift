@@ -20,6 +20,18 @@ extension QEMUDriver {
             diskGB: capacity.diskGB)
     }
 
+    /// `/proc/uptime` and `/proc/loadavg`: this machine's uptime and load; zeros for what
+    /// cannot be read.
+    public func uptime() async -> HostUptime {
+        let seconds =
+            (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first
+            .flatMap { Double($0) } ?? 0
+        let loads =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            .compactMap { Double($0) } ?? []
+        return HostUptime(seconds: seconds, loadAverages: loads.count == 3 ? loads : [0, 0, 0])
+    }
+
     /// QEMU's version as major × 1,000,000 + minor × 1,000 + micro, read once.
     func qemuVersion() async throws -> Int {
         if let cachedVersion { return cachedVersion }
@@ -65,7 +77,7 @@ extension QEMUDriver {
     public func powerStates() async throws -> [String: PowerState] {
         var states: [String: PowerState] = [:]
         for id in instanceIDs() {
-            if await isLocked(id) {
+            if locks.isHeld(id) {
                 states[id] = lastKnownStates[id] ?? .noState
                 continue
             }

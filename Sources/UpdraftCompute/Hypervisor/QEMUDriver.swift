@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QEMU
+import UpdraftCore
 
 /// The hypervisor driver that runs each instance as a daemonized QEMU process.
 ///
@@ -64,8 +65,10 @@ public actor QEMUDriver: HypervisorDriver {
 
     let configuration: Configuration
     let logger: Logger
-    /// One lock per instance (and per base image) for multi-step operations.
-    let locks = KeyedLocks()
+    /// One lock per instance (and per base image) for multi-step operations. The actor is
+    /// re-entrant, so without it a `pause` could interleave with the awaits of a `suspend`
+    /// on the same instance.
+    let locks = KeyedLocks<String>()
     /// The last state `powerStates` saw, reported while an operation holds the instance.
     var lastKnownStates: [String: PowerState] = [:]
     /// The QEMU run state of each instance last seen crashed (`internal-error`, ...).
@@ -87,23 +90,24 @@ public actor QEMUDriver: HypervisorDriver {
     }
 
     /// Creates the instance directory, disks and config drive, then boots; on failure it
-    /// removes everything it made.
+    /// stops what it started and removes everything it made.
     public func spawn(_ spec: InstanceSpec) async throws {
-        try await withInstanceLock(spec.id) {
+        try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
             if FileManager.default.fileExists(atPath: files.record) {
                 if running(spec.id) != nil { return }
                 throw HypervisorError.invalidState("instance \(spec.id) already exists on this host")
             }
-            try FileManager.default.createDirectory(
-                atPath: files.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            do {
-                var record = try await createDisks(for: spec, files: files)
-                try await launch(&record, files: files)
-            } catch {
-                await hardStop(spec.id, files: files)
-                try? FileManager.default.removeItem(atPath: files.directory)
-                throw Self.hypervisorError(error, doing: "spawn \(spec.id)")
+            try await withUndoSteps(logger: logger) { undo in
+                try FileManager.default.createDirectory(
+                    atPath: files.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                // The disks, config drive and runtime files all live in the directory.
+                undo.add("remove \(files.directory)") { try FileManager.default.removeItem(atPath: files.directory) }
+                undo.add("stop the QEMU of \(spec.id)") { await self.hardStop(spec.id, files: files) }
+                try await run("spawn \(spec.id)") {
+                    var record = try await createDisks(for: spec, files: files)
+                    try await launch(&record, files: files)
+                }
             }
         }
     }
@@ -111,7 +115,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Boots an instance from its existing disks; a saved memory state is restored (as
     /// libvirt's managed save is). Booting a running instance succeeds.
     public func powerOn(_ spec: InstanceSpec) async throws {
-        try await withInstanceLock(spec.id) {
+        try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
             var record = try readRecord(spec.id)
             guard running(spec.id) == nil else { return }
@@ -130,7 +134,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// ACPI power button, then `quit` and signals once `grace` has passed. Stopping a stopped
     /// instance succeeds.
     public func powerOff(_ id: String, grace: Duration) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             let files = try self.files(id)
             _ = try readRecord(id)
             await softStop(id, files: files, grace: grace)
@@ -140,7 +144,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Soft: ACPI shutdown, wait up to the shutdown grace, boot again (a hard reboot if the
     /// guest does not go down), as Nova's libvirt driver does. Hard: destroy and boot again.
     public func reboot(_ id: String, hard: Bool) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             let files = try self.files(id)
             var record = try readRecord(id)
             if running(id) == nil && !hard {
@@ -158,7 +162,7 @@ public actor QEMUDriver: HypervisorDriver {
 
     /// QMP `stop`: vCPUs halt, memory stays. Pausing a paused instance succeeds.
     public func pause(_ id: String) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             _ = try readRecord(id)
             try await withMonitor(id, doing: "pause") { monitor in
                 if try await monitor.status() != .paused {
@@ -170,7 +174,7 @@ public actor QEMUDriver: HypervisorDriver {
 
     /// QMP `cont`. Unpausing a running instance succeeds.
     public func unpause(_ id: String) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             _ = try readRecord(id)
             try await withMonitor(id, doing: "unpause") { monitor in
                 if try await monitor.status() != .running {
@@ -183,7 +187,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Stops the vCPUs, saves memory and device state to `memory.state` and ends QEMU.
     /// Suspending a suspended instance succeeds.
     public func suspend(_ id: String) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             let files = try self.files(id)
             _ = try readRecord(id)
             guard running(id) != nil else {
@@ -204,7 +208,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Boots from `memory.state` (`-incoming`), continues the vCPUs and deletes the file.
     /// The file is kept if the restore fails. Resuming a running instance succeeds.
     public func resume(_ spec: InstanceSpec) async throws {
-        try await withInstanceLock(spec.id) {
+        try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
             var record = try readRecord(spec.id)
             guard FileManager.default.fileExists(atPath: files.memoryState) else {
@@ -221,7 +225,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// A standalone copy of the root disk. A running guest is paused for the copy (`stop`
     /// flushes its disk) and continued after, even if the copy fails.
     public func snapshot(_ id: String, to path: String, format: String) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             let files = try self.files(id)
             _ = try readRecord(id)
             var pausedHere = false
@@ -252,7 +256,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Stops QEMU (verified by pid and name) and removes the instance directory; the shared
     /// base image stays. Destroying an unknown instance succeeds.
     public func destroy(_ id: String) async throws {
-        try await withInstanceLock(id) {
+        try await locks.withLock(id) {
             let files = try self.files(id)
             await hardStop(id, files: files)
             lastKnownStates[id] = nil
@@ -267,7 +271,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Grows the root disk to the flavor's size and records vCPUs and memory for the next
     /// boot. The instance must be stopped; a disk is never shrunk.
     public func resize(_ spec: InstanceSpec) async throws {
-        try await withInstanceLock(spec.id) {
+        try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
             var record = try readRecord(spec.id)
             guard running(spec.id) == nil else {
@@ -291,7 +295,7 @@ public actor QEMUDriver: HypervisorDriver {
     /// Stops the instance, replaces its root disk (and config drive) with fresh ones for
     /// `spec`'s image, and boots it.
     public func rebuild(_ spec: InstanceSpec) async throws {
-        try await withInstanceLock(spec.id) {
+        try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
             let old = try readRecord(spec.id)
             await softStop(spec.id, files: files, grace: configuration.shutdownGrace)

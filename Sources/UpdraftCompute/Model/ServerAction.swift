@@ -31,6 +31,30 @@ public enum ServerAction: String, Sendable, CaseIterable {
         }
     }
 
+    /// The task_state the action sets while it runs; nil for the reads, which set none.
+    var taskState: TaskState? {
+        switch self {
+        case .stop: .poweringOff
+        case .start: .poweringOn
+        case .softReboot: .rebooting
+        case .hardReboot: .rebootingHard
+        case .pause: .pausing
+        case .unpause: .unpausing
+        case .suspend: .suspending
+        case .resume: .resuming
+        case .shelve: .shelving
+        case .shelveOffload: .shelvingOffloading
+        case .unshelve: .unshelving
+        case .createImage: .imageSnapshot
+        case .rebuild: .rebuilding
+        case .resize: .resizePrep
+        case .confirmResize: .resizeConfirming
+        case .revertResize: .resizeReverting
+        case .delete: .deleting
+        case .consoleOutput, .remoteConsole: nil
+        }
+    }
+
     /// True when Nova accepts this action for an instance in `vm` with `task` in progress.
     public func allowed(_ vm: VMState, _ task: TaskState?) -> Bool {
         switch self {

@@ -5,7 +5,7 @@ import UpdraftCore
 /// service to it, so compute does not depend on the image module.
 public protocol ComputeImages: Sendable {
     /// An image the caller may see (every image when `caller` is nil, for background work).
-    func image(_ id: String, caller: AuthContext?) async throws -> ComputeImage
+    func image(_ id: String, caller: AuthContext) async throws -> ComputeImage
     /// Creates a queued image for a snapshot or a shelve and returns its id.
     func reserveSnapshot(_ request: SnapshotRequest, caller: AuthContext) async throws -> String
     /// Moves `file` into the image and marks it active.

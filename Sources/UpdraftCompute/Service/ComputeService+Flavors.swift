@@ -81,16 +81,16 @@ extension ComputeService {
     }
 
     /// One flavor; a private flavor is 404 to a project without access, as in Nova.
-    public func flavor(_ id: String, caller: AuthContext?) async throws -> Flavor {
+    public func flavor(_ id: String, caller: AuthContext) async throws -> Flavor {
         try await database.read { db in try await self.flavor(id, caller: caller, db) }
     }
 
-    func flavor(_ id: String, caller: AuthContext?, _ db: any SQLDatabase) async throws -> Flavor {
+    func flavor(_ id: String, caller: AuthContext, _ db: any SQLDatabase) async throws -> Flavor {
         guard let row = try await db.raw("SELECT * FROM flavors WHERE id = \(bind: id)").first() else {
             throw UpdraftError.notFound("Flavor \(id) could not be found.")
         }
         let flavor = try Self.flavor(row)
-        if let caller, !flavor.isPublic, !Policy.isAdmin(caller) {
+        if !flavor.isPublic, !Policy.isAdmin(caller) {
             let access = try await db.raw(
                 "SELECT flavor_id FROM flavor_projects WHERE flavor_id = \(bind: id) AND project_id = \(bind: caller.projectID ?? "")"
             ).first()
@@ -119,7 +119,7 @@ extension ComputeService {
     /// Serves `PUT /flavors/{id}` (2.55: the description only).
     public func updateFlavor(_ id: String, description: String?) async throws -> Flavor {
         try await database.write { db in
-            var flavor = try await self.flavor(id, caller: nil, db)
+            var flavor = try await self.flavor(id, caller: .system, db)
             flavor.description = description
             try await db.raw("UPDATE flavors SET description = \(bind: description) WHERE id = \(bind: id)").run()
             return flavor
@@ -128,7 +128,7 @@ extension ComputeService {
 
     public func deleteFlavor(_ id: String) async throws {
         try await database.write { db in
-            _ = try await self.flavor(id, caller: nil, db)
+            _ = try await self.flavor(id, caller: .system, db)
             try await db.raw("DELETE FROM flavors WHERE id = \(bind: id)").run()
         }
     }
@@ -136,7 +136,7 @@ extension ComputeService {
     /// Sets (merges) extra specs; `remove` deletes one key (404 when absent).
     public func updateExtraSpecs(_ id: String, set: [String: String], remove: String? = nil) async throws -> [String: String] {
         try await database.write { db in
-            var flavor = try await self.flavor(id, caller: nil, db)
+            var flavor = try await self.flavor(id, caller: .system, db)
             flavor.extraSpecs.merge(set) { $1 }
             if let remove {
                 guard flavor.extraSpecs.removeValue(forKey: remove) != nil else {
@@ -158,7 +158,7 @@ extension ComputeService {
     /// The projects a private flavor is shared with.
     public func flavorAccess(_ id: String) async throws -> [String] {
         try await database.read { db in
-            let flavor = try await self.flavor(id, caller: nil, db)
+            let flavor = try await self.flavor(id, caller: .system, db)
             guard !flavor.isPublic else {
                 throw UpdraftError.notFound("Access list not available for public flavors.")
             }
@@ -169,7 +169,7 @@ extension ComputeService {
     /// Serves the `addTenantAccess` and `removeTenantAccess` flavor actions.
     public func setFlavorAccess(_ id: String, project: String, granted: Bool) async throws -> [String] {
         try await database.write { db in
-            let flavor = try await self.flavor(id, caller: nil, db)
+            let flavor = try await self.flavor(id, caller: .system, db)
             guard !flavor.isPublic else { throw UpdraftError.conflict("Can not add access to a public flavor.") }
             let exists =
                 try await db.raw(

@@ -65,6 +65,24 @@ extension ComputeService {
         return host
     }
 
+    /// Serves `GET /os-hypervisors/{id}/uptime`: the host's `uptime` line as libvirt reports
+    /// it to Nova. A host this controller does not drive is Nova's 400.
+    public func hypervisorUptime(_ host: HostRecord) async throws -> String {
+        guard let driver = drivers[host.host.hostname] else {
+            throw UpdraftError.badRequest("Compute service of \(host.host.hostname) is unavailable at this time.")
+        }
+        return Self.uptimeLine(await driver.uptime(), at: Self.now)
+    }
+
+    /// ` 2026-11-24T21:00:00Z up 3 days, 04:05, load average: 0.10, 0.20, 0.30`.
+    static func uptimeLine(_ uptime: HostUptime, at now: Date) -> String {
+        let minutes = Int(uptime.seconds) / 60
+        let load = uptime.loadAverages.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+        return String(
+            format: " %@ up %d days, %02d:%02d, load average: %@", Timestamp.iso8601(now), minutes / 1440,
+            minutes / 60 % 24, minutes % 60, load)
+    }
+
     static func hosts(_ db: any SQLDatabase) async throws -> [HostRecord] {
         var used: [String: (Int, Int, Int, Int)] = [:]
         for row in try await db.raw(
@@ -126,7 +144,7 @@ extension ComputeService {
             }
             i.taskState = .spawning
             i.updatedAt = Self.now
-            try await InstanceRepository.update(i, previous: before, db)
+            try await self.repository.update(i, previous: before, db)
             return i
         }
     }
@@ -162,7 +180,7 @@ extension ComputeService {
             for (id, power) in recorded {
                 let seen = states[id] ?? .shutdown
                 guard seen != power else { continue }
-                guard let instance = try await database.read({ db in try await InstanceRepository.find(id, db) }) else {
+                guard let instance = try await database.read({ db in try await self.repository.find(id, db) }) else {
                     continue
                 }
                 // A guest QEMU stopped (internal-error, guest-panicked, io-error) goes SHUTOFF as in
@@ -189,10 +207,10 @@ extension ComputeService {
                     }
                     if let crash, after.fault?.message == crash, instance.vmState != .stopped {
                         try await self.database.write { db in
-                            try await InstanceRepository.startAction(
+                            try await self.repository.startAction(
                                 "stop", instance: after, requestID: "req-" + UUID().uuidString.lowercased(),
                                 userID: after.userID, projectID: after.projectID, db)
-                            try await InstanceRepository.finishAction(instanceID: after.id, error: crash, db)
+                            try await self.repository.finishAction(instanceID: after.id, error: crash, db)
                         }
                     }
                 }
@@ -203,77 +221,6 @@ extension ComputeService {
         }
     }
 
-    /// The tasks a restart finishes by running their action again; every other interrupted
-    /// task is reconciled with the host and its action recorded as failed.
-    static let resumableActions: [TaskState: ServerAction] = Dictionary(
-        uniqueKeysWithValues: [ServerAction.stop, .start, .softReboot, .hardReboot, .pause, .unpause, .suspend, .resume]
-            .compactMap { action in taskState(for: action).map { ($0, action) } })
-
     /// The fault of a crashed guest whose host cannot say why.
     static let unexplainedCrash = "The guest stopped unexpectedly; the hypervisor gave no reason."
-
-    /// After a restart: work that was in flight is finished or undone so every instance
-    /// ends in a state a user can act on.
-    func recoverInterruptedWork() async throws {
-        let pending = try await database.read { db in
-            try await db.raw("SELECT * FROM instances WHERE deleted = \(bind: false) AND task_state IS NOT NULL").all().map(
-                InstanceRepository.instance)
-        }
-        guard !pending.isEmpty else { return }
-        // Each host is asked once for all its instances, not once per interrupted instance.
-        var hostStates: [String: [String: PowerState]] = [:]
-        for (hostname, driver) in drivers { hostStates[hostname] = (try? await driver.powerStates()) ?? [:] }
-        for instance in pending {
-            let seen: PowerState
-            if let host = instance.host, let states = hostStates[host] {
-                seen = states[instance.id] ?? .shutdown
-            } else {
-                seen = .noState
-            }
-            // An acknowledged (202) action that can be run again is carried out now, as Nova's
-            // compute does on start. Driver operations are idempotent, so one half done is finished.
-            if let task = instance.taskState, let action = Self.resumableActions[task] {
-                enqueue(.operate(instance.id, action, Parameters()))
-                continue
-            }
-            switch (instance.vmState, instance.taskState) {
-            case (_, .deleting?):
-                enqueue(.destroy(instance.id))
-            case (.building, _):
-                if seen == .running {
-                    try await mutate(instance.id) { i in
-                        i.vmState = .active
-                        i.taskState = nil
-                        i.powerState = .running
-                        i.launchedAt = i.launchedAt ?? Self.now
-                    }
-                } else {
-                    // The spawn never finished: clear what it left and build again.
-                    if let host = instance.host, let driver = drivers[host] { try? await driver.destroy(instance.id) }
-                    try await mutate(instance.id) { i in
-                        i.taskState = .scheduling
-                        i.host = nil
-                    }
-                    enqueue(.spawn(instance.id))
-                }
-            default:
-                try await mutate(instance.id) { i in
-                    i.taskState = nil
-                    i.powerState = seen
-                    switch (i.vmState, seen) {
-                    case (.active, .shutdown), (.active, .crashed): i.vmState = .stopped
-                    case (.stopped, .running): i.vmState = .active
-                    case (.active, .paused): i.vmState = .paused
-                    case (.paused, .running): i.vmState = .active
-                    case (.active, .suspended): i.vmState = .suspended
-                    default: break
-                    }
-                }
-                try? await database.write { db in
-                    try await InstanceRepository.finishAction(
-                        instanceID: instance.id, error: "interrupted by a restart of updraft", db)
-                }
-            }
-        }
-    }
 }

@@ -118,7 +118,7 @@ enum SSHKeys {
         else {
             throw UpdraftError.badRequest("Keypair data is invalid: failed to generate fingerprint")
         }
-        return Insecure.MD5.hash(data: blob).map { String(format: "%02x", $0) }.joined(separator: ":")
+        return Insecure.MD5.hash(data: blob).hexString(separator: ":")
     }
 
     static func generateEd25519(comment: String) -> (publicKey: String, privateKey: String) {

@@ -21,12 +21,14 @@ extension ComputeService {
         public var accessIPv4: String?
         public var accessIPv6: String?
         public var tags: [String]
+        /// The password the answer shows; nil has the service generate one.
+        public var adminPass: String?
 
         public init(
             name: String, imageID: String, flavorID: String, keyName: String? = nil, userData: String? = nil,
             metadata: [String: String] = [:], configDrive: Bool = false, minCount: Int = 1, maxCount: Int = 1,
             availabilityZone: String? = nil, description: String? = nil, accessIPv4: String? = nil,
-            accessIPv6: String? = nil, tags: [String] = []
+            accessIPv6: String? = nil, tags: [String] = [], adminPass: String? = nil
         ) {
             self.name = name
             self.imageID = imageID
@@ -42,12 +44,20 @@ extension ComputeService {
             self.accessIPv4 = accessIPv4
             self.accessIPv6 = accessIPv6
             self.tags = tags
+            self.adminPass = adminPass
         }
+    }
+
+    /// What `POST /servers` created: the servers in BUILD and the admin password they share.
+    public struct CreateResult: Sendable {
+        public var servers: [Instance]
+        /// The request's `adminPass`, or the one generated for it.
+        public var adminPass: String
     }
 
     /// Serves `POST /servers`: checks everything a user can get wrong, reserves quota and
     /// records the instances in BUILD; spawning happens on the job loop.
-    public func createServers(_ request: CreateRequest, caller: AuthContext, requestID: String) async throws -> [Instance] {
+    public func createServers(_ request: CreateRequest, caller: AuthContext, requestID: String) async throws -> CreateResult {
         guard let projectID = caller.projectID else {
             throw UpdraftError.badRequest("Servers are created in a project: use a project-scoped token.")
         }
@@ -130,19 +140,24 @@ extension ComputeService {
                 i.tags = request.tags
                 i.kernelID = kernelID
                 i.ramdiskID = ramdiskID
-                try await InstanceRepository.insert(i, db)
-                try await InstanceRepository.startAction(
+                try await self.repository.insert(i, db)
+                try await self.repository.startAction(
                     "create", instance: i, requestID: requestID, userID: caller.userID, projectID: projectID, db)
                 created.append(i)
             }
             return created
         }
         for instance in instances { enqueue(.spawn(instance.id)) }
-        return instances
+        return CreateResult(servers: instances, adminPass: request.adminPass ?? Self.generatedPassword())
+    }
+
+    /// An `adminPass` for a create or rebuild that names none: 12 random lowercase hex digits.
+    static func generatedPassword() -> String {
+        String(Identifier.make().prefix(12))
     }
 
     /// An active image the caller may boot, with its kernel and ramdisk checked too.
-    func bootableImage(_ id: String, caller: AuthContext?) async throws -> ComputeImage {
+    func bootableImage(_ id: String, caller: AuthContext) async throws -> ComputeImage {
         let image: ComputeImage
         do {
             image = try await images.image(id, caller: caller)
@@ -239,7 +254,7 @@ extension ComputeService {
             // Filters SQL cannot express run after the query, so fetch past the limit only then.
             let postFiltered = q.name != nil || q.flavorID != nil || q.ip != nil || !q.tags.isEmpty
             if !postFiltered { sql += " LIMIT \(bind: limit)" }
-            var rows = try await db.raw(sql).all().map(InstanceRepository.instance)
+            var rows = try await db.raw(sql).all().map(self.repository.instance)
             if let name = q.name, let regex = try? Regex(name) {
                 rows = rows.filter { $0.name.contains(regex) }
             }
@@ -301,7 +316,7 @@ extension ComputeService {
         try checkLock(instance, caller: caller)
         try ServerAction.delete.check(instance.vmState, instance.taskState, id: id)
         _ = try await database.write { db in
-            try await InstanceRepository.startAction(
+            try await self.repository.startAction(
                 "delete", instance: instance, requestID: requestID, userID: caller.userID,
                 projectID: caller.projectID ?? instance.projectID, db)
         }
@@ -319,6 +334,6 @@ extension ComputeService {
     /// Serves `GET /servers/{id}/os-instance-actions`.
     public func actions(_ id: String, caller: AuthContext) async throws -> [InstanceAction] {
         let instance = try await server(id, caller: caller)
-        return try await database.read { db in try await InstanceRepository.actions(instanceID: instance.id, db) }
+        return try await database.read { db in try await self.repository.actions(instanceID: instance.id, db) }
     }
 }

@@ -19,7 +19,7 @@ extension ComputeService {
             )
             if let projectID { sql += " AND project_id = \(bind: projectID)" }
             sql += " ORDER BY created_at"
-            return try await db.raw(sql).all().map(InstanceRepository.instance)
+            return try await db.raw(sql).all().map(self.repository.instance)
         }
         return rows.map { i in
             let from = max(i.createdAt, start)

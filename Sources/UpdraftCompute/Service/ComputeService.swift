@@ -53,7 +53,10 @@ public final class ComputeService: Service, Sendable {
     /// The drivers of the hosts this controller runs instances on, by hostname. One today;
     /// agents on other hosts join here later.
     let drivers: [String: any HypervisorDriver]
-    let locks = KeyedLocks()
+    /// Instance rows, with the flavors decoded from them cached for this service.
+    let repository = InstanceRepository()
+    /// One lock per instance: a job or a power-state sync holds it for its whole sequence of awaits.
+    let locks = KeyedLocks<String>()
     let logger: Logger
     private let jobs: AsyncStream<Job>
     private let submit: AsyncStream<Job>.Continuation
@@ -113,7 +116,7 @@ public final class ComputeService: Service, Sendable {
 
     /// The instance, or Nova's 404.
     func instance(_ id: String, _ db: any SQLDatabase) async throws -> Instance {
-        guard let instance = try await InstanceRepository.find(id, db) else {
+        guard let instance = try await repository.find(id, db) else {
             throw UpdraftError.notFound("Instance \(id) could not be found.")
         }
         return instance
@@ -127,7 +130,7 @@ public final class ComputeService: Service, Sendable {
             var after = before
             try change(&after)
             after.updatedAt = Self.now
-            try await InstanceRepository.update(after, previous: before, db)
+            try await self.repository.update(after, previous: before, db)
             return after
         }
     }

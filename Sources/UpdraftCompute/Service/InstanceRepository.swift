@@ -5,7 +5,8 @@ import UpdraftCore
 import UpdraftDatabase
 
 /// SQL for instances, their actions and their state history. Knows nothing of policy.
-enum InstanceRepository {
+/// Each ``ComputeService`` owns one, and with it the cache of decoded flavors.
+final class InstanceRepository: Sendable {
     static let encoder = JSONEncoder()
     static let decoder = JSONDecoder()
 
@@ -20,11 +21,13 @@ enum InstanceRepository {
 
     /// Flavors as stored on instances, decoded once per distinct text: a page of servers
     /// holds few flavors, and decoding JSON per row dominated listing.
-    static let flavorCache = Mutex<[String: Flavor]>([:])
+    private let flavorCache = Mutex<[String: Flavor]>([:])
 
-    static func flavor(_ text: String) -> Flavor? {
+    init() {}
+
+    func flavor(_ text: String) -> Flavor? {
         if let cached = flavorCache.withLock({ $0[text] }) { return cached }
-        guard let flavor = decode(Flavor.self, text) else { return nil }
+        guard let flavor = Self.decode(Flavor.self, text) else { return nil }
         flavorCache.withLock { cache in
             if cache.count > 1024 { cache.removeAll() }
             cache[text] = flavor
@@ -40,8 +43,8 @@ enum InstanceRepository {
         text == "[]" ? [] : decode([String].self, text) ?? []
     }
 
-    static func instance(_ row: any SQLRow) throws -> Instance {
-        guard let flavor = Self.flavor(try row.string("flavor")) else {
+    func instance(_ row: any SQLRow) throws -> Instance {
+        guard let flavor = self.flavor(try row.string("flavor")) else {
             throw UpdraftError.internal("instance row has no readable flavor")
         }
         var instance = Instance(
@@ -49,7 +52,7 @@ enum InstanceRepository {
             userID: try row.string("user_id"), imageID: try row.string("image_id"), flavor: flavor,
             availabilityZone: try row.string("availability_zone"),
             createdAt: Date(timeIntervalSince1970: try row.double("created_at")))
-        instance.oldFlavor = try row.optionalString("old_flavor").flatMap { Self.flavor($0) }
+        instance.oldFlavor = try row.optionalString("old_flavor").flatMap { self.flavor($0) }
         instance.vmState = VMState(rawValue: try row.string("vm_state")) ?? .error
         instance.taskState = try row.optionalString("task_state").flatMap(TaskState.init(rawValue:))
         instance.powerState = PowerState(rawValue: try row.int("power_state")) ?? .noState
@@ -57,8 +60,8 @@ enum InstanceRepository {
         instance.keyName = try row.optionalString("key_name")
         instance.keyData = try row.optionalString("key_data")
         instance.userData = try row.optionalString("user_data")
-        instance.metadata = stringMap(try row.string("metadata"))
-        instance.tags = stringList(try row.string("tags"))
+        instance.metadata = Self.stringMap(try row.string("metadata"))
+        instance.tags = Self.stringList(try row.string("tags"))
         instance.configDrive = try row.bool("config_drive")
         instance.launchIndex = try row.int("launch_index")
         instance.reservationID = try row.string("reservation_id")
@@ -72,7 +75,7 @@ enum InstanceRepository {
         instance.updatedAt = Date(timeIntervalSince1970: try row.double("updated_at"))
         instance.launchedAt = try row.optionalDouble("launched_at").map(Date.init(timeIntervalSince1970:))
         instance.terminatedAt = try row.optionalDouble("terminated_at").map(Date.init(timeIntervalSince1970:))
-        instance.fault = decode(Instance.Fault.self, try row.optionalString("fault"))
+        instance.fault = Self.decode(Instance.Fault.self, try row.optionalString("fault"))
         instance.shelvedImageID = try row.optionalString("shelved_image_id")
         instance.kernelID = try row.optionalString("kernel_id")
         instance.ramdiskID = try row.optionalString("ramdisk_id")
@@ -80,17 +83,17 @@ enum InstanceRepository {
         return instance
     }
 
-    static func insert(_ i: Instance, _ db: any SQLDatabase) async throws {
+    func insert(_ i: Instance, _ db: any SQLDatabase) async throws {
         try await db.raw(
             """
             INSERT INTO instances (id, seq, name, project_id, user_id, image_id, flavor, vcpus, memory_mb, root_gb, vm_state, task_state, power_state,
               host, availability_zone, key_name, key_data, user_data, metadata, tags, config_drive, launch_index,
               reservation_id, hostname, description, created_at, updated_at, kernel_id, ramdisk_id, access_ipv4, access_ipv6)
             VALUES (\(bind: i.id), \(bind: i.sequence), \(bind: i.name), \(bind: i.projectID), \(bind: i.userID),
-              \(bind: i.imageID), \(bind: json(i.flavor)), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
+              \(bind: i.imageID), \(bind: Self.json(i.flavor)), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
               \(bind: i.flavor.disk), \(bind: i.vmState.rawValue), \(bind: i.taskState?.rawValue),
               \(bind: i.powerState.rawValue), \(bind: i.host), \(bind: i.availabilityZone), \(bind: i.keyName),
-              \(bind: i.keyData), \(bind: i.userData), \(bind: json(i.metadata)), \(bind: json(i.tags)),
+              \(bind: i.keyData), \(bind: i.userData), \(bind: Self.json(i.metadata)), \(bind: Self.json(i.tags)),
               \(bind: i.configDrive), \(bind: i.launchIndex), \(bind: i.reservationID), \(bind: i.hostname),
               \(bind: i.description), \(bind: i.createdAt.timeIntervalSince1970), \(bind: i.updatedAt.timeIntervalSince1970),
               \(bind: i.kernelID), \(bind: i.ramdiskID), \(bind: i.accessIPv4), \(bind: i.accessIPv6))
@@ -100,19 +103,19 @@ enum InstanceRepository {
     }
 
     /// Writes every mutable column of `i`, and a history row when the state changed.
-    static func update(_ i: Instance, previous: Instance?, _ db: any SQLDatabase) async throws {
+    func update(_ i: Instance, previous: Instance?, _ db: any SQLDatabase) async throws {
         try await db.raw(
             """
-            UPDATE instances SET name = \(bind: i.name), image_id = \(bind: i.imageID), flavor = \(bind: json(i.flavor)),
+            UPDATE instances SET name = \(bind: i.name), image_id = \(bind: i.imageID), flavor = \(bind: Self.json(i.flavor)),
               vcpus = \(bind: i.flavor.vcpus), memory_mb = \(bind: i.flavor.ram), root_gb = \(bind: i.flavor.disk),
-              old_flavor = \(bind: i.oldFlavor.map { json($0) }), vm_state = \(bind: i.vmState.rawValue),
+              old_flavor = \(bind: i.oldFlavor.map { Self.json($0) }), vm_state = \(bind: i.vmState.rawValue),
               task_state = \(bind: i.taskState?.rawValue), power_state = \(bind: i.powerState.rawValue), host = \(bind: i.host),
-              metadata = \(bind: json(i.metadata)), tags = \(bind: json(i.tags)), hostname = \(bind: i.hostname),
+              metadata = \(bind: Self.json(i.metadata)), tags = \(bind: Self.json(i.tags)), hostname = \(bind: i.hostname),
               description = \(bind: i.description), locked = \(bind: i.locked), locked_reason = \(bind: i.lockedReason),
               access_ipv4 = \(bind: i.accessIPv4), access_ipv6 = \(bind: i.accessIPv6), progress = \(bind: i.progress),
               updated_at = \(bind: i.updatedAt.timeIntervalSince1970),
               launched_at = \(bind: i.launchedAt?.timeIntervalSince1970),
-              terminated_at = \(bind: i.terminatedAt?.timeIntervalSince1970), fault = \(bind: i.fault.map { json($0) }),
+              terminated_at = \(bind: i.terminatedAt?.timeIntervalSince1970), fault = \(bind: i.fault.map { Self.json($0) }),
               shelved_image_id = \(bind: i.shelvedImageID), kernel_id = \(bind: i.kernelID), ramdisk_id = \(bind: i.ramdiskID),
               deleted = \(bind: i.vmState == .deleted)
             WHERE id = \(bind: i.id)
@@ -127,7 +130,7 @@ enum InstanceRepository {
         try await recordHistory(i, db)
     }
 
-    static func recordHistory(_ i: Instance, _ db: any SQLDatabase) async throws {
+    func recordHistory(_ i: Instance, _ db: any SQLDatabase) async throws {
         try await db.raw(
             """
             INSERT INTO instance_state_history (instance_id, project_id, at, vm_state, task_state, power_state, vcpus, ram,
@@ -139,7 +142,7 @@ enum InstanceRepository {
         ).run()
     }
 
-    static func find(_ id: String, _ db: any SQLDatabase) async throws -> Instance? {
+    func find(_ id: String, _ db: any SQLDatabase) async throws -> Instance? {
         try await db.raw("SELECT * FROM instances WHERE id = \(bind: id) AND deleted = \(bind: false)").first().map(
             instance)
     }
@@ -152,10 +155,10 @@ enum InstanceRepository {
     // MARK: Instance actions
 
     @discardableResult
-    static func startAction(
+    func startAction(
         _ action: String, instance: Instance, requestID: String, userID: String, projectID: String, _ db: any SQLDatabase
     ) async throws -> Int {
-        let id = try await nextValue("id", of: "instance_actions", db)
+        let id = try await Self.nextValue("id", of: "instance_actions", db)
         let now = Date.now.timeIntervalSince1970
         try await db.raw(
             """
@@ -174,7 +177,7 @@ enum InstanceRepository {
     }
 
     /// Closes the newest open action of an instance with Nova's `Success`/`Error` result.
-    static func finishAction(instanceID: String, error: String?, _ db: any SQLDatabase) async throws {
+    func finishAction(instanceID: String, error: String?, _ db: any SQLDatabase) async throws {
         guard
             let row = try await db.raw(
                 "SELECT id FROM instance_actions WHERE instance_id = \(bind: instanceID) ORDER BY id DESC LIMIT 1"
@@ -196,7 +199,7 @@ enum InstanceRepository {
         ).run()
     }
 
-    static func actions(instanceID: String, _ db: any SQLDatabase) async throws -> [InstanceAction] {
+    func actions(instanceID: String, _ db: any SQLDatabase) async throws -> [InstanceAction] {
         let rows = try await db.raw(
             "SELECT * FROM instance_actions WHERE instance_id = \(bind: instanceID) ORDER BY id DESC"
         ).all()

@@ -1,12 +1,10 @@
 import Foundation
+import UpdraftCore
 
 /// Keystone writes `"links": {"self": URL}` on every resource; the base URL is the
 /// identity endpoint the client called, passed in the encoder's user info.
 public enum Links {
-    public static let baseKey: CodingUserInfoKey = {
-        guard let key = CodingUserInfoKey(rawValue: "updraft.identity.base") else { preconditionFailure("invalid user info key") }
-        return key
-    }()
+    public static let baseKey = CodingUserInfoKey.linkBase
 
     /// An encoder for identity responses whose links start at `base` (e.g. `http://h:p/identity`).
     public static func encoder(base: String) -> JSONEncoder {

@@ -252,8 +252,14 @@ extension IdentityService {
 
     // MARK: Validation
 
-    /// Validates a token for a request: no database read.
-    public func authorize(token: String) throws(UpdraftError) -> TokenPayload {
+    /// Authenticates a request's token: who is calling, for policy. No database read.
+    public func authenticate(token: String) throws(UpdraftError) -> AuthContext {
+        try tokens.validate(token).authContext
+    }
+
+    /// The whole validated token, for the identity API's own calls that act on its roles
+    /// (an application credential takes the token's roles). No database read.
+    public func token(_ token: String) throws(UpdraftError) -> TokenPayload {
         try tokens.validate(token)
     }
 

@@ -20,7 +20,7 @@ extension IdentityService {
     }
 
     /// Serves `POST /v3/OS-TRUST/trusts`: only the trustor creates, with roles they hold.
-    public func createTrust(caller: TokenPayload, _ body: JSONObject) async throws -> Trust {
+    public func createTrust(caller: AuthContext, _ body: JSONObject) async throws -> Trust {
         let trustor = try body.requiredString("trustor_user_id")
         let trustee = try body.requiredString("trustee_user_id")
         guard trustor == caller.userID else { throw UpdraftError.forbidden("Only the trustor may create a trust.") }
@@ -71,8 +71,8 @@ extension IdentityService {
     }
 
     /// Serves `GET /v3/OS-TRUST/trusts`: a user sees trusts they give or receive; an admin sees all.
-    public func listTrusts(caller: TokenPayload, query: [String: String]) async throws -> [Trust] {
-        let admin = Policy.isAdmin(caller.authContext)
+    public func listTrusts(caller: AuthContext, query: [String: String]) async throws -> [Trust] {
+        let admin = Policy.isAdmin(caller)
         let trustor = query["trustor_user_id"]
         let trustee = query["trustee_user_id"]
         if !admin && trustor != caller.userID && trustee != caller.userID {
@@ -86,17 +86,17 @@ extension IdentityService {
     }
 
     /// A trust its trustor, its trustee or an admin may see.
-    public func trust(id: String, caller: TokenPayload) async throws -> Trust {
+    public func trust(id: String, caller: AuthContext) async throws -> Trust {
         let trust = try await read { db in try await Self.trust(id: id, db) }
-        guard Policy.isAdmin(caller.authContext) || caller.userID == trust.trustorUserID || caller.userID == trust.trusteeUserID
+        guard Policy.isAdmin(caller) || caller.userID == trust.trustorUserID || caller.userID == trust.trusteeUserID
         else { throw UpdraftError.notFound("Could not find trust: \(id).") }
         return trust
     }
 
     /// Serves `DELETE /v3/OS-TRUST/trusts/{id}`; tokens issued through the trust die with it.
-    public func deleteTrust(id: String, caller: TokenPayload) async throws {
+    public func deleteTrust(id: String, caller: AuthContext) async throws {
         let trust = try await self.trust(id: id, caller: caller)
-        guard Policy.isAdmin(caller.authContext) || caller.userID == trust.trustorUserID else {
+        guard Policy.isAdmin(caller) || caller.userID == trust.trustorUserID else {
             throw UpdraftError.forbidden("Only the trustor may delete a trust.")
         }
         try await write { db in try await db.raw("DELETE FROM trusts WHERE id = \(bind: id)").run() }

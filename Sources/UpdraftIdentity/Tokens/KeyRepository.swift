@@ -66,7 +66,7 @@ public struct KeyRepository: Sendable {
     public var fingerprint: String {
         var hasher = SHA256()
         for key in keys { key.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hexString
     }
 
     private static func indices(in directory: String) throws -> [Int] {

@@ -69,7 +69,7 @@ struct ImageDataWriter: ~Copyable {
     /// Flushes the file to disk, closes it and renames it to `path` (then syncs the directory,
     /// so the rename survives a crash). Returns the digest.
     consuming func finish(movingTo path: String) throws(UpdraftError) -> Digest {
-        let digest = Digest(md5: Self.hex(md5.finalize()), sha512: Self.hex(sha512.finalize()), size: size)
+        let digest = Digest(md5: md5.finalize().hexString, sha512: sha512.finalize().hexString, size: size)
         let synced = fsync(descriptor) == 0
         closed = true
         close(descriptor)
@@ -95,10 +95,6 @@ struct ImageDataWriter: ~Copyable {
             fsync(fd)
             close(fd)
         }
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }
 
@@ -126,7 +122,7 @@ extension ImageDataWriter {
             sha512.update(bufferPointer: bytes)
             size += Int64(bytes.count)
         }
-        return Digest(md5: hex(md5.finalize()), sha512: hex(sha512.finalize()), size: size)
+        return Digest(md5: md5.finalize().hexString, sha512: sha512.finalize().hexString, size: size)
     }
 
     static func forEachChunk(

@@ -103,7 +103,7 @@ extension ImageService {
     }
 
     func ingest(_ id: String, from source: String, move: Bool) async throws(UpdraftError) -> Image {
-        try await claim(id, caller: nil)
+        try await claim(id, caller: .system)
         let path = finalPath(id)
         let digest: ImageDataWriter.Digest
         do throws(UpdraftError) {
@@ -136,15 +136,10 @@ extension ImageService {
         return Download(path: path, size: image.size ?? 0, checksum: image.checksum)
     }
 
-    /// `queued` → `saving`, refused (409) for any other state; nil caller is the service itself.
-    private func claim(_ id: String, caller: AuthContext?) async throws(UpdraftError) {
+    /// `queued` → `saving`, refused (409) for any other state.
+    private func claim(_ id: String, caller: AuthContext) async throws(UpdraftError) {
         try await write { db in
-            var image: Image
-            if let caller {
-                image = try await Self.changeableImage(id, caller: caller, db)
-            } else {
-                image = try await Self.row(id, db, lock: true)
-            }
+            var image = try await Self.changeableImage(id, caller: caller, db)
             guard image.status == .queued else {
                 throw UpdraftError.conflict("Image status transition from \(image.status.rawValue) to saving is not allowed")
             }

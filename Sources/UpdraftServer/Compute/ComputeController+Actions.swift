@@ -13,9 +13,9 @@ extension ComputeController {
         "revertResize": .revertResize,
     ]
 
-    func registerServerActions(on v: RouterGroup<Context>) {
+    func registerServerActions(on v: RouteGroup) {
         let compute = compute
-        route(v, .post, "servers/:id/action") { request, context, call in
+        route(v, .post, "servers/:id/action", .member) { request, context, call in
             let id = try context.parameter("id")
             let body = try JSONObject(try await request.json(limit: self.bodyLimit))
             guard body.fields.count == 1, let (key, value) = body.fields.first else {
@@ -42,14 +42,14 @@ extension ComputeController {
                 if let length, length < -1 { throw UpdraftError.badRequest("Invalid input for field/attribute length.") }
                 let output = try await compute.consoleOutput(
                     id, lines: length.flatMap { $0 < 0 ? nil : $0 }, caller: call.caller)
-                return try call.respond(.object(["output": .string(output)]))
+                return call.respond(.object(["output": .string(output)]))
             case "os-getVNCConsole":
                 let type = try argument.string("type") ?? ""
                 guard type == "novnc" || type == "xvpvnc" else {
                     throw UpdraftError.badRequest("Invalid console type \(type)")
                 }
                 let endpoint = try await compute.vncConsole(id, caller: call.caller)
-                return try call.respond(
+                return call.respond(
                     .object(["console": .object(["type": .string(type), "url": .string(Self.url(endpoint))])]))
             case "createImage":
                 let name = try argument.requiredString("name", maxLength: 255)
@@ -74,13 +74,13 @@ extension ComputeController {
                 guard let imageRef = try argument.string("imageRef") else {
                     throw UpdraftError.badRequest("Invalid input for field/attribute imageRef.")
                 }
-                try await compute.perform(
+                let result = try await compute.perform(
                     .rebuild, on: id, caller: call.caller, requestID: call.requestID,
                     imageID: String(imageRef.split(separator: "/").last ?? ""), name: try argument.string("name"),
-                    metadata: try argument.stringMap("metadata"))
+                    metadata: try argument.stringMap("metadata"), adminPass: try argument.string("adminPass"))
                 var fields = ServerView.trimmed(try await compute.server(id, caller: call.caller), call)
-                fields["adminPass"] = .string(try argument.string("adminPass") ?? Identifier.make().prefix(12).description)
-                return try call.respond(.object(["server": .object(fields)]), status: .accepted)
+                fields["adminPass"] = .string(result.adminPass ?? "")
+                return call.respond(.object(["server": .object(fields)]), status: .accepted)
             case "resize":
                 guard let flavorRef = try argument.reference("flavorRef") else {
                     throw UpdraftError.badRequest("Resize requests require 'flavorRef' attribute.")
@@ -97,7 +97,7 @@ extension ComputeController {
                 return call.empty(action == .confirmResize ? .noContent : .accepted)
             }
         }
-        route(v, .post, "servers/:id/remote-consoles") { request, context, call in
+        route(v, .post, "servers/:id/remote-consoles", .member) { request, context, call in
             guard call.version.atLeast(6) else { throw UpdraftError.notFound("The resource could not be found.") }
             let id = try context.parameter("id")
             // A console hands out the guest's keyboard and screen: members only, as in Nova.
@@ -109,7 +109,7 @@ extension ComputeController {
                 throw UpdraftError(.badRequest, "Unsupported console \(proto)/\(type): only vnc/novnc is available.")
             }
             let endpoint = try await compute.vncConsole(id, caller: call.caller)
-            return try call.respond(
+            return call.respond(
                 .object([
                     "remote_console": .object(["protocol": "vnc", "type": "novnc", "url": .string(Self.url(endpoint))])
                 ]))
@@ -120,7 +120,7 @@ extension ComputeController {
     /// in a `Location` header before.
     static func imageCreated(_ imageID: String, _ call: Call) throws -> Response {
         if call.version.atLeast(45) {
-            return try call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
+            return call.respond(.object(["image_id": .string(imageID)]), status: .accepted)
         }
         let images = call.base.replacingOccurrences(of: "/compute/v2.1", with: "/image/v2")
         return call.empty(headers: [.location: "\(images)/images/\(imageID)"])

@@ -21,10 +21,10 @@ extension ComputeController {
         return .object(o)
     }
 
-    func registerFlavors(on v: RouterGroup<Context>) {
+    func registerFlavors(on v: RouteGroup) {
         let compute = compute
         for (path, detail) in [("flavors", false), ("flavors/detail", true)] {
-            route(v, .get, path) { request, _, call in
+            route(v, .get, path, .authenticated) { request, _, call in
                 let q = request.query
                 var isPublic: Bool? = true
                 if call.isAdmin, let text = q["is_public"] {
@@ -41,17 +41,16 @@ extension ComputeController {
                     caller: call.caller, isPublic: isPublic, minDisk: try int("minDisk"), minRam: try int("minRam"),
                     sortKey: q["sort_key"] ?? "flavorid", ascending: (q["sort_dir"] ?? "asc").lowercased() == "asc",
                     limit: try self.limit(request), marker: q["marker"])
-                return try call.respond(
+                return call.respond(
                     self.page(
                         "flavors", flavors.map { self.flavorView($0, detail: detail, call) }, flavors.last?.id, request, call))
             }
         }
-        route(v, .get, "flavors/:id") { _, context, call in
+        route(v, .get, "flavors/:id", .authenticated) { _, context, call in
             let flavor = try await compute.flavor(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["flavor": self.flavorView(flavor, detail: true, call)]))
+            return call.respond(.object(["flavor": self.flavorView(flavor, detail: true, call)]))
         }
-        route(v, .post, "flavors") { request, _, call in
-            try call.authorize(.admin)
+        route(v, .post, "flavors", .admin) { request, _, call in
             let body = try await self.body(request, "flavor")
             let name = try body.requiredString("name", maxLength: 255)
             guard name.trimmingCharacters(in: .whitespaces) == name, !name.isEmpty else {
@@ -75,46 +74,42 @@ extension ComputeController {
                 swap: try positive("swap", minimum: 0), rxtxFactor: 1.0,
                 isPublic: try body.looseBool("os-flavor-access:is_public") ?? true)
             let created = try await compute.createFlavor(flavor)
-            return try call.respond(.object(["flavor": self.flavorView(created, detail: true, call)]))
+            return call.respond(.object(["flavor": self.flavorView(created, detail: true, call)]))
         }
-        route(v, .delete, "flavors/:id") { _, context, call in
-            try call.authorize(.admin)
+        route(v, .delete, "flavors/:id", .admin) { _, context, call in
             try await compute.deleteFlavor(try context.parameter("id"))
             return call.empty()
         }
         @Sendable func specs(_ m: [String: String]) -> JSONValue { .object(m.mapValues(JSONValue.string)) }
-        route(v, .get, "flavors/:id/os-extra_specs") { _, context, call in
+        route(v, .get, "flavors/:id/os-extra_specs", .authenticated) { _, context, call in
             let flavor = try await compute.flavor(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["extra_specs": specs(flavor.extraSpecs)]))
+            return call.respond(.object(["extra_specs": specs(flavor.extraSpecs)]))
         }
-        route(v, .post, "flavors/:id/os-extra_specs") { request, context, call in
-            try call.authorize(.admin)
+        route(v, .post, "flavors/:id/os-extra_specs", .admin) { request, context, call in
             guard let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("extra_specs") else {
                 throw UpdraftError.badRequest("Malformed request body: extra_specs is required.")
             }
             _ = try await compute.updateExtraSpecs(try context.parameter("id"), set: values)
-            return try call.respond(.object(["extra_specs": specs(values)]))
+            return call.respond(.object(["extra_specs": specs(values)]))
         }
-        route(v, .get, "flavors/:id/os-extra_specs/:key") { _, context, call in
+        route(v, .get, "flavors/:id/os-extra_specs/:key", .authenticated) { _, context, call in
             let flavor = try await compute.flavor(try context.parameter("id"), caller: call.caller)
             let key = try context.parameter("key")
             guard let value = flavor.extraSpecs[key] else {
                 throw UpdraftError.notFound("Flavor \(flavor.id) has no extra specs with key \(key).")
             }
-            return try call.respond(.object([key: .string(value)]))
+            return call.respond(.object([key: .string(value)]))
         }
-        route(v, .put, "flavors/:id/os-extra_specs/:key") { request, context, call in
-            try call.authorize(.admin)
+        route(v, .put, "flavors/:id/os-extra_specs/:key", .admin) { request, context, call in
             let key = try context.parameter("key")
             let body = try JSONObject(try await request.json(limit: self.bodyLimit))
             guard body.fields.count == 1, case .string(let value)? = body.fields[key] else {
                 throw UpdraftError.badRequest("Request body and URI mismatch")
             }
             _ = try await compute.updateExtraSpecs(try context.parameter("id"), set: [key: value])
-            return try call.respond(.object([key: .string(value)]))
+            return call.respond(.object([key: .string(value)]))
         }
-        route(v, .delete, "flavors/:id/os-extra_specs/:key") { _, context, call in
-            try call.authorize(.admin)
+        route(v, .delete, "flavors/:id/os-extra_specs/:key", .admin) { _, context, call in
             _ = try await compute.updateExtraSpecs(try context.parameter("id"), set: [:], remove: try context.parameter("key"))
             return call.empty(.ok)
         }
@@ -123,19 +118,17 @@ extension ComputeController {
                 "flavor_access": .array(projects.map { .object(["flavor_id": .string(id), "tenant_id": .string($0)]) })
             ])
         }
-        route(v, .get, "flavors/:id/os-flavor-access") { _, context, call in
-            try call.authorize(.admin)
+        route(v, .get, "flavors/:id/os-flavor-access", .admin) { _, context, call in
             let id = try context.parameter("id")
-            return try call.respond(access(id, try await compute.flavorAccess(id)))
+            return call.respond(access(id, try await compute.flavorAccess(id)))
         }
-        route(v, .post, "flavors/:id/action") { request, context, call in
-            try call.authorize(.admin)
+        route(v, .post, "flavors/:id/action", .admin) { request, context, call in
             let id = try context.parameter("id")
             let body = try JSONObject(try await request.json(limit: self.bodyLimit))
             for (key, granted) in [("addTenantAccess", true), ("removeTenantAccess", false)] {
                 if let argument = try body.object(key) {
                     let project = try argument.requiredString("tenant")
-                    return try call.respond(
+                    return call.respond(
                         access(id, try await compute.setFlavorAccess(id, project: project, granted: granted)))
                 }
             }
@@ -160,7 +153,7 @@ extension ComputeController {
         return .object(o)
     }
 
-    func registerKeypairs(on v: RouterGroup<Context>) {
+    func registerKeypairs(on v: RouteGroup) {
         let compute = compute
         @Sendable func owner(_ request: Request, _ call: Call) throws -> String {
             if let user = request.query["user_id"], user != call.caller.userID {
@@ -169,18 +162,18 @@ extension ComputeController {
             }
             return call.caller.userID
         }
-        route(v, .get, "os-keypairs") { request, _, call in
+        route(v, .get, "os-keypairs", .authenticated) { request, _, call in
             let pairs = try await compute.listKeypairs(
                 userID: try owner(request, call), limit: try self.limit(request),
                 marker: request.query["marker"])
-            return try call.respond(
+            return call.respond(
                 .object(["keypairs": .array(pairs.map { .object(["keypair": self.keypairView($0, full: false, call)]) })]))
         }
-        route(v, .get, "os-keypairs/:id") { request, context, call in
+        route(v, .get, "os-keypairs/:id", .authenticated) { request, context, call in
             let pair = try await compute.keypair(try context.parameter("id"), userID: try owner(request, call))
-            return try call.respond(.object(["keypair": self.keypairView(pair, full: true, call)]))
+            return call.respond(.object(["keypair": self.keypairView(pair, full: true, call)]))
         }
-        route(v, .post, "os-keypairs") { request, _, call in
+        route(v, .post, "os-keypairs", .authenticated) { request, _, call in
             let body = try await self.body(request, "keypair")
             var user = call.caller.userID
             if let other = try body.string("user_id"), other != user {
@@ -196,9 +189,9 @@ extension ComputeController {
                 fields["user_id"] = .string(pair.userID)
                 view = .object(fields)
             }
-            return try call.respond(.object(["keypair": view]), status: call.version.atLeast(2) ? .created : .ok)
+            return call.respond(.object(["keypair": view]), status: call.version.atLeast(2) ? .created : .ok)
         }
-        route(v, .delete, "os-keypairs/:id") { request, context, call in
+        route(v, .delete, "os-keypairs/:id", .authenticated) { request, context, call in
             try await compute.deleteKeypair(try context.parameter("id"), userID: try owner(request, call))
             return call.empty(call.version.atLeast(2) ? .noContent : .accepted)
         }

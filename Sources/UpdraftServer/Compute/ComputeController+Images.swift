@@ -37,14 +37,14 @@ extension ComputeController {
         return .object(o)
     }
 
-    func registerImages(on v: RouterGroup<Context>) {
+    func registerImages(on v: RouteGroup) {
         let compute = compute
         let images = compute.images
         @Sendable func proxy(_ call: Call) throws {
             guard !call.version.atLeast(36) else { throw UpdraftError.notFound("The resource could not be found.") }
         }
         for (path, detail) in [("images", false), ("images/detail", true)] {
-            route(v, .get, path) { request, _, call in
+            route(v, .get, path, .authenticated) { request, _, call in
                 try proxy(call)
                 let q = request.query
                 var list = try await images.listImages(caller: call.caller).sorted { $0.createdAt > $1.createdAt }
@@ -69,15 +69,15 @@ extension ComputeController {
                     list = Array(list[(index + 1)...])
                 }
                 if let limit = try self.limit(request) { list = Array(list.prefix(limit)) }
-                return try call.respond(.object(["images": .array(list.map { self.imageView($0, detail: detail, call) })]))
+                return call.respond(.object(["images": .array(list.map { self.imageView($0, detail: detail, call) })]))
             }
         }
-        route(v, .get, "images/:id") { _, context, call in
+        route(v, .get, "images/:id", .authenticated) { _, context, call in
             try proxy(call)
             let image = try await self.proxied { try await images.image(try context.parameter("id"), caller: call.caller) }
-            return try call.respond(.object(["image": self.imageView(image, detail: true, call)]))
+            return call.respond(.object(["image": self.imageView(image, detail: true, call)]))
         }
-        route(v, .delete, "images/:id") { _, context, call in
+        route(v, .delete, "images/:id", .member) { _, context, call in
             try proxy(call)
             try await self.proxied { try await images.deleteImage(try context.parameter("id"), caller: call.caller) }
             return call.empty(.noContent)
@@ -85,13 +85,13 @@ extension ComputeController {
         @Sendable func metadata(_ image: ComputeImage) -> JSONValue {
             .object(["metadata": .object(image.properties.mapValues(JSONValue.string))])
         }
-        route(v, .get, "images/:id/metadata") { _, context, call in
+        route(v, .get, "images/:id/metadata", .authenticated) { _, context, call in
             try proxy(call)
-            return try call.respond(
+            return call.respond(
                 metadata(try await self.proxied { try await images.image(try context.parameter("id"), caller: call.caller) }))
         }
         for method in [HTTPRequest.Method.post, .put] {
-            route(v, method, "images/:id/metadata") { request, context, call in
+            route(v, method, "images/:id/metadata", .member) { request, context, call in
                 try proxy(call)
                 let id = try context.parameter("id")
                 guard let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") else {
@@ -102,17 +102,17 @@ extension ComputeController {
                     let remove = method == .put ? current.properties.keys.filter { values[$0] == nil } : []
                     return try await images.updateProperties(id, set: values, remove: remove, caller: call.caller)
                 }
-                return try call.respond(metadata(image))
+                return call.respond(metadata(image))
             }
         }
-        route(v, .get, "images/:id/metadata/:key") { _, context, call in
+        route(v, .get, "images/:id/metadata/:key", .authenticated) { _, context, call in
             try proxy(call)
             let key = try context.parameter("key")
             let image = try await self.proxied { try await images.image(try context.parameter("id"), caller: call.caller) }
             guard let value = image.properties[key] else { throw UpdraftError.notFound("Metadata item was not found") }
-            return try call.respond(.object(["meta": .object([key: .string(value)])]))
+            return call.respond(.object(["meta": .object([key: .string(value)])]))
         }
-        route(v, .put, "images/:id/metadata/:key") { request, context, call in
+        route(v, .put, "images/:id/metadata/:key", .member) { request, context, call in
             try proxy(call)
             let key = try context.parameter("key")
             guard let meta = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("meta"), meta.count == 1,
@@ -121,9 +121,9 @@ extension ComputeController {
             _ = try await self.proxied {
                 try await images.updateProperties(try context.parameter("id"), set: meta, remove: [], caller: call.caller)
             }
-            return try call.respond(.object(["meta": .object(meta.mapValues(JSONValue.string))]))
+            return call.respond(.object(["meta": .object(meta.mapValues(JSONValue.string))]))
         }
-        route(v, .delete, "images/:id/metadata/:key") { _, context, call in
+        route(v, .delete, "images/:id/metadata/:key", .member) { _, context, call in
             try proxy(call)
             _ = try await self.proxied {
                 try await images.updateProperties(

@@ -5,45 +5,46 @@ import UpdraftCore
 
 /// Servers: create, list, show, update, delete, metadata, tags and instance actions.
 extension ComputeController {
-    func registerServers(on v: RouterGroup<Context>) {
+    func registerServers(on v: RouteGroup) {
         let compute = compute
-        route(v, .post, "servers") { request, _, call in
+        route(v, .post, "servers", .member) { request, _, call in
             let body = try await self.body(request, "server")
             // The whole request is read and checked before anything is created: a 400 changes nothing.
-            let create = try self.createRequest(body, call)
+            var create = try self.createRequest(body, call)
             let returnReservation = try body.looseBool("return_reservation_id") == true
-            let adminPass = try body.string("adminPass") ?? Identifier.make().prefix(12).description
-            let servers = try await compute.createServers(create, caller: call.caller, requestID: call.requestID)
+            create.adminPass = try body.string("adminPass")
+            let created = try await compute.createServers(create, caller: call.caller, requestID: call.requestID)
+            let servers = created.servers
             if returnReservation {
-                return try call.respond(
+                return call.respond(
                     .object(["reservation_id": .string(servers.first?.reservationID ?? "")]), status: .accepted)
             }
             guard let first = servers.first else { throw UpdraftError.internal("no server was created") }
-            return try call.respond(
+            return call.respond(
                 .object([
                     "server": .object([
                         "id": .string(first.id), "links": ServerView.links(call, "servers", first.id),
                         "OS-DCF:diskConfig": "MANUAL", "security_groups": .array([.object(["name": "default"])]),
-                        "adminPass": .string(adminPass),
+                        "adminPass": .string(created.adminPass),
                     ])
                 ]), status: .accepted,
                 headers: [.location: "\(call.base)/servers/\(first.id)"])
         }
-        route(v, .get, "servers") { request, _, call in
+        route(v, .get, "servers", .authenticated) { request, _, call in
             let servers = try await compute.listServers(try self.listQuery(request, call))
-            return try call.respond(
+            return call.respond(
                 self.page("servers", servers.map { ServerView.summary($0, call) }, servers.last?.id, request, call))
         }
-        route(v, .get, "servers/detail") { request, _, call in
+        route(v, .get, "servers/detail", .authenticated) { request, _, call in
             let servers = try await compute.listServers(try self.listQuery(request, call))
-            return try call.respond(
+            return call.respond(
                 self.page("servers", servers.map { ServerView.detail($0, call) }, servers.last?.id, request, call))
         }
-        route(v, .get, "servers/:id") { _, context, call in
+        route(v, .get, "servers/:id", .authenticated) { _, context, call in
             let server = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["server": ServerView.detail(server, call)]))
+            return call.respond(.object(["server": ServerView.detail(server, call)]))
         }
-        route(v, .put, "servers/:id") { request, context, call in
+        route(v, .put, "servers/:id", .member) { request, context, call in
             let id = try context.parameter("id")
             let body = try await self.body(request, "server")
             _ = try await self.serverToChange(id, call)
@@ -62,33 +63,33 @@ extension ComputeController {
                 id, caller: call.caller, name: name, description: description,
                 accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
                 accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
-            return try call.respond(.object(["server": .object(ServerView.trimmed(updated, call))]))
+            return call.respond(.object(["server": .object(ServerView.trimmed(updated, call))]))
         }
-        route(v, .delete, "servers/:id") { _, context, call in
+        route(v, .delete, "servers/:id", .member) { _, context, call in
             let id = try context.parameter("id")
             _ = try await self.serverToChange(id, call)
             try await compute.deleteServer(id, caller: call.caller, requestID: call.requestID)
             return call.empty(.noContent)
         }
-        route(v, .get, "servers/:id/ips") { _, context, call in
+        route(v, .get, "servers/:id/ips", .authenticated) { _, context, call in
             _ = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["addresses": .object([:])]))
+            return call.respond(.object(["addresses": .object([:])]))
         }
-        route(v, .get, "servers/:id/os-interface") { _, context, call in
+        route(v, .get, "servers/:id/os-interface", .authenticated) { _, context, call in
             _ = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["interfaceAttachments": .array([])]))
+            return call.respond(.object(["interfaceAttachments": .array([])]))
         }
-        route(v, .get, "servers/:id/os-instance-actions") { _, context, call in
+        route(v, .get, "servers/:id/os-instance-actions", .authenticated) { _, context, call in
             let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["instanceActions": .array(actions.map { self.action($0, events: false, call) })]))
+            return call.respond(.object(["instanceActions": .array(actions.map { self.action($0, events: false, call) })]))
         }
-        route(v, .get, "servers/:id/os-instance-actions/:request") { _, context, call in
+        route(v, .get, "servers/:id/os-instance-actions/:request", .authenticated) { _, context, call in
             let requestID = try context.parameter("request")
             let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
             guard let action = actions.first(where: { $0.requestID == requestID }) else {
                 throw UpdraftError.notFound("Action for request_id \(requestID) on instance could not be found")
             }
-            return try call.respond(.object(["instanceAction": self.action(action, events: true, call)]))
+            return call.respond(.object(["instanceAction": self.action(action, events: true, call)]))
         }
         registerMetadata(on: v)
     }
@@ -220,36 +221,36 @@ extension ComputeController {
             accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
     }
 
-    func registerMetadata(on v: RouterGroup<Context>) {
+    func registerMetadata(on v: RouteGroup) {
         let compute = compute
         @Sendable func map(_ m: [String: String]) -> JSONValue { .object(m.mapValues(JSONValue.string)) }
-        route(v, .get, "servers/:id/metadata") { _, context, call in
+        route(v, .get, "servers/:id/metadata", .authenticated) { _, context, call in
             let server = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return try call.respond(.object(["metadata": map(server.metadata)]))
+            return call.respond(.object(["metadata": map(server.metadata)]))
         }
-        route(v, .put, "servers/:id/metadata") { request, context, call in
+        route(v, .put, "servers/:id/metadata", .member) { request, context, call in
             let id = try context.parameter("id")
             _ = try await self.serverToChange(id, call)
             let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") ?? [:]
             let result = try await compute.updateMetadata(id, caller: call.caller, set: values, replace: true)
-            return try call.respond(.object(["metadata": map(result)]))
+            return call.respond(.object(["metadata": map(result)]))
         }
-        route(v, .post, "servers/:id/metadata") { request, context, call in
+        route(v, .post, "servers/:id/metadata", .member) { request, context, call in
             let id = try context.parameter("id")
             _ = try await self.serverToChange(id, call)
             guard let values = try JSONObject(try await request.json(limit: self.bodyLimit)).stringMap("metadata") else {
                 throw UpdraftError.badRequest("Malformed request body: metadata is required.")
             }
             let result = try await compute.updateMetadata(id, caller: call.caller, set: values, replace: false)
-            return try call.respond(.object(["metadata": map(result)]))
+            return call.respond(.object(["metadata": map(result)]))
         }
-        route(v, .get, "servers/:id/metadata/:key") { _, context, call in
+        route(v, .get, "servers/:id/metadata/:key", .authenticated) { _, context, call in
             let server = try await compute.server(try context.parameter("id"), caller: call.caller)
             let key = try context.parameter("key")
             guard let value = server.metadata[key] else { throw UpdraftError.notFound("Metadata item was not found") }
-            return try call.respond(.object(["meta": .object([key: .string(value)])]))
+            return call.respond(.object(["meta": .object([key: .string(value)])]))
         }
-        route(v, .put, "servers/:id/metadata/:key") { request, context, call in
+        route(v, .put, "servers/:id/metadata/:key", .member) { request, context, call in
             let id = try context.parameter("id")
             _ = try await self.serverToChange(id, call)
             let key = try context.parameter("key")
@@ -257,9 +258,9 @@ extension ComputeController {
             else { throw UpdraftError.badRequest("Request body contains too many items") }
             guard meta[key] != nil else { throw UpdraftError.badRequest("Request body and URI mismatch") }
             _ = try await compute.updateMetadata(id, caller: call.caller, set: meta, replace: false)
-            return try call.respond(.object(["meta": map(meta)]))
+            return call.respond(.object(["meta": map(meta)]))
         }
-        route(v, .delete, "servers/:id/metadata/:key") { _, context, call in
+        route(v, .delete, "servers/:id/metadata/:key", .member) { _, context, call in
             let id = try context.parameter("id")
             _ = try await self.serverToChange(id, call)
             _ = try await compute.updateMetadata(

@@ -4,7 +4,6 @@ import Hummingbird
 import NIOCore
 import UpdraftCompute
 import UpdraftCore
-import UpdraftIdentity
 
 /// The Nova v2.1 API under `/compute`: parses, negotiates the microversion, authorises and
 /// maps; the logic is in ``ComputeService``.
@@ -14,42 +13,39 @@ struct ComputeController: Sendable {
     /// What every compute handler gets: the negotiated version, the caller and where links point.
     struct Call: Sendable {
         let version: Microversion
-        let token: TokenPayload
+        let caller: AuthContext
         /// `http://host:port/compute/v2.1`.
         let base: String
         let requestID: String
         /// `http://host:port/compute`, for Nova's version-less bookmark links.
         let bookmark: String
+        /// Answers stamped with the negotiated microversion.
+        let responder: Responder
+        let hostIDs: HostIDs
 
-        init(version: Microversion, token: TokenPayload, base: String, requestID: String) {
+        init(version: Microversion, caller: AuthContext, base: String, requestID: String, hostIDs: HostIDs) {
             self.version = version
-            self.token = token
+            self.hostIDs = hostIDs
+            self.caller = caller
             self.base = base
             self.requestID = requestID
             self.bookmark = base.hasSuffix("/v2.1") ? String(base.dropLast("/v2.1".count)) : base
+            self.responder = Responder(base: base, stamp: version.headers)
         }
 
-        var caller: AuthContext { token.authContext }
-        var isAdmin: Bool { Policy.isAdmin(token.authContext) }
+        var isAdmin: Bool { Policy.isAdmin(caller) }
 
         func authorize(_ rule: Policy.Rule) throws {
-            try Policy.authorize(token.authContext, rule)
+            try Policy.authorize(caller, rule)
         }
 
         /// A JSON answer stamped with the negotiated microversion.
-        func respond(_ body: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-            let data = body.serialized()
-            var headers = headers
-            headers[.contentType] = "application/json"
-            var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-            version.stamp(&response)
-            return response
+        func respond(_ body: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+            responder.respond(body, status: status, headers: headers)
         }
 
         func empty(_ status: HTTPResponse.Status = .accepted, headers: HTTPFields = [:]) -> Response {
-            var response = Response(status: status, headers: headers)
-            version.stamp(&response)
-            return response
+            responder.empty(status, headers: headers)
         }
     }
 
@@ -58,32 +54,42 @@ struct ComputeController: Sendable {
     let compute: ComputeService
     let publicBase: @Sendable (Request) -> String
     let bodyLimit: Int
+    let hostIDs = HostIDs()
 
-    func register(on router: Router<Context>) {
-        router.get("compute") { request, _ in try self.versions(request) }
-        router.get("compute/v2.1") { request, _ in try self.version(request) }
-        let v21 = router.group("compute/v2.1")
+    func register(on routes: Routes) {
+        let root = routes.group("compute")
+        root.add(.get, "", .anyone) { request, _ in self.versions(request) }
+        root.add(.get, "v2.1", .anyone) { request, _ in self.version(request) }
+        let v21 = routes.group("compute/v2.1")
         registerServers(on: v21)
         registerServerActions(on: v21)
         registerFlavors(on: v21)
         registerKeypairs(on: v21)
-        registerAdministration(on: v21)
+        registerQuotas(on: v21)
+        registerHypervisors(on: v21)
+        registerServices(on: v21)
+        registerAvailabilityZones(on: v21)
+        registerAggregates(on: v21)
+        registerUsage(on: v21)
         registerImages(on: v21)
     }
 
-    /// Registers a handler that runs with a validated caller and a negotiated microversion.
-    func route(_ group: RouterGroup<Context>, _ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+    /// Registers a handler, behind `access`, that runs with the caller and a negotiated
+    /// microversion (406 for one out of range).
+    func route(_ group: RouteGroup, _ method: HTTPRequest.Method, _ path: String, _ access: Access, _ handler: @escaping Handler)
+    {
         let base = publicBase
-        group.on(RouterPath(path), method: method) { request, context in
+        let hostIDs = hostIDs
+        group.add(method, path, access) { request, context in
             let version: Microversion
             switch Microversion.requested(by: request) {
             case .success(let v): version = v
             case .failure(let error):
-                return Fault.response(status: 406, message: error.message, service: .compute, publicBase: base(request))
+                return FaultDialect.nova.response(status: 406, message: error.message, publicBase: base(request))
             }
-            let token = try context.caller()
             let call = Call(
-                version: version, token: token, base: base(request) + "/compute/v2.1", requestID: context.requestID)
+                version: version, caller: try context.caller(), base: base(request) + "/compute/v2.1",
+                requestID: context.requestID, hostIDs: hostIDs)
             return try await handler(request, context, call)
         }
     }
@@ -142,14 +148,14 @@ struct ComputeController: Sendable {
     }
 
     /// Serves `GET /compute/`: the version list, v2.0 then v2.1 as Nova orders them.
-    func versions(_ request: Request) throws -> Response {
-        try JSONResponder(base: publicBase(request)).respond(
+    func versions(_ request: Request) -> Response {
+        Responder(base: publicBase(request)).respond(
             JSONValue.object(["versions": .array([legacyVersionBody(request), versionBody(request)])]))
     }
 
     /// Serves `GET /compute/v2.1/`.
-    func version(_ request: Request) throws -> Response {
-        try JSONResponder(base: publicBase(request)).respond(JSONValue.object(["version": versionBody(request)]))
+    func version(_ request: Request) -> Response {
+        Responder(base: publicBase(request)).respond(JSONValue.object(["version": versionBody(request)]))
     }
 }
 
@@ -245,4 +251,9 @@ extension ComputeController {
         guard inet_ntop(family, storage, &buffer, socklen_t(buffer.count)) != nil else { return text }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral {
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
 }

@@ -8,13 +8,8 @@ import UpdraftImage
 struct ImageBridge: ComputeImages {
     let images: ImageService
 
-    /// Background work (a spawn after a restart, an unshelve) acts as the cloud itself.
-    static let system = AuthContext(
-        userID: "updraft-compute", userDomainID: "default", scope: .system, roles: ["admin", "member", "reader"],
-        auditID: "updraft-compute")
-
-    func image(_ id: String, caller: AuthContext?) async throws -> ComputeImage {
-        view(try await images.image(id, caller: caller ?? Self.system))
+    func image(_ id: String, caller: AuthContext) async throws -> ComputeImage {
+        view(try await images.image(id, caller: caller))
     }
 
     func view(_ image: Image) -> ComputeImage {
@@ -65,6 +60,6 @@ struct ImageBridge: ComputeImages {
     }
 
     func deleteImage(_ id: String) async {
-        try? await images.delete(id, caller: Self.system)
+        try? await images.delete(id, caller: .system)
     }
 }

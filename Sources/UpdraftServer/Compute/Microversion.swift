@@ -56,10 +56,11 @@ struct Microversion: Comparable, Sendable, CustomStringConvertible {
         return .success(version)
     }
 
-    /// Stamps the negotiated version on a response, as Nova does.
-    func stamp(_ response: inout Response) {
-        response.headers[.openStackAPIVersion] = "compute \(self)"
-        response.headers[.novaAPIVersion] = description
-        response.headers[.vary] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+    /// The headers that stamp the negotiated version on every answer, as Nova does.
+    var headers: HTTPFields {
+        [
+            .openStackAPIVersion: "compute \(self)", .novaAPIVersion: description,
+            .vary: "OpenStack-API-Version, X-OpenStack-Nova-API-Version",
+        ]
     }
 }

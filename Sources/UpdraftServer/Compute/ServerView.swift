@@ -1,6 +1,4 @@
-import Crypto
 import Foundation
-import Synchronization
 import UpdraftCompute
 import UpdraftCore
 
@@ -18,28 +16,6 @@ enum ServerView {
     static func summary(_ i: Instance, _ call: ComputeController.Call) -> JSONValue {
         .object(["id": .string(i.id), "name": .string(i.name), "links": links(call, "servers", i.id)])
     }
-
-    /// Nova's `hostId`: a per-project hash of the host, so projects cannot map the cloud.
-    /// Remembered per project and host: a page of servers repeats few pairs.
-    static func hostID(_ i: Instance) -> String {
-        guard let host = i.host else { return "" }
-        let key = i.projectID + "\u{0}" + host
-        if let known = hostIDs.withLock({ $0[key] }) { return known }
-        let hex = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in SHA256.hash(data: Data((i.projectID + host).utf8)).prefix(28) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0xf)])
-        }
-        let id = String(decoding: text, as: UTF8.self)
-        hostIDs.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[key] = id
-        }
-        return id
-    }
-
-    static let hostIDs = Mutex<[String: String]>([:])
 
     /// Nova's `instance-0000000a`.
     static func instanceName(_ sequence: Int) -> String {
@@ -86,7 +62,8 @@ enum ServerView {
         var s: [String: JSONValue] = [
             "id": .string(i.id), "name": .string(i.name), "status": .string(i.status),
             "tenant_id": .string(i.projectID), "user_id": .string(i.userID),
-            "metadata": .object(i.metadata.mapValues { .string($0) }), "hostId": .string(hostID(i)),
+            "metadata": .object(i.metadata.mapValues { .string($0) }),
+            "hostId": .string(call.hostIDs.id(project: i.projectID, host: i.host)),
             "image": i.imageID.isEmpty
                 ? .string("")
                 : .object([

@@ -1,27 +1,15 @@
-import Foundation
 import Hummingbird
 import Logging
 import UpdraftCore
 import UpdraftDatabase
 
-/// Writes every mutating call (who, what, which project, result) to the `audit_events` table.
+/// Records every mutating call (who, through which API, what, which project, result) in the
+/// ``AuditLog`` before the answer is sent, so an acknowledged change is always audited.
 struct AuditMiddleware: RouterMiddleware {
     typealias Context = UpdraftRequestContext
 
-    let database: Database
+    let log: AuditLog
     let logger: Logger
-
-    static let migrations = [
-        Migration(
-            "audit-1",
-            [
-                """
-                CREATE TABLE audit_events (id TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL, request_id TEXT NOT NULL,
-                  user_id TEXT, project_id TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status BIGINT NOT NULL)
-                """,
-                "CREATE INDEX audit_events_at ON audit_events (at)",
-            ])
-    ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -31,7 +19,7 @@ struct AuditMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as UpdraftError {
-            await record(request, context, status: error.code.httpStatus)
+            await record(request, context, status: context.api.faults.status(for: error.code))
             throw error
         } catch let error as HTTPError {
             await record(request, context, status: error.status.code)
@@ -44,27 +32,15 @@ struct AuditMiddleware: RouterMiddleware {
         return response
     }
 
-    /// Written before the answer is sent, so an acknowledged change is always audited.
     private func record(_ request: Request, _ context: Context, status: Int) async {
-        let id = Identifier.make()
-        let at = Date.now.timeIntervalSince1970
-        let requestID = context.requestID
-        let user = context.token?.userID
-        let project = context.token?.projectID
-        let method = request.method.rawValue
-        let path = request.uri.path
+        let caller = context.authentication.caller
+        let event = AuditLog.Event(
+            requestID: context.requestID, userID: caller?.userID, projectID: caller?.projectID, api: context.api.name,
+            method: request.method.rawValue, path: request.uri.path, status: status)
         do {
-            try await database.withConnection { db in
-                try await db.raw(
-                    """
-                    INSERT INTO audit_events (id, at, request_id, user_id, project_id, method, path, status)
-                    VALUES (\(bind: id), \(bind: at), \(bind: requestID), \(bind: user), \(bind: project), \(bind: method),
-                    \(bind: path), \(bind: status))
-                    """
-                ).run()
-            }
+            try await log.record(event)
         } catch {
-            logger.error("audit write failed", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            logger.error("audit write failed", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
         }
     }
 }

@@ -5,8 +5,8 @@ import UpdraftIdentity
 
 /// `/v3/auth/...`: tokens, and what a token may see and scope to.
 extension IdentityController {
-    func registerAuth(on v3: RouterGroup<Context>) {
-        v3.post("auth/tokens") { request, _ in
+    func registerAuth(on v3: RouteGroup) {
+        v3.add(.post, "auth/tokens", .anyone) { request, _ in
             let body = try await request.json(limit: bodyLimit)
             let auth = try JSONObject.body(body, key: "auth")
             let issued = try await identity.authenticate(auth, includeCatalog: request.query["nocatalog"] == nil)
@@ -14,43 +14,43 @@ extension IdentityController {
                 TokenEnvelope(token: issued.body), status: .created,
                 headers: [.subjectToken: issued.token])
         }
-        v3.get("auth/tokens") { request, context in
+        v3.add(.get, "auth/tokens", .authenticated) { request, context in
             try await validate(request, context)
         }
-        v3.head("auth/tokens") { request, context in
+        v3.add(.head, "auth/tokens", .authenticated) { request, context in
             var response = try await validate(request, context)
             response.body = .init()
             response.status = .ok
             return response
         }
-        v3.delete("auth/tokens") { request, context in
+        v3.add(.delete, "auth/tokens", .authenticated) { request, context in
             try context.caller()
             guard let subject = request.headers[.subjectToken] else {
                 throw UpdraftError.badRequest("X-Subject-Token header is required.")
             }
             try await identity.revokeToken(subject)
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v3.get("auth/catalog") { request, context in
+        v3.add(.get, "auth/catalog", .authenticated) { request, context in
             try context.caller()
             return try responder(request).respond(
                 CatalogEnvelope(catalog: try await identity.catalog(), links: ["self": selfURL(request)]))
         }
-        v3.get("auth/projects") { request, context in
+        v3.add(.get, "auth/projects", .authenticated) { request, context in
             let caller = try context.caller()
             return try responder(request).list(
                 "projects", try await identity.scopableProjects(userID: caller.userID), selfURL: selfURL(request))
         }
-        v3.get("auth/domains") { request, context in
+        v3.add(.get, "auth/domains", .authenticated) { request, context in
             let caller = try context.caller()
             return try responder(request).list(
                 "domains", try await identity.scopableDomains(userID: caller.userID), selfURL: selfURL(request))
         }
-        v3.get("auth/system") { request, context in
+        v3.add(.get, "auth/system", .authenticated) { request, context in
             let caller = try context.caller()
             let system: [JSONValue] =
                 try await identity.hasSystemAccess(userID: caller.userID) ? [.object(["all": .bool(true)])] : []
-            return try responder(request).respond(
+            return responder(request).respond(
                 JSONValue.object(["system": .array(system), "links": .object(["self": .string(selfURL(request))])]))
         }
     }
@@ -65,12 +65,9 @@ extension IdentityController {
         let validated = try await identity.validate(
             subjectToken: subject, includeCatalog: request.query["nocatalog"] == nil)
         guard
-            Policy.isAdmin(caller.authContext) || caller.userID == validated.payload.userID
-                || caller.roles.contains(where: { $0.name == "service" })
+            Policy.isAdmin(caller) || caller.userID == validated.payload.userID || caller.roles.contains("service")
         else { throw UpdraftError.forbidden() }
-        return Response(
-            status: .ok, headers: [.contentType: "application/json", .subjectToken: subject],
-            body: .init(byteBuffer: ByteBuffer(bytes: validated.json)))
+        return responder(request).respond(encoded: Array(validated.json), headers: [.subjectToken: subject])
     }
 }
 

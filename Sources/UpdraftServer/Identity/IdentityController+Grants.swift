@@ -5,7 +5,7 @@ import UpdraftIdentity
 
 /// Role grants, implied roles and `/v3/role_assignments`.
 extension IdentityController {
-    func registerGrants(on v3: RouterGroup<Context>) {
+    func registerGrants(on v3: RouteGroup) {
         // Direct grants, and OS-INHERIT grants that apply to the projects below a domain or project.
         for (path, type) in [("projects/:id", RoleAssignment.TargetType.project), ("domains/:id", .domain), ("system", .system)] {
             registerGrantRoutes(on: v3, target: path, type, inherited: false)
@@ -15,18 +15,17 @@ extension IdentityController {
             registerGrantRoutes(on: v3, target: path, type, inherited: true)
         }
 
-        v3.get("role_assignments") { request, context in
+        v3.add(.get, "role_assignments", .authenticated) { request, context in
             let caller = try context.caller()
             let query = request.query
-            if !Policy.isAdmin(caller.authContext) {
+            if !Policy.isAdmin(caller) {
                 guard query["user.id"] == caller.userID else { throw UpdraftError.forbidden() }
             }
             return try responder(request).list(
                 "role_assignments", try await identity.assignments(query: query), selfURL: selfURL(request))
         }
 
-        v3.get("role_inferences") { request, context in
-            try context.caller(.admin)
+        v3.add(.get, "role_inferences", .admin) { request, context in
             let pairs = try await identity.roleInferences()
             var grouped: [(prior: Role, implies: [Role])] = []
             for pair in pairs {
@@ -37,7 +36,7 @@ extension IdentityController {
                 }
             }
             let base = publicBase(request) + "/identity"
-            return try responder(request).respond(
+            return responder(request).respond(
                 JSONValue.object([
                     "role_inferences": .array(
                         grouped.map {
@@ -48,12 +47,11 @@ extension IdentityController {
                     "links": .object(["self": .string(selfURL(request))]),
                 ]))
         }
-        v3.get("roles/:id/implies") { request, context in
-            try context.caller(.admin)
+        v3.add(.get, "roles/:id/implies", .admin) { request, context in
             let prior = try await identity.role(id: try context.parameter("id"))
             let implied = try await identity.roleInferences().filter { $0.prior.id == prior.id }.map(\.implied)
             let base = publicBase(request) + "/identity"
-            return try responder(request).respond(
+            return responder(request).respond(
                 JSONValue.object([
                     "role_inference": .object([
                         "prior_role": roleRef(prior, base), "implies": .array(implied.map { roleRef($0, base) }),
@@ -61,34 +59,30 @@ extension IdentityController {
                     "links": .object(["self": .string(selfURL(request))]),
                 ]))
         }
-        v3.put("roles/:id/implies/:implied") { request, context in
-            try context.caller(.admin)
+        v3.add(.put, "roles/:id/implies/:implied", .admin) { request, context in
             let (prior, implied) = try await identity.addImpliedRole(
                 prior: try context.parameter("id"), implied: try context.parameter("implied"))
             return try inference(request, prior, implied, status: .created)
         }
-        v3.get("roles/:id/implies/:implied") { request, context in
-            try context.caller(.admin)
+        v3.add(.get, "roles/:id/implies/:implied", .admin) { request, context in
             let (prior, implied) = try await identity.impliedRole(
                 prior: try context.parameter("id"), implied: try context.parameter("implied"))
             return try inference(request, prior, implied, status: .ok)
         }
-        v3.head("roles/:id/implies/:implied") { _, context in
-            try context.caller(.admin)
+        v3.add(.head, "roles/:id/implies/:implied", .admin) { _, context in
             _ = try await identity.impliedRole(prior: try context.parameter("id"), implied: try context.parameter("implied"))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v3.delete("roles/:id/implies/:implied") { _, context in
-            try context.caller(.admin)
+        v3.add(.delete, "roles/:id/implies/:implied", .admin) { _, context in
             try await identity.deleteImpliedRole(prior: try context.parameter("id"), implied: try context.parameter("implied"))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
     }
 
     /// List, grant, check and revoke for users and groups on one kind of target. Inherited
     /// grants put `/inherited_to_projects` after the role, as OS-INHERIT does.
     private func registerGrantRoutes(
-        on v3: RouterGroup<Context>, target: String, _ type: RoleAssignment.TargetType, inherited: Bool
+        on v3: RouteGroup, target: String, _ type: RoleAssignment.TargetType, inherited: Bool
     ) {
         let identity = identity
         let suffix = inherited ? "/inherited_to_projects" : ""
@@ -97,36 +91,32 @@ extension IdentityController {
         }
         for actor in [RoleAssignment.ActorType.user, .group] {
             let roles = "\(target)/\(actor.rawValue)s/:actor/roles"
-            v3.get(RouterPath(roles + suffix)) { request, context in
-                try context.caller(.admin)
+            v3.add(.get, roles + suffix, .admin) { request, context in
                 let granted = try await identity.grantedRoles(
                     actor: actor, try context.parameter("actor"), on: type, try targetID(context), inherited: inherited)
                 return try responder(request).list("roles", granted, selfURL: selfURL(request))
             }
-            v3.put(RouterPath("\(roles)/:role\(suffix)")) { _, context in
-                try context.caller(.admin)
+            v3.add(.put, "\(roles)/:role\(suffix)", .admin) { _, context in
                 try await identity.grant(
                     role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: type,
                     try targetID(context), inherited: inherited)
-                return JSONResponder.empty()
+                return Responder.plain.empty()
             }
             for method in [HTTPRequest.Method.head, .get] {
-                v3.on(RouterPath("\(roles)/:role\(suffix)"), method: method) { _, context in
-                    try context.caller(.admin)
+                v3.add(method, "\(roles)/:role\(suffix)", .admin) { _, context in
                     guard
                         try await identity.hasGrant(
                             role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: type,
                             try targetID(context), inherited: inherited)
                     else { throw UpdraftError.notFound("Could not find role assignment.") }
-                    return JSONResponder.empty()
+                    return Responder.plain.empty()
                 }
             }
-            v3.delete(RouterPath("\(roles)/:role\(suffix)")) { _, context in
-                try context.caller(.admin)
+            v3.add(.delete, "\(roles)/:role\(suffix)", .admin) { _, context in
                 try await identity.revoke(
                     role: try context.parameter("role"), actor: actor, try context.parameter("actor"), on: type,
                     try targetID(context), inherited: inherited)
-                return JSONResponder.empty()
+                return Responder.plain.empty()
             }
         }
     }
@@ -140,7 +130,7 @@ extension IdentityController {
 
     private func inference(_ request: Request, _ prior: Role, _ implied: Role, status: HTTPResponse.Status) throws -> Response {
         let base = publicBase(request) + "/identity"
-        return try responder(request).respond(
+        return responder(request).respond(
             JSONValue.object([
                 "role_inference": .object(["prior_role": roleRef(prior, base), "implies": roleRef(implied, base)]),
                 "links": .object(["self": .string(selfURL(request))]),

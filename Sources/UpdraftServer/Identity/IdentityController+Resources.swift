@@ -5,56 +5,48 @@ import UpdraftIdentity
 
 /// Domains, projects, users, groups, roles, regions, services and endpoints.
 extension IdentityController {
-    /// Who may read one resource or the list, and who may change them.
+    /// Who may read one resource or the list; only an administrator changes them.
     struct Rules: Sendable {
-        var list: @Sendable (TokenPayload) -> Policy.Rule = { _ in .admin }
-        var get: @Sendable (TokenPayload, String) -> Policy.Rule = { _, _ in .admin }
-        var write: @Sendable (TokenPayload, String?) -> Policy.Rule = { _, _ in .admin }
+        var list: @Sendable (AuthContext) -> Policy.Rule = { _ in .admin }
+        var get: @Sendable (AuthContext, String) -> Policy.Rule = { _, _ in .admin }
     }
 
     /// Registers list, create, show, update and delete for one resource collection.
     func crud<T: Encodable & Sendable>(
-        _ v3: RouterGroup<Context>, _ collection: String, _ member: String, rules: Rules = Rules(),
+        _ v3: RouteGroup, _ collection: String, _ member: String, rules: Rules = Rules(),
         list: @escaping @Sendable ([String: String]) async throws -> [T],
         get: @escaping @Sendable (String) async throws -> T,
         create: @escaping @Sendable (JSONObject) async throws -> T,
         update: @escaping @Sendable (String, JSONObject) async throws -> T,
         delete: @escaping @Sendable (String) async throws -> Void
     ) {
-        v3.get(RouterPath(collection)) { request, context in
+        v3.add(.get, collection, .authenticated) { request, context in
             let caller = try context.caller()
-            try Policy.authorize(caller.authContext, rules.list(caller))
+            try Policy.authorize(caller, rules.list(caller))
             return try responder(request).list(collection, try await list(request.query), selfURL: selfURL(request))
         }
-        v3.post(RouterPath(collection)) { request, context in
-            let caller = try context.caller()
-            try Policy.authorize(caller.authContext, rules.write(caller, nil))
+        v3.add(.post, collection, .admin) { request, _ in
             let body = try JSONObject.body(try await request.json(limit: bodyLimit), key: member)
             return try responder(request).respond(Envelope(key: member, value: try await create(body)), status: .created)
         }
-        v3.get(RouterPath("\(collection)/:id")) { request, context in
+        v3.add(.get, "\(collection)/:id", .authenticated) { request, context in
             let caller = try context.caller()
             let id = try context.parameter("id")
-            try Policy.authorize(caller.authContext, rules.get(caller, id))
+            try Policy.authorize(caller, rules.get(caller, id))
             return try responder(request).respond(Envelope(key: member, value: try await get(id)))
         }
-        v3.patch(RouterPath("\(collection)/:id")) { request, context in
-            let caller = try context.caller()
+        v3.add(.patch, "\(collection)/:id", .admin) { request, context in
             let id = try context.parameter("id")
-            try Policy.authorize(caller.authContext, rules.write(caller, id))
             let body = try JSONObject.body(try await request.json(limit: bodyLimit), key: member)
             return try responder(request).respond(Envelope(key: member, value: try await update(id, body)))
         }
-        v3.delete(RouterPath("\(collection)/:id")) { request, context in
-            let caller = try context.caller()
-            let id = try context.parameter("id")
-            try Policy.authorize(caller.authContext, rules.write(caller, id))
-            try await delete(id)
-            return JSONResponder.empty()
+        v3.add(.delete, "\(collection)/:id", .admin) { _, context in
+            try await delete(try context.parameter("id"))
+            return Responder.plain.empty()
         }
     }
 
-    func registerResources(on v3: RouterGroup<Context>) {
+    func registerResources(on v3: RouteGroup) {
         let identity = identity
         crud(
             v3, "domains", "domain",
@@ -107,67 +99,61 @@ extension IdentityController {
             delete: { try await identity.deletePolicy(id: $0) })
 
         // Regions may be created with a chosen id.
-        v3.put("regions/:id") { request, context in
-            try context.caller(.admin)
+        v3.add(.put, "regions/:id", .admin) { request, context in
             let body = try JSONObject.body(try await request.json(limit: bodyLimit), key: "region")
             let region = try await identity.createRegion(body, id: try context.parameter("id"))
             return try responder(request).respond(Envelope(key: "region", value: region), status: .created)
         }
 
         // Users: password, groups, projects.
-        v3.post("users/:id/password") { request, context in
+        v3.add(.post, "users/:id/password", .anyone) { request, context in
             let id = try context.parameter("id")
             let body = try JSONObject.body(try await request.json(limit: bodyLimit), key: "user")
             let original = try body.requiredString("original_password", maxLength: 4096)
             let new = try body.requiredString("password", maxLength: 4096)
             try await identity.changePassword(userID: id, original: original, new: new)
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v3.get("users/:id/groups") { request, context in
+        v3.add(.get, "users/:id/groups", .authenticated) { request, context in
             let id = try context.parameter("id")
             try context.caller(.user(id))
             return try responder(request).list("groups", try await identity.groups(ofUser: id), selfURL: selfURL(request))
         }
-        v3.get("users/:id/projects") { request, context in
+        v3.add(.get, "users/:id/projects", .authenticated) { request, context in
             let id = try context.parameter("id")
             try context.caller(.user(id))
             return try responder(request).list("projects", try await identity.projects(ofUser: id), selfURL: selfURL(request))
         }
 
         // Group membership.
-        v3.get("groups/:id/users") { request, context in
-            try context.caller(.admin)
+        v3.add(.get, "groups/:id/users", .admin) { request, context in
             return try responder(request).list(
                 "users", try await identity.groupMembers(groupID: try context.parameter("id")), selfURL: selfURL(request))
         }
-        v3.put("groups/:id/users/:user") { _, context in
-            try context.caller(.admin)
+        v3.add(.put, "groups/:id/users/:user", .admin) { _, context in
             try await identity.addGroupMember(groupID: try context.parameter("id"), userID: try context.parameter("user"))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
         for method in [HTTPRequest.Method.head, .get] {
-            v3.on("groups/:id/users/:user", method: method) { _, context in
-                try context.caller(.admin)
+            v3.add(method, "groups/:id/users/:user", .admin) { _, context in
                 guard
                     try await identity.isGroupMember(groupID: try context.parameter("id"), userID: try context.parameter("user"))
                 else { throw UpdraftError.notFound("The user is not a member of the group.") }
-                return JSONResponder.empty()
+                return Responder.plain.empty()
             }
         }
-        v3.delete("groups/:id/users/:user") { _, context in
-            try context.caller(.admin)
+        v3.add(.delete, "groups/:id/users/:user", .admin) { _, context in
             try await identity.removeGroupMember(groupID: try context.parameter("id"), userID: try context.parameter("user"))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
 
         // Project tags.
-        v3.get("projects/:id/tags") { request, context in
+        v3.add(.get, "projects/:id/tags", .authenticated) { request, context in
             let id = try context.parameter("id")
             try context.caller(.projectReader(id))
             return try responder(request).respond(["tags": try await identity.project(id: id).tags])
         }
-        v3.put("projects/:id/tags") { request, context in
-            try context.caller(.admin)
+        v3.add(.put, "projects/:id/tags", .admin) { request, context in
             let body = try await request.json(limit: bodyLimit)
             guard case .object(let root) = body else { throw UpdraftError.badRequest("Expected {\"tags\": [...]}.") }
             let tags = try JSONObject(root, path: "").strings("tags") ?? []
@@ -198,39 +184,36 @@ struct EnvelopeKey: CodingKey {
 
 /// Single project tags: `/v3/projects/{id}/tags/{tag}`.
 extension IdentityController {
-    func registerProjectTags(on v3: RouterGroup<Context>) {
+    func registerProjectTags(on v3: RouteGroup) {
         let identity = identity
-        v3.delete("projects/:id/tags") { _, context in
-            try context.caller(.admin)
+        v3.add(.delete, "projects/:id/tags", .admin) { _, context in
             _ = try await identity.updateProjectTags(id: try context.parameter("id")) { _ in [] }
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v3.put("projects/:id/tags/:tag") { _, context in
-            try context.caller(.admin)
+        v3.add(.put, "projects/:id/tags/:tag", .admin) { _, context in
             let id = try context.parameter("id")
             let tag = try context.parameter("tag")
             _ = try await identity.updateProjectTags(id: id) { $0.contains(tag) ? $0 : $0 + [tag] }
-            return JSONResponder.empty(.created)
+            return Responder.plain.empty(.created)
         }
         for method in [HTTPRequest.Method.get, .head] {
-            v3.on("projects/:id/tags/:tag", method: method) { _, context in
+            v3.add(method, "projects/:id/tags/:tag", .authenticated) { _, context in
                 let id = try context.parameter("id")
                 try context.caller(.projectReader(id))
                 guard try await identity.project(id: id).tags.contains(try context.parameter("tag")) else {
                     throw UpdraftError.notFound("Tag not found.")
                 }
-                return JSONResponder.empty()
+                return Responder.plain.empty()
             }
         }
-        v3.delete("projects/:id/tags/:tag") { _, context in
-            try context.caller(.admin)
+        v3.add(.delete, "projects/:id/tags/:tag", .admin) { _, context in
             let id = try context.parameter("id")
             let tag = try context.parameter("tag")
             _ = try await identity.updateProjectTags(id: id) { tags in
                 guard tags.contains(tag) else { throw UpdraftError.notFound("Tag not found.") }
                 return tags.filter { $0 != tag }
             }
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
     }
 }

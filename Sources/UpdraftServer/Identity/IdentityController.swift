@@ -13,18 +13,29 @@ struct IdentityController: Sendable {
     let publicBase: @Sendable (Request) -> String
     let bodyLimit: Int
 
-    func responder(_ request: Request) -> JSONResponder {
-        JSONResponder(base: publicBase(request) + "/identity")
+    func responder(_ request: Request) -> Responder {
+        Responder(base: publicBase(request) + "/identity")
+    }
+
+    /// The caller's whole token, for the calls that act on its roles; the edge has already
+    /// authenticated it, so this only fails if it was revoked in between.
+    func token(_ request: Request) throws(UpdraftError) -> TokenPayload {
+        guard let text = request.headers[.authToken] else { throw .unauthorized() }
+        do {
+            return try identity.token(text)
+        } catch {
+            throw .unauthorized()
+        }
     }
 
     func selfURL(_ request: Request) -> String {
         publicBase(request) + request.uri.path
     }
 
-    func register(on router: Router<Context>) {
-        let v3 = router.group("identity/v3")
-        router.get("identity") { request, _ in try self.versions(request) }
-        v3.get("") { request, _ in try self.version(request) }
+    func register(on routes: Routes) {
+        let v3 = routes.group("identity/v3")
+        routes.group("identity").add(.get, "", .anyone) { request, _ in self.versions(request) }
+        v3.add(.get, "", .anyone) { request, _ in self.version(request) }
         registerAuth(on: v3)
         registerResources(on: v3)
         registerGrants(on: v3)
@@ -44,14 +55,14 @@ struct IdentityController: Sendable {
     }
 
     /// Serves `GET /identity`: the version list, 300 Multiple Choices as Keystone answers.
-    func versions(_ request: Request) throws -> Response {
-        try responder(request).respond(
+    func versions(_ request: Request) -> Response {
+        responder(request).respond(
             JSONValue.object(["versions": .object(["values": .array([versionBody(request)])])]), status: .multipleChoices)
     }
 
     /// Serves `GET /identity/v3`.
-    func version(_ request: Request) throws -> Response {
-        try responder(request).respond(JSONValue.object(["version": versionBody(request)]))
+    func version(_ request: Request) -> Response {
+        responder(request).respond(JSONValue.object(["version": versionBody(request)]))
     }
 }
 

@@ -7,9 +7,9 @@ import UpdraftImage
 
 /// Image bytes: streamed in and out, never held in memory.
 extension ImageController {
-    func registerData(on v2: RouterGroup<Context>) {
-        v2.put("images/:id/file") { request, context in try await self.upload(request, context) }
-        v2.get("images/:id/file") { request, context in try await self.download(request, context) }
+    func registerData(on v2: RouteGroup) {
+        v2.add(.put, "images/:id/file", .member) { request, context in try await self.upload(request, context) }
+        v2.add(.get, "images/:id/file", .authenticated) { request, context in try await self.download(request, context) }
     }
 
     /// Serves `PUT /v2/images/{id}/file`: 204 once the bytes are durable and the image active.
@@ -58,14 +58,5 @@ extension ImageController {
         guard let start = Int(spec[0]), start <= last else { return nil }
         let end = spec[1].isEmpty ? last : min(Int(spec[1]) ?? last, last)
         return start <= end ? start...end : nil
-    }
-}
-
-extension HTTPField.Name {
-    static let contentMD5 = imageKnown("Content-MD5")
-
-    private static func imageKnown(_ name: String) -> HTTPField.Name {
-        guard let field = HTTPField.Name(name) else { preconditionFailure("invalid header name \(name)") }
-        return field
     }
 }

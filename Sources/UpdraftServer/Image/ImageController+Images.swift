@@ -7,17 +7,17 @@ import UpdraftImage
 
 /// Image records: list, create, show, patch, delete, tags and (de)activation.
 extension ImageController {
-    func registerImages(on v2: RouterGroup<Context>) {
-        v2.get("images") { request, context in try await self.list(request, context) }
-        v2.post("images") { request, context in try await self.create(request, context) }
-        v2.get("images/:id") { _, context in
-            try self.json(try await images.image(try context.parameter("id"), caller: try caller(context)))
+    func registerImages(on v2: RouteGroup) {
+        v2.add(.get, "images", .authenticated) { request, context in try await self.list(request, context) }
+        v2.add(.post, "images", .member) { request, context in try await self.create(request, context) }
+        v2.add(.get, "images/:id", .authenticated) { _, context in
+            try Self.responder.respond(try await images.image(try context.parameter("id"), caller: try caller(context)))
         }
-        v2.patch("images/:id") { request, context in try await self.update(request, context) }
+        v2.add(.patch, "images/:id", .member) { request, context in try await self.update(request, context) }
         // Serves `GET /v2/info/import`: interoperable image import is not offered, so no methods.
-        v2.get("info/import") { _, context in
+        v2.add(.get, "info/import", .authenticated) { _, context in
             _ = try caller(context)
-            return try self.json(
+            return Self.responder.respond(
                 JSONValue.object([
                     "import-methods": .object([
                         "description": .string("Import methods available."), "type": .string("array"), "value": .array([]),
@@ -25,30 +25,30 @@ extension ImageController {
                 ]))
         }
         // Serves `GET /v2/images/{id}/tasks`: Updraft runs no import tasks, so the list is empty.
-        v2.get("images/:id/tasks") { _, context in
+        v2.add(.get, "images/:id/tasks", .authenticated) { _, context in
             _ = try await images.image(try context.parameter("id"), caller: try caller(context))
-            return try self.json(JSONValue.object(["tasks": .array([])]))
+            return Self.responder.respond(JSONValue.object(["tasks": .array([])]))
         }
-        v2.delete("images/:id") { _, context in
+        v2.add(.delete, "images/:id", .member) { _, context in
             try await images.delete(try context.parameter("id"), caller: try caller(context))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v2.put("images/:id/tags/:tag") { _, context in
+        v2.add(.put, "images/:id/tags/:tag", .member) { _, context in
             try await images.addTag(try context.parameter("tag"), to: try context.parameter("id"), caller: try caller(context))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v2.delete("images/:id/tags/:tag") { _, context in
+        v2.add(.delete, "images/:id/tags/:tag", .member) { _, context in
             try await images.removeTag(
                 try context.parameter("tag"), from: try context.parameter("id"), caller: try caller(context))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v2.post("images/:id/actions/deactivate") { _, context in
+        v2.add(.post, "images/:id/actions/deactivate", .member) { _, context in
             try await images.deactivate(try context.parameter("id"), caller: try caller(context))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
-        v2.post("images/:id/actions/reactivate") { _, context in
+        v2.add(.post, "images/:id/actions/reactivate", .member) { _, context in
             try await images.reactivate(try context.parameter("id"), caller: try caller(context))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
     }
 
@@ -69,18 +69,18 @@ extension ImageController {
                 + [URLQueryItem(name: "marker", value: marker)]
             body.next = "/v2/images?" + (components.percentEncodedQuery ?? "marker=\(marker)")
         }
-        return try json(body)
+        return try Self.responder.respond(body)
     }
 
     /// Serves `POST /v2/images`: 201 with the queued image.
     func create(_ request: Request, _ context: Context) async throws -> Response {
-        let caller = try context.caller(.authenticated).authContext
+        let caller = try context.caller()
         guard caller.projectID != nil || Policy.isAdmin(caller) else {
             throw UpdraftError.forbidden("Creating an image needs a project-scoped token.")
         }
         let draft = try ImageDraft(parsing: try await request.json(limit: bodyLimit), isAdmin: Policy.isAdmin(caller))
         let image = try await images.create(draft, caller: caller)
-        var response = try json(image, status: .created)
+        var response = try Self.responder.respond(image, status: .created)
         response.headers[.location] = publicBase(request) + "/image/v2/images/\(image.id)"
         return response
     }
@@ -97,7 +97,7 @@ extension ImageController {
                 message: "Unsupported Content-Type: PATCH needs \(ImagePatch.mediaType).")
         }
         let patch = try ImagePatch(parsing: try await request.json(limit: bodyLimit))
-        return try json(try await images.update(try context.parameter("id"), patch: patch, caller: caller))
+        return try Self.responder.respond(try await images.update(try context.parameter("id"), patch: patch, caller: caller))
     }
 }
 

@@ -5,25 +5,25 @@ import UpdraftImage
 
 /// Image sharing: `/v2/images/{id}/members`.
 extension ImageController {
-    func registerMembers(on v2: RouterGroup<Context>) {
-        v2.get("images/:id/members") { _, context in
+    func registerMembers(on v2: RouteGroup) {
+        v2.add(.get, "images/:id/members", .authenticated) { _, context in
             let members = try await images.members(of: try context.parameter("id"), caller: try caller(context))
-            return try json(MemberListBody(members: members))
+            return try Self.responder.respond(MemberListBody(members: members))
         }
-        v2.post("images/:id/members") { request, context in
+        v2.add(.post, "images/:id/members", .member) { request, context in
             let caller = try caller(context)
             let body = try await request.json(limit: bodyLimit)
             guard case .object(let fields) = body, case .string(let member)? = fields["member"] else {
                 throw UpdraftError.badRequest("Request body must be {\"member\": \"<project id>\"}.")
             }
-            return try json(try await images.addMember(member, to: try context.parameter("id"), caller: caller))
+            return try Self.responder.respond(try await images.addMember(member, to: try context.parameter("id"), caller: caller))
         }
-        v2.get("images/:id/members/:member") { _, context in
-            try json(
+        v2.add(.get, "images/:id/members/:member", .authenticated) { _, context in
+            try Self.responder.respond(
                 try await images.member(
                     try context.parameter("member"), of: try context.parameter("id"), caller: try caller(context)))
         }
-        v2.put("images/:id/members/:member") { request, context in
+        v2.add(.put, "images/:id/members/:member", .member) { request, context in
             let caller = try caller(context)
             let body = try await request.json(limit: bodyLimit)
             guard case .object(let fields) = body, case .string(let text)? = fields["status"],
@@ -31,14 +31,14 @@ extension ImageController {
             else {
                 throw UpdraftError.badRequest("Request body must be {\"status\": \"pending\" | \"accepted\" | \"rejected\"}.")
             }
-            return try json(
+            return try Self.responder.respond(
                 try await images.updateMember(
                     try context.parameter("member"), of: try context.parameter("id"), status: status, caller: caller))
         }
-        v2.delete("images/:id/members/:member") { _, context in
+        v2.add(.delete, "images/:id/members/:member", .member) { _, context in
             try await images.removeMember(
                 try context.parameter("member"), from: try context.parameter("id"), caller: try caller(context))
-            return JSONResponder.empty()
+            return Responder.plain.empty()
         }
     }
 }

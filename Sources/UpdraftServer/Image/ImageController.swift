@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import UpdraftCore
-import UpdraftIdentity
 import UpdraftImage
 
 /// The Glance v2 API under `/image`: parses, authorises and maps; the logic is in
@@ -17,10 +16,14 @@ struct ImageController: Sendable {
     /// The largest JSON body; image data (`PUT .../file`) streams and is not limited.
     let bodyLimit: Int
 
-    func register(on router: Router<Context>) throws {
-        router.get("image") { request, _ in try self.versions(request, status: .multipleChoices) }
-        router.get("image/versions") { request, _ in try self.versions(request, status: .ok) }
-        let v2 = router.group("image/v2")
+    /// Glance's answers: JSON with its charset; its bodies carry their own links.
+    static let responder = Responder(base: "", contentType: "application/json; charset=UTF-8")
+
+    func register(on routes: Routes) throws {
+        let root = routes.group("image")
+        root.add(.get, "", .anyone) { request, _ in self.versions(request, status: .multipleChoices) }
+        root.add(.get, "versions", .anyone) { request, _ in self.versions(request, status: .ok) }
+        let v2 = routes.group("image/v2")
         registerImages(on: v2)
         registerData(on: v2)
         registerMembers(on: v2)
@@ -31,7 +34,7 @@ struct ImageController: Sendable {
     static let versionIDs = ["v2.9", "v2.8", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"]
 
     /// Serves `GET /image` (300 Multiple Choices, as Glance answers) and `GET /image/versions`.
-    func versions(_ request: Request, status: HTTPResponse.Status) throws -> Response {
+    func versions(_ request: Request, status: HTTPResponse.Status) -> Response {
         let href = publicBase(request) + "/image/v2/"
         let values: [JSONValue] = Self.versionIDs.enumerated().map { index, id in
             .object([
@@ -39,20 +42,11 @@ struct ImageController: Sendable {
                 "links": .array([.object(["rel": "self", "href": .string(href)])]),
             ])
         }
-        return try json(JSONValue.object(["versions": .array(values)]), status: status)
+        return Self.responder.respond(JSONValue.object(["versions": .array(values)]), status: status)
     }
 
-    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=UTF-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// The caller's authorisation, for the service's visibility rules.
+    /// The caller, for the service's visibility rules.
     func caller(_ context: Context) throws(UpdraftError) -> AuthContext {
-        try context.caller().authContext
+        try context.caller()
     }
 }

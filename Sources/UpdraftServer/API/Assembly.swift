@@ -1,0 +1,44 @@
+import Hummingbird
+import Logging
+import UpdraftCore
+import UpdraftDatabase
+
+/// What APIs are built from: the configuration, the store, the logger, the public URLs, and
+/// the domain services that APIs earlier in the list provided (compute takes images').
+struct Assembly: Sendable {
+    let configuration: UpdraftServer.Configuration
+    let database: Database
+    let logger: Logger
+    /// `http://host:port` as configured, for catalog entries and client files.
+    let baseURL: String
+    /// The public base URL for one request: the configured one, or its Host header's.
+    let publicBase: @Sendable (Request) -> String
+    /// Set by the identity API when this start bootstrapped an empty store.
+    var adminPassword: String?
+    private var provided: [ObjectIdentifier: any Sendable] = [:]
+
+    init(configuration: UpdraftServer.Configuration, database: Database, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.logger = logger
+        let baseURL = configuration.publicURL ?? "http://\(configuration.bind):\(configuration.port)"
+        self.baseURL = baseURL
+        self.publicBase = { request in
+            if let url = configuration.publicURL { return url }
+            return "http://" + (request.head.authority ?? "\(configuration.bind):\(configuration.port)")
+        }
+    }
+
+    /// Makes `value` available to the APIs built after this one.
+    mutating func provide<T: Sendable>(_ value: T) {
+        provided[ObjectIdentifier(T.self)] = value
+    }
+
+    /// A service an earlier API provided; an internal error naming it when the list is out of order.
+    func require<T: Sendable>(_ type: T.Type) throws(UpdraftError) -> T {
+        guard let value = provided[ObjectIdentifier(type)] as? T else {
+            throw .internal("\(type) is needed before the API that provides it is built; check the order of UpdraftServer.apis")
+        }
+        return value
+    }
+}

@@ -1,0 +1,39 @@
+import ServiceLifecycle
+import UpdraftCompute
+import UpdraftDatabase
+import UpdraftImage
+
+/// Nova v2.1 under `/compute`: servers on the configured hypervisor driver, booted from the
+/// image service's images. Its service runs accepted actions; the power-state sync notices
+/// guests that stopped on their own.
+struct ComputeAPI: API {
+    static let profile = APIProfile(name: "compute", faults: .nova, jsonBodiesOnly: true)
+    static var migrations: [Migration] { ComputeSchema.migrations }
+
+    let controller: ComputeController
+    let services: [any Service]
+
+    static func build(_ assembly: inout Assembly) async throws -> ComputeAPI {
+        let configuration = assembly.configuration
+        let compute = ComputeService(
+            configuration: configuration.compute, database: assembly.database,
+            images: ImageBridge(images: try assembly.require(ImageService.self)),
+            drivers: try UpdraftServer.hypervisorDrivers(configuration, logger: assembly.logger), logger: assembly.logger)
+        try await compute.start()
+        assembly.provide(compute)
+        let powerSync = PeriodicService(
+            name: "power-state-sync", interval: configuration.powerSyncInterval, clock: ContinuousClock(),
+            logger: assembly.logger
+        ) { try await compute.syncPowerStates() }
+        return ComputeAPI(
+            controller: ComputeController(
+                compute: compute, publicBase: assembly.publicBase, bodyLimit: configuration.bodyLimit),
+            services: [compute, powerSync])
+    }
+
+    var catalog: [CatalogItem] { [CatalogItem(type: "compute", name: "nova", path: "/compute/v2.1")] }
+
+    func register(on routes: Routes) {
+        controller.register(on: routes)
+    }
+}
