@@ -4,7 +4,8 @@ Reads the routes from the router itself (`updraft admin routes`), starts a fresh
 (real QEMU driver) on a loopback port, makes a project with a member and a reader and one of each
 resource the routes name, then sends each route malformed JSON, wrong types, huge, negative and
 fractional numbers, 10,000-character and NUL-bearing strings, over-long and tricky path ids, bad
-query values, wrong content types and over-limit bodies, as the admin, the member and the reader.
+query values, wrong content types and over-limit bodies, as the admin, the member and the reader; and once
+per route a method no HTTP parser knows, which must be a 405 with `Allow`.
 
 It fails on any 5xx, any dropped connection, any 4xx not in the service's fault format, any write
 a reader got through, and any change to the resources while every call of a route was refused.
@@ -415,6 +416,16 @@ def main() -> int:
                             # Key pairs belong to the user, not the project: Nova lets any user keep their own.
                             if role == "reader" and method in WRITE and target == targets[0] and "os-keypairs" not in path:
                                 findings.append(f"reader wrote: {where}")
+            # A method no HTTP parser knows: 405 with Allow, in the path's fault format.
+            count += 1
+            by_service[path.split("/")[1]] += 1
+            try:
+                r = requests.request("FOO", cloud.base + targets[0], headers={"X-Auth-Token": tokens["admin"]},
+                                     timeout=60)
+                if r.status_code != 405 or "Allow" not in r.headers or not fault_ok(path, r):
+                    findings.append(f"unknown method: FOO {path} -> {r.status_code} {r.text[:120]!r}")
+            except requests.RequestException as e:
+                findings.append(f"dropped: FOO {path}: {type(e).__name__}")
             after = snapshot(cloud, tokens["admin"], ids)
             if before != after and not any_accepted:
                 findings.append(f"changed while refused: {method} {path}")
