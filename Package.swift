@@ -62,6 +62,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "LinuxNet",
+            dependencies: ["HostProcess"],
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "UpdraftNetwork",
+            dependencies: [
+                "UpdraftCore",
+                "UpdraftDatabase",
+                "LinuxNet",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "QEMU",
             dependencies: [
                 "HostProcess",
@@ -113,6 +130,7 @@ let package = Package(
                 "UpdraftIdentity",
                 "UpdraftImage",
                 "UpdraftCompute",
+                "UpdraftNetwork",
                 "QEMU",
                 "GuestImage",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -138,7 +156,8 @@ let package = Package(
         .testTarget(
             name: "UpdraftTests",
             dependencies: [
-                "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftImage", "UpdraftCompute", "UpdraftServer",
+                "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftImage", "UpdraftCompute", "UpdraftNetwork",
+                "UpdraftServer", "LinuxNet",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
@@ -151,6 +170,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LinuxNetTests",
+            dependencies: ["LinuxNet"],
             swiftSettings: strict
         ),
         .testTarget(

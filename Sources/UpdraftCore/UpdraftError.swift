@@ -30,11 +30,15 @@ public struct UpdraftError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The underlying error, logged but never sent to the client.
     public var cause: (any Error)?
+    /// The service's own name for the fault where its format carries one (Neutron's
+    /// `IpAddressAlreadyAllocated`); the edge derives one from the code when nil.
+    public var kind: String?
 
-    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, kind: String? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.kind = kind
     }
 
     public var description: String {

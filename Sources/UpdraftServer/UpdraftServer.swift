@@ -8,6 +8,7 @@ import ServiceLifecycle
 import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
+import UpdraftNetwork
 import UpdraftIdentity
 
 /// The composition root of `updraft serve`: opens the state, builds every service and
@@ -30,6 +31,14 @@ public enum UpdraftServer {
         public var revocationSyncInterval: Duration = .seconds(2)
         public var identity = IdentityService.Configuration()
         public var compute = ComputeService.Configuration()
+        public var network = NetworkService.Configuration()
+
+        /// What carries tenant networks: Linux bridges, namespaces, nftables and dnsmasq,
+        /// unless a test or a scale simulation asks for the fake one.
+        public enum Dataplane: String, Sendable {
+            case linux, fake
+        }
+        public var dataplane: Dataplane = .linux
 
         /// Which hypervisor driver runs instances: QEMU unless a test or a scale simulation asks for the fake one.
         public enum Hypervisor: String, Sendable {
@@ -60,7 +69,7 @@ public enum UpdraftServer {
     /// Everything one running cloud is made of, built from a configuration.
     public struct Parts {
         public let database: Database
-        public let router: Router<UpdraftRequestContext>
+        public let router: Hummingbird.Router<UpdraftRequestContext>
         /// Set when this start bootstrapped an empty store.
         public let adminPassword: String?
         /// Every API's long-running work, for the cloud's `ServiceGroup`.
@@ -98,7 +107,7 @@ public enum UpdraftServer {
                 built.flatMap(\.catalog).map { (type: $0.type, name: $0.name, url: assembly.baseURL + $0.path) },
                 region: configuration.region)
 
-            let router = Router(context: UpdraftRequestContext.self)
+            let router = Hummingbird.Router(context: UpdraftRequestContext.self)
             let directory = APIDirectory(apis.map { $0.profile } + [metrics])
             router.add(
                 middleware: EdgeMiddleware(

@@ -34,6 +34,7 @@ struct IdentityAPITests {
         configuration.identity.passwords = .init(rounds: 1000)
         configuration.bodyLimit = 4096
         configuration.hypervisor = .fake
+        configuration.dataplane = .fake
         configuration.guestImageCache = directory + "/no-guest-image"
         let parts = try await UpdraftServer.assemble(configuration, logger: Logger(label: "test"), apis: apis)
         let password = try #require(parts.adminPassword)

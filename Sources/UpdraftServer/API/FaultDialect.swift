@@ -12,6 +12,8 @@ enum FaultDialect: Sendable {
     case nova
     /// Glance's webob plain text: `404 Not Found\n\n<message>\n\n   `.
     case glance
+    /// Neutron's `{"NeutronError": {"type", "message", "detail"}}`, typed by the fault's kind.
+    case neutron
     /// Keystone's body without the `WWW-Authenticate` header, for paths no API serves.
     case plain
 
@@ -34,17 +36,25 @@ enum FaultDialect: Sendable {
         return code.httpStatus
     }
 
+    /// Neutron's fault types where the error names none.
+    static let neutronKinds: [Int: String] = [
+        400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidden", 404: "HTTPNotFound",
+        405: "HTTPMethodNotAllowed", 409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge", 415: "HTTPUnsupportedMediaType",
+    ]
+
     /// The fault response for `status`, with `headers` added (`Allow` on a 405).
-    func response(status: Int, message: String, publicBase: String, headers extra: HTTPFields = [:]) -> Response {
-        let (headers, body) = rendered(status: status, message: message, publicBase: publicBase, headers: extra)
+    func response(
+        status: Int, message: String, publicBase: String, headers extra: HTTPFields = [:], kind: String? = nil
+    ) -> Response {
+        let (headers, body) = rendered(status: status, message: message, publicBase: publicBase, headers: extra, kind: kind)
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// The headers and body of a fault, for ``response(status:message:publicBase:headers:)``
     /// and for answers written below the router (an unknown method).
-    func rendered(status: Int, message: String, publicBase: String, headers extra: HTTPFields = [:]) -> (
-        HTTPFields, [UInt8]
-    ) {
+    func rendered(
+        status: Int, message: String, publicBase: String, headers extra: HTTPFields = [:], kind: String? = nil
+    ) -> (HTTPFields, [UInt8]) {
         let title = Self.titles[status] ?? "Error"
         var headers: HTTPFields = [.contentType: "application/json"]
         headers.append(contentsOf: extra)
@@ -57,6 +67,13 @@ enum FaultDialect: Sendable {
             body = .object([
                 Self.novaKinds[status] ?? "computeFault": .object([
                     "code": .integer(status), "message": .string(message),
+                ])
+            ])
+        case .neutron:
+            body = .object([
+                "NeutronError": .object([
+                    "type": .string(kind ?? Self.neutronKinds[status] ?? "HTTPInternalServerError"),
+                    "message": .string(message), "detail": "",
                 ])
             ])
         case .glance:

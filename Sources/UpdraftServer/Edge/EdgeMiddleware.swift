@@ -64,7 +64,8 @@ struct EdgeMiddleware: RouterMiddleware {
                 logger.error("internal error", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
                 return dialect.response(status: 500, message: Self.internalMessage(context), publicBase: base)
             }
-            return dialect.response(status: dialect.status(for: error.code), message: error.message, publicBase: base)
+            return dialect.response(
+                status: dialect.status(for: error.code), message: error.message, publicBase: base, kind: error.kind)
         }
         if let error = error as? HTTPError {
             let message =

@@ -1,0 +1,374 @@
+import Foundation
+import LinuxNet
+import Logging
+
+private typealias Links = LinuxNet.Links
+private typealias Names = LinuxNet.Names
+private typealias Namespaces = LinuxNet.Namespaces
+private typealias NFTables = LinuxNet.NFTables
+
+/// The dataplane on this machine's Linux. Each tenant network is a namespace holding its
+/// bridge, its VMs' taps, its DHCP server (dnsmasq on the bridge, which also holds the
+/// metadata address) and its security-group rules (nftables over bridged traffic, with
+/// conntrack). Each router is a namespace with a leg on each of its networks' bridges and
+/// one on the external bridge, which lives in the host so the host reaches floating IPs.
+/// Nothing else of the host is touched.
+public actor LinuxDataplane: NetworkDataplane {
+    let directory: String
+    let logger: Logger
+    /// What the last round made; nil until the first round, which also removes what no
+    /// longer belongs (the reconcile after a restart).
+    private var applied: Topology?
+    /// The namespaces and host links this cloud made, by name, kept in `directory/owned` and
+    /// written before each is made: after a crash, only these are candidates for removal,
+    /// never another cloud's on the same machine.
+    private var owned: Set<String>?
+
+    public init(directory: String, logger: Logger) {
+        self.directory = directory
+        self.logger = logger
+    }
+
+    public func apply(_ topology: Topology) async throws -> Set<String> {
+        let previous = applied
+        if previous == nil { try await removeStrays(keeping: topology) }
+        var failures: [String] = []
+        let oldNetworks = Dictionary(uniqueKeysWithValues: (previous?.networks ?? []).map { ($0.id, $0) })
+        for network in topology.networks {
+            let ports = topology.vmPorts.filter { $0.networkID == network.id }
+            let oldPorts = previous?.vmPorts.filter { $0.networkID == network.id }
+            guard previous == nil || oldNetworks[network.id] != network || oldPorts != ports else { continue }
+            do {
+                try await carry(network, ports: ports)
+            } catch {
+                failures.append("network \(network.id): \(error)")
+            }
+        }
+        let oldRouters = Dictionary(uniqueKeysWithValues: (previous?.routers ?? []).map { ($0.id, $0) })
+        for router in topology.routers where previous == nil || oldRouters[router.id] != router {
+            do {
+                try await carry(router, networks: topology.networks)
+            } catch {
+                failures.append("router \(router.id): \(error)")
+            }
+        }
+        if let previous {
+            let routers = Set(topology.routers.map(\.id))
+            for router in previous.routers where !routers.contains(router.id) { try? await remove(router: router) }
+            let networks = Set(topology.networks.map(\.id))
+            for network in previous.networks where !networks.contains(network.id) { try? await remove(network: network) }
+            let ports = Set(topology.vmPorts.map(\.id))
+            for port in previous.vmPorts where !ports.contains(port.id) && networks.contains(port.networkID) {
+                try? await Links.delete(Names.tap(port: port.id), in: Names.networkNamespace(network: port.networkID))
+            }
+        }
+        guard failures.isEmpty else {
+            applied = nil  // try everything again next round
+            throw LinuxNet.Error.system("dataplane: " + failures.joined(separator: "; "))
+        }
+        applied = topology
+        return Set(topology.vmPorts.filter { port in topology.networks.contains { $0.id == port.networkID } }.map(\.id))
+    }
+
+    // MARK: Networks
+
+    /// A network as the host carries it. External: a bridge in the host with the gateway
+    /// address. Tenant: a namespace with the bridge, taps, DHCP and rules.
+    func carry(_ network: Topology.Network, ports: [Topology.Port]) async throws {
+        let bridge = Names.bridge(network: network.id)
+        if network.external {
+            try own("link " + bridge)
+            try await Links.addBridge(bridge)
+            try await Links.configure(bridge, mtu: network.mtu)
+            try await Links.setAddresses(
+                network.subnets.compactMap { subnet in
+                    guard let gateway = subnet.gateway, let length = subnet.cidr.split(separator: "/").last else { return nil }
+                    return "\(gateway)/\(length)"
+                }, on: bridge)
+            return
+        }
+        let namespace = Names.networkNamespace(network: network.id)
+        try own("ns " + namespace)
+        try await Namespaces.add(namespace)
+        // Bridged IP traffic goes through this namespace's nftables with conntrack.
+        try await Namespaces.sysctl("net.bridge.bridge-nf-call-iptables=1", in: namespace)
+        try await Namespaces.sysctl("net.bridge.bridge-nf-call-ip6tables=1", in: namespace)
+        try await Namespaces.sysctl("net.ipv4.ip_forward=0", in: namespace)
+        try await Links.addBridge(bridge, in: namespace)
+        try await Links.configure(bridge, mac: network.dhcpPort?.mac, mtu: network.mtu, in: namespace)
+        var addresses = network.dhcpPort?.addresses ?? []
+        if network.dhcpPort != nil { addresses.append("169.254.169.254/32") }
+        try await Links.setAddresses(addresses, on: bridge, in: namespace)
+        for port in ports { try await Links.addTap(Names.tap(port: port.id), bridge: bridge, in: namespace) }
+        try await NFTables.replaceTable("bridge", "updraft_spoof", body: Self.antiSpoofing(ports), in: namespace)
+        try await NFTables.replaceTable("inet", "updraft_groups", body: Self.securityGroups(ports), in: namespace)
+        let dnsmasq = LinuxNet.Dnsmasq(namespace: namespace, interface: bridge, directory: directory + "/dhcp/" + network.id)
+        let served = network.subnets.filter(\.dhcp).compactMap { subnet -> LinuxNet.Dnsmasq.Subnet? in
+            guard let cidr = IPNetwork(subnet.cidr), cidr.family == .v4 else { return nil }
+            return LinuxNet.Dnsmasq.Subnet(
+                network: cidr.address.description, mask: cidr.mask, gateway: subnet.gateway, dnsServers: subnet.dnsServers,
+                routes: subnet.routes, mtu: network.mtu)
+        }
+        if served.isEmpty || network.dhcpPort == nil {
+            try await dnsmasq.stop()
+        } else {
+            try await dnsmasq.start(
+                subnets: served,
+                hosts: network.leases)
+        }
+    }
+
+    func remove(network: Topology.Network) async throws {
+        if network.external {
+            try await Links.delete(Names.bridge(network: network.id))
+            try disown("link " + Names.bridge(network: network.id))
+            return
+        }
+        let dnsmasq = LinuxNet.Dnsmasq(
+            namespace: Names.networkNamespace(network: network.id), interface: Names.bridge(network: network.id),
+            directory: directory + "/dhcp/" + network.id)
+        try? await dnsmasq.stop()
+        try? FileManager.default.removeItem(atPath: directory + "/dhcp/" + network.id)
+        try await Namespaces.delete(Names.networkNamespace(network: network.id))
+        try disown("ns " + Names.networkNamespace(network: network.id))
+    }
+
+    // MARK: Routers
+
+    /// A router: its namespace forwards between its interfaces and NATs out of its gateway.
+    func carry(_ router: Topology.Router, networks: [Topology.Network]) async throws {
+        let namespace = Names.routerNamespace(router: router.id)
+        try own("ns " + namespace)
+        try await Namespaces.add(namespace)
+        try await Namespaces.sysctl("net.ipv4.ip_forward=1", in: namespace)
+        var wanted = Set<String>()
+        for port in router.interfaces {
+            let network = Names.networkNamespace(network: port.networkID)
+            try await Links.addVeth(
+                Names.bridgeEnd(port: port.id), in: network, peer: Names.namespaceEnd(port: port.id), in: namespace,
+                mac: port.mac)
+            try await Links.setMaster(Names.bridgeEnd(port: port.id), bridge: Names.bridge(network: port.networkID), in: network)
+            try await Links.setAddresses(port.addresses, on: Names.namespaceEnd(port: port.id), in: namespace)
+            wanted.insert(Names.namespaceEnd(port: port.id))
+        }
+        var nat = ""
+        if let gateway = router.gateway {
+            let inside = Names.namespaceEnd(port: gateway.id)
+            try own("link " + Names.bridgeEnd(port: gateway.id))
+            try await Links.addVeth(Names.bridgeEnd(port: gateway.id), in: nil, peer: inside, in: namespace, mac: gateway.mac)
+            try await Links.setMaster(Names.bridgeEnd(port: gateway.id), bridge: Names.bridge(network: gateway.networkID))
+            let floating = router.floatingIPs.keys.sorted().map { "\($0)/32" }
+            try await Links.setAddresses(gateway.addresses + floating, on: inside, in: namespace)
+            if let nextHop = router.gatewayNextHop {
+                try await Links.setRoute("default", via: nextHop, device: inside, in: namespace)
+            }
+            wanted.insert(inside)
+            nat = Self.nat(router, gatewayDevice: inside, networks: networks)
+        }
+        for route in router.routes {
+            try await Links.setRoute(route.destination, via: route.nextHop, in: namespace)
+        }
+        for link in try await Links.ours(in: namespace) where !wanted.contains(link) {
+            try await Links.delete(link, in: namespace)
+        }
+        if nat.isEmpty {
+            try await NFTables.deleteTable("ip", "updraft_nat", in: namespace)
+        } else {
+            try await NFTables.replaceTable("ip", "updraft_nat", body: nat, in: namespace)
+        }
+    }
+
+    func remove(router: Topology.Router) async throws {
+        if let gateway = router.gateway {
+            try? await Links.delete(Names.bridgeEnd(port: gateway.id))
+            try disown("link " + Names.bridgeEnd(port: gateway.id))
+        }
+        for port in router.interfaces {
+            try? await Links.delete(Names.bridgeEnd(port: port.id), in: Names.networkNamespace(network: port.networkID))
+        }
+        try await Namespaces.delete(Names.routerNamespace(router: router.id))
+        try disown("ns " + Names.routerNamespace(router: router.id))
+    }
+
+    // MARK: Strays
+
+    /// Removes the namespaces and host links this cloud made for resources that no longer
+    /// exist (what a crash or kill left behind), and their dnsmasq directories.
+    func removeStrays(keeping topology: Topology) async throws {
+        var wanted = Set(
+            topology.networks.map {
+                $0.external ? "link " + Names.bridge(network: $0.id) : "ns " + Names.networkNamespace(network: $0.id)
+            })
+        for router in topology.routers {
+            wanted.insert("ns " + Names.routerNamespace(router: router.id))
+            if let gateway = router.gateway { wanted.insert("link " + Names.bridgeEnd(port: gateway.id)) }
+        }
+        for entry in try ownership().subtracting(wanted).sorted() {
+            let name = String(entry.split(separator: " ", maxSplits: 1).last ?? "")
+            if entry.hasPrefix("ns ") {
+                if name.hasPrefix("updraft-net-") {
+                    let id = String(name.dropFirst("updraft-net-".count))
+                    try? await LinuxNet.Dnsmasq(
+                        namespace: name, interface: Names.bridge(network: id), directory: directory + "/dhcp/" + id
+                    ).stop()
+                    try? FileManager.default.removeItem(atPath: directory + "/dhcp/" + id)
+                }
+                try await Namespaces.delete(name)
+            } else {
+                try await Links.delete(name)
+            }
+            try disown(entry)
+        }
+    }
+
+    /// What `directory/owned` lists.
+    func ownership() throws -> Set<String> {
+        if let owned { return owned }
+        let text = (try? String(contentsOfFile: directory + "/owned", encoding: .utf8)) ?? ""
+        let entries = Set(text.split(separator: "\n").map(String.init))
+        owned = entries
+        return entries
+    }
+
+    /// Records that this cloud makes `entry` (`ns NAME` or `link NAME`), before it is made.
+    func own(_ entry: String) throws {
+        var entries = try ownership()
+        guard !entries.contains(entry) else { return }
+        entries.insert(entry)
+        try save(entries)
+    }
+
+    func disown(_ entry: String) throws {
+        var entries = try ownership()
+        guard entries.remove(entry) != nil else { return }
+        try save(entries)
+    }
+
+    private func save(_ entries: Set<String>) throws {
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try (entries.sorted().joined(separator: "\n") + "\n").write(
+            toFile: directory + "/owned", atomically: true, encoding: .utf8)
+        owned = entries
+    }
+
+    // MARK: Rules
+
+    /// Bridge-level anti-spoofing: a VM sends only from its MAC and addresses (and its
+    /// allowed pairs), answers ARP only for them, and serves no DHCP.
+    static func antiSpoofing(_ ports: [Topology.Port]) -> String {
+        var dispatch: [String] = []
+        var chains: [String] = []
+        for (index, port) in ports.enumerated() where port.portSecurity {
+            let tap = Names.tap(port: port.id)
+            let chain = "port\(index)"
+            dispatch.append("    iifname \"\(tap)\" jump \(chain)")
+            let macs = Set([port.mac] + port.allowedPairs.map(\.mac)).sorted()
+            let v4 =
+                (port.addresses.compactMap { address -> String? in
+                    let ip = String(address.split(separator: "/").first ?? "")
+                    return IPAddress(ip)?.family == .v4 ? ip : nil
+                }
+                    + port.allowedPairs.map(\.address).filter {
+                        IPNetwork(containing: $0)?.family == .v4 || IPAddress($0)?.family == .v4
+                    })
+            var lines = ["  chain \(chain) {", "    ether saddr != { \(macs.joined(separator: ", ")) } drop"]
+            lines.append("    udp sport 67 drop")
+            lines.append("    ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept")
+            if v4.isEmpty {
+                lines.append("    ether type { ip, arp } drop")
+            } else {
+                let set = Set(v4).sorted().joined(separator: ", ")
+                lines.append("    arp saddr ip != { \(set) } drop")
+                lines.append("    ether type ip ip saddr != { \(set) } drop")
+            }
+            lines.append("    icmpv6 type { nd-router-advert, nd-redirect } drop")
+            lines.append("  }")
+            chains.append(lines.joined(separator: "\n"))
+        }
+        return (["  chain prerouting {", "    type filter hook prerouting priority filter; policy accept;"] + dispatch + ["  }"])
+            .joined(separator: "\n") + "\n" + chains.joined(separator: "\n")
+    }
+
+    /// Security groups over bridged traffic, with conntrack: replies are let back, a VM's
+    /// egress rules are checked where its traffic leaves it and the receiver's ingress
+    /// rules where traffic reaches it; what no rule allows is dropped.
+    static func securityGroups(_ ports: [Topology.Port]) -> String {
+        var dispatchEgress: [String] = []
+        var dispatchIngress: [String] = []
+        var chains: [String] = []
+        for (index, port) in ports.enumerated() where port.portSecurity {
+            let addresses = port.addresses.compactMap { $0.split(separator: "/").first.map(String.init) }
+            for address in addresses {
+                let family = IPAddress(address)?.family == .v6 ? "ip6" : "ip"
+                dispatchEgress.append("    \(family) saddr \(address) jump egress\(index)")
+                dispatchIngress.append("    \(family) daddr \(address) jump ingress\(index)")
+            }
+            chains.append(chain("egress\(index)", port.rules.filter { !$0.ingress }, verdict: "return"))
+            chains.append(chain("ingress\(index)", port.rules.filter(\.ingress), verdict: "accept"))
+        }
+        let forward =
+            [
+                "  chain forward {", "    type filter hook forward priority filter; policy accept;",
+                "    ct state established,related accept", "    ct state invalid drop",
+            ]
+            + dispatchEgress + dispatchIngress + ["  }"]
+        return forward.joined(separator: "\n") + "\n" + chains.joined(separator: "\n")
+    }
+
+    static func chain(_ name: String, _ rules: [Topology.Rule], verdict: String) -> String {
+        var lines = ["  chain \(name) {"]
+        for rule in rules {
+            let family = rule.ipv6 ? "ip6" : "ip"
+            var match = ["meta nfproto \(rule.ipv6 ? "ipv6" : "ipv4")"]
+            if !rule.remotes.isEmpty {
+                match.append("\(family) \(rule.ingress ? "saddr" : "daddr") { \(rule.remotes.joined(separator: ", ")) }")
+            }
+            if let number = rule.protocolNumber {
+                switch number {
+                case 6, 17, 132, 33, 136:
+                    let name = [6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udplite"][number] ?? "tcp"
+                    match.append("meta l4proto \(number)")
+                    if let low = rule.portMin {
+                        let high = rule.portMax ?? low
+                        match.append("\(name) dport \(low == high ? "\(low)" : "\(low)-\(high)")")
+                    }
+                case 1 where !rule.ipv6, 58 where rule.ipv6:
+                    let name = rule.ipv6 ? "icmpv6" : "icmp"
+                    match.append("meta l4proto \(number)")
+                    if let type = rule.portMin { match.append("\(name) type \(type)") }
+                    if let code = rule.portMax { match.append("\(name) code \(code)") }
+                default:
+                    match.append("meta l4proto \(number)")
+                }
+            }
+            lines.append("    " + match.joined(separator: " ") + " " + verdict)
+        }
+        lines.append("    drop")
+        lines.append("  }")
+        return lines.joined(separator: "\n")
+    }
+
+    /// SNAT out of the gateway for the router's subnets, and DNAT/SNAT for floating IPs.
+    static func nat(_ router: Topology.Router, gatewayDevice: String, networks: [Topology.Network]) -> String {
+        let gatewayAddress = router.gateway?.addresses.first.flatMap { $0.split(separator: "/").first.map(String.init) }
+        var prerouting: [String] = []
+        var postrouting: [String] = []
+        for (floating, fixed) in router.floatingIPs.sorted(by: { $0.key < $1.key }) {
+            prerouting.append("    ip daddr \(floating) dnat to \(fixed)")
+            postrouting.append("    ip saddr \(fixed) oifname \"\(gatewayDevice)\" snat to \(floating)")
+        }
+        if router.snat, let gatewayAddress {
+            let cidrs = router.interfaces.flatMap(\.addresses).compactMap { IPNetwork(containing: $0) }.filter {
+                $0.family == .v4
+            }
+            for cidr in cidrs {
+                postrouting.append("    ip saddr \(cidr) oifname \"\(gatewayDevice)\" snat to \(gatewayAddress)")
+            }
+        }
+        return
+            (["  chain prerouting {", "    type nat hook prerouting priority dstnat; policy accept;"] + prerouting
+            + ["  }", "  chain postrouting {", "    type nat hook postrouting priority srcnat; policy accept;"] + postrouting
+            + ["  }"]).joined(separator: "\n")
+    }
+}
