@@ -30,16 +30,20 @@ extension HostProcess {
         public var output: Output
         /// Standard error; nil sends it where standard output goes.
         public var errorOutput: Output?
+        /// Open descriptors of the caller handed to the child as 3, 4, ... in this order (a tap
+        /// QEMU is to use); every other descriptor above 2 is still closed.
+        public var inherit: [Int32]
 
         public init(
             environment: [String: String] = HostProcess.minimalEnvironment, directory: String? = nil,
-            input: Input = .null, output: Output = .null, errorOutput: Output? = nil
+            input: Input = .null, output: Output = .null, errorOutput: Output? = nil, inherit: [Int32] = []
         ) {
             self.environment = environment
             self.directory = directory
             self.input = input
             self.output = output
             self.errorOutput = errorOutput
+            self.inherit = inherit
         }
     }
 
@@ -76,7 +80,15 @@ extension HostProcess {
         } else {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
-        _ = closeFrom(&actions, 3)
+        // Two steps, so a descriptor that already has a low number is not overwritten before it is copied.
+        let parking: Int32 = 512
+        for (index, descriptor) in options.inherit.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, descriptor, parking + Int32(index))
+        }
+        for index in options.inherit.indices {
+            posix_spawn_file_actions_adddup2(&actions, parking + Int32(index), 3 + Int32(index))
+        }
+        _ = closeFrom(&actions, 3 + Int32(options.inherit.count))
         if let directory = options.directory {
             guard addChdir(&actions, directory) == 0 else {
                 throw Error.launch(program: executable, reason: "cannot change to \(directory)")

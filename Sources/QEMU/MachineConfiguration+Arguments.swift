@@ -41,8 +41,13 @@ extension QEMU.MachineConfiguration {
             }
         }
         for (index, nic) in nics.enumerated() {
+            let tap =
+                switch nic.tap {
+                case .named(let name): "ifname=\(Self.escape(name)),script=no,downscript=no"
+                case .descriptor(let fd): "fd=\(fd)"
+                }
             argv += [
-                "-netdev", "tap,id=net\(index),ifname=\(Self.escape(nic.tapName)),script=no,downscript=no",
+                "-netdev", "tap,id=net\(index),\(tap)",
                 "-device", "virtio-net-pci,netdev=net\(index),mac=\(nic.mac)",
             ]
         }

@@ -73,14 +73,22 @@ extension QEMU {
             }
         }
 
-        /// A network interface on a host tap device. Rendered, not yet used by Updraft.
+        /// A virtio-net NIC on a tap device, with the guest MAC `mac`.
         public struct NIC: Sendable, Equatable {
-            public var tapName: String
+            /// How QEMU reaches the tap.
+            public enum Tap: Sendable, Equatable {
+                /// QEMU opens the tap by name, in its own network namespace.
+                case named(String)
+                /// QEMU uses an open descriptor it inherits under this number (3, 4, ...):
+                /// a tap in another namespace, opened there by whoever starts QEMU.
+                case descriptor(Int32)
+            }
+
+            public var tap: Tap
             public var mac: String
 
-            /// A virtio-net NIC on the tap `tapName` with the guest MAC `mac`.
-            public init(tapName: String, mac: String) {
-                self.tapName = tapName
+            public init(tap: Tap, mac: String) {
+                self.tap = tap
                 self.mac = mac
             }
         }

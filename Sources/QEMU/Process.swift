@@ -32,10 +32,12 @@ extension QEMU {
 
         /// Starts the VM `configuration` describes and returns its pid once its QMP socket
         /// accepts connections. The launcher's output is appended to `logFile`; on failure the
-        /// error carries the last lines of it.
-        public func launch(_ configuration: MachineConfiguration, logFile: String, timeout: Duration = .seconds(30))
-            async throws -> Int32
-        {
+        /// error carries the last lines of it. `descriptors` are handed to QEMU as 3, 4, ... (the
+        /// taps of NICs that name ``MachineConfiguration/NIC/Tap/descriptor(_:)``).
+        public func launch(
+            _ configuration: MachineConfiguration, logFile: String, descriptors: [Int32] = [],
+            timeout: Duration = .seconds(30)
+        ) async throws -> Int32 {
             guard configuration.daemonize else {
                 throw Error.invalidConfiguration("launch needs a daemonized machine")
             }
@@ -46,7 +48,8 @@ extension QEMU {
             try Self.appendLog(logFile, "\(Date()) launching \(binary) \(arguments.joined(separator: " "))\n")
             let launcher: HostProcess.Child
             do {
-                launcher = try HostProcess.spawn(binary, arguments, options: .init(output: .append(logFile)))
+                launcher = try HostProcess.spawn(
+                    binary, arguments, options: .init(output: .append(logFile), inherit: descriptors))
             } catch {
                 throw Error.launch("\(error)")
             }

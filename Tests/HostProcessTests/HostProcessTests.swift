@@ -50,6 +50,30 @@ struct HostProcessTests {
         #expect(Self.text(probe.output) == "closed\n")
     }
 
+    @Test("descriptors handed on arrive as 3, 4, ... in order, even when their numbers are low")
+    func inheritedDescriptors() async throws {
+        var first: [Int32] = [0, 0]
+        var second: [Int32] = [0, 0]
+        #expect(pipe(&first) == 0)
+        #expect(pipe(&second) == 0)
+        defer { for fd in first + second { close(fd) } }
+        // The second pipe's write end goes to 3 and the first's to 4: the order given, not the numbers.
+        let child = try HostProcess.spawn(
+            Self.shell, ["-c", "echo three >&3; echo four >&4"], options: .init(inherit: [second[1], first[1]]))
+        #expect(await child.wait(timeout: .seconds(10)) == .exited(0))
+        close(first[1])
+        close(second[1])
+        first[1] = -1
+        second[1] = -1
+        func read(_ fd: Int32) -> String {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = Glibc.read(fd, &buffer, buffer.count)
+            return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        }
+        #expect(read(second[0]) == "three\n")
+        #expect(read(first[0]) == "four\n")
+    }
+
     @Test("exit codes and signals are reported as the shell reports them")
     func statuses() async throws {
         #expect(try await HostProcess.run(Self.shell, ["-c", "exit 3"], timeout: .seconds(10)).status == .exited(3))

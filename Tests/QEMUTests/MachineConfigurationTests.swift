@@ -50,7 +50,9 @@ struct MachineConfigurationTests {
             name: "vm,1", uuid: "u", vcpus: 1, memoryMiB: 64, accelerator: .kvm, machineType: .q35,
             kernelBoot: .init(kernel: "/k", initrd: "/i", append: "root=/dev/vda console=ttyS0"),
             serialLogPath: "/r/console.log", qmpSocketPath: "/r/qmp.sock", pidFilePath: "/r/qemu.pid",
-            nics: [.init(tapName: "tap-upd0", mac: "fa:16:3e:00:00:01")], incomingStateFile: "/r/it's.state",
+            nics: [
+                .init(tap: .named("tap-upd0"), mac: "fa:16:3e:00:00:01"), .init(tap: .descriptor(3), mac: "fa:16:3e:00:00:02"),
+            ], incomingStateFile: "/r/it's.state",
             startPaused: true)
         let expected = """
             -name vm,,1
@@ -69,6 +71,8 @@ struct MachineConfigurationTests {
             -append root=/dev/vda console=ttyS0
             -netdev tap,id=net0,ifname=tap-upd0,script=no,downscript=no
             -device virtio-net-pci,netdev=net0,mac=fa:16:3e:00:00:01
+            -netdev tap,id=net1,fd=3
+            -device virtio-net-pci,netdev=net1,mac=fa:16:3e:00:00:02
             -chardev file,id=console0,path=/r/console.log,append=on
             -serial chardev:console0
             -chardev socket,id=qmp0,path=/r/qmp.sock,server=on,wait=off
