@@ -157,7 +157,7 @@ let package = Package(
             name: "UpdraftTests",
             dependencies: [
                 "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftImage", "UpdraftCompute", "UpdraftNetwork",
-                "UpdraftServer", "LinuxNet",
+                "UpdraftServer", "LinuxNet", "QEMU", "GuestImage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],

@@ -58,7 +58,9 @@ extension LinuxNet {
         /// The namespace and interface it serves on.
         public var namespace: String
         public var interface: String
-        /// Its own 0700 directory: pid, hosts, options, leases and log files.
+        /// Its own directory: pid, hosts, options, leases and log files. It is readable by all
+        /// (mode 0755): dnsmasq reads the hosts and options after dropping to `nobody`, and
+        /// they hold only MACs, addresses and names.
         public var directory: String
 
         public init(namespace: String, interface: String, directory: String) {
@@ -78,7 +80,7 @@ extension LinuxNet {
         /// its pid file.
         public func start(subnets: [Subnet], hosts: [Host]) async throws {
             try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             try write(hosts: hosts)
             try write(options: subnets)
             let arguments = Self.arguments(subnets: subnets, interface: interface, directory: directory)
@@ -134,7 +136,7 @@ extension LinuxNet {
                 "--interface=\(interface)", "--except-interface=lo", "--pid-file=\(directory)/dnsmasq.pid",
                 "--dhcp-hostsfile=\(directory)/hosts", "--dhcp-optsfile=\(directory)/options",
                 "--dhcp-leasefile=\(directory)/leases", "--log-facility=\(directory)/dnsmasq.log",
-                "--dhcp-authoritative", "--dhcp-no-override", "--leasefile-ro",
+                "--dhcp-authoritative", "--dhcp-no-override", "--leasefile-ro", "--log-dhcp",
             ]
             for (index, subnet) in subnets.enumerated() {
                 arguments.append("--dhcp-range=set:subnet\(index),\(subnet.network),static,\(subnet.mask),86400s")

@@ -69,11 +69,14 @@ struct LinuxDataplaneTests {
     func carry() async throws {
         let ids = (0..<8).map { _ in UUID().uuidString.lowercased() }
         let directory = NSTemporaryDirectory() + "updraft-dataplane-" + ids[0]
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-dhcp")
+        }
         let topology = Self.topology(ids)
         let networkNamespace = LinuxNet.Names.networkNamespace(network: ids[1])
         let routerNamespace = LinuxNet.Names.routerNamespace(router: ids[5])
-        let dataplane = LinuxDataplane(directory: directory, logger: Logger(label: "test"))
+        let dataplane = LinuxDataplane(directory: directory, dhcpDirectory: directory + "-dhcp", logger: Logger(label: "test"))
         do {
             let wired = try await dataplane.apply(topology)
             #expect(wired == [ids[3], ids[4]])
@@ -88,7 +91,7 @@ struct LinuxDataplaneTests {
             #expect(try await LinuxNet.NFTables.tables(in: routerNamespace) == ["ip updraft_nat"])
             let dnsmasq = LinuxNet.Dnsmasq(
                 namespace: networkNamespace, interface: LinuxNet.Names.bridge(network: ids[1]),
-                directory: directory + "/dhcp/" + ids[1])
+                directory: directory + "-dhcp/" + ids[1])
             #expect(dnsmasq.runningPID() != nil)
             // The router answers from its leg on the tenant network, through the bridge.
             let ping = try await LinuxNet.run("ping", ["-c", "1", "-W", "2", "10.80.0.1"], in: networkNamespace)
@@ -101,14 +104,16 @@ struct LinuxDataplaneTests {
             #expect(dnsmasq.runningPID() != nil)
 
             // A new process (a restart) with an empty database removes what the old one made.
-            let restarted = LinuxDataplane(directory: directory, logger: Logger(label: "test"))
+            let restarted = LinuxDataplane(
+                directory: directory, dhcpDirectory: directory + "-dhcp", logger: Logger(label: "test"))
             _ = try await restarted.apply(Topology())
             let left = try await LinuxNet.Namespaces.all()
             #expect(!left.contains(networkNamespace) && !left.contains(routerNamespace))
             #expect(try await !LinuxNet.Links.exists(LinuxNet.Names.bridge(network: ids[0])))
             #expect(dnsmasq.runningPID() == nil)
         } catch {
-            _ = try? await LinuxDataplane(directory: directory, logger: Logger(label: "test")).apply(Topology())
+            _ = try? await LinuxDataplane(directory: directory, dhcpDirectory: directory + "-dhcp", logger: Logger(label: "test"))
+                .apply(Topology())
             throw error
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LinuxNet
 import Logging
+import UpdraftCore
 
 private typealias Links = LinuxNet.Links
 private typealias Names = LinuxNet.Names
@@ -15,6 +16,9 @@ private typealias NFTables = LinuxNet.NFTables
 /// Nothing else of the host is touched.
 public actor LinuxDataplane: NetworkDataplane {
     let directory: String
+    /// Where each network's dnsmasq keeps its files: outside the 0700 data directory, since
+    /// dnsmasq reads its hosts file after dropping to `nobody`.
+    let dhcpDirectory: String
     let logger: Logger
     /// What the last round made; nil until the first round, which also removes what no
     /// longer belongs (the reconcile after a restart).
@@ -24,9 +28,22 @@ public actor LinuxDataplane: NetworkDataplane {
     /// never another cloud's on the same machine.
     private var owned: Set<String>?
 
-    public init(directory: String, logger: Logger) {
+    /// `directory` keeps what this cloud made; `dhcpDirectory` defaults to one under
+    /// `/run/updraft` named after `directory`, so two clouds on one machine never share it.
+    public init(directory: String, dhcpDirectory: String? = nil, logger: Logger) {
         self.directory = directory
+        self.dhcpDirectory = dhcpDirectory ?? "/run/updraft/dhcp-" + Self.fingerprint(directory)
         self.logger = logger
+    }
+
+    /// A short stable name for a path (64-bit FNV-1a, in hex).
+    static func fingerprint(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return withUnsafeBytes(of: hash.bigEndian) { $0.hexString }
     }
 
     public func apply(_ topology: Topology) async throws -> Set<String> {
@@ -102,7 +119,7 @@ public actor LinuxDataplane: NetworkDataplane {
         for port in ports { try await Links.addTap(Names.tap(port: port.id), bridge: bridge, in: namespace) }
         try await NFTables.replaceTable("bridge", "updraft_spoof", body: Self.antiSpoofing(ports), in: namespace)
         try await NFTables.replaceTable("inet", "updraft_groups", body: Self.securityGroups(ports), in: namespace)
-        let dnsmasq = LinuxNet.Dnsmasq(namespace: namespace, interface: bridge, directory: directory + "/dhcp/" + network.id)
+        let dnsmasq = LinuxNet.Dnsmasq(namespace: namespace, interface: bridge, directory: dhcpDirectory + "/" + network.id)
         let served = network.subnets.filter(\.dhcp).compactMap { subnet -> LinuxNet.Dnsmasq.Subnet? in
             guard let cidr = IPNetwork(subnet.cidr), cidr.family == .v4 else { return nil }
             return LinuxNet.Dnsmasq.Subnet(
@@ -126,9 +143,9 @@ public actor LinuxDataplane: NetworkDataplane {
         }
         let dnsmasq = LinuxNet.Dnsmasq(
             namespace: Names.networkNamespace(network: network.id), interface: Names.bridge(network: network.id),
-            directory: directory + "/dhcp/" + network.id)
+            directory: dhcpDirectory + "/" + network.id)
         try? await dnsmasq.stop()
-        try? FileManager.default.removeItem(atPath: directory + "/dhcp/" + network.id)
+        try? FileManager.default.removeItem(atPath: dhcpDirectory + "/" + network.id)
         try await Namespaces.delete(Names.networkNamespace(network: network.id))
         try disown("ns " + Names.networkNamespace(network: network.id))
     }
@@ -209,9 +226,9 @@ public actor LinuxDataplane: NetworkDataplane {
                 if name.hasPrefix("updraft-net-") {
                     let id = String(name.dropFirst("updraft-net-".count))
                     try? await LinuxNet.Dnsmasq(
-                        namespace: name, interface: Names.bridge(network: id), directory: directory + "/dhcp/" + id
+                        namespace: name, interface: Names.bridge(network: id), directory: dhcpDirectory + "/" + id
                     ).stop()
-                    try? FileManager.default.removeItem(atPath: directory + "/dhcp/" + id)
+                    try? FileManager.default.removeItem(atPath: dhcpDirectory + "/" + id)
                 }
                 try await Namespaces.delete(name)
             } else {
