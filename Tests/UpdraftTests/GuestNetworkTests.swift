@@ -25,8 +25,12 @@ private let tinyImage = GuestImage.cached(
             && tinyImage != nil,
         "needs root, ip/nft/dnsmasq/sysctl, QEMU and the built tiny image (updraft image build tiny)"))
 struct GuestNetworkTests {
-    static func topology(network: String, dhcp: String, vm: String, rules: [Topology.Rule]) -> Topology {
-        Topology(
+    /// The tenant network with the guest's port; with `router`, also an external network in
+    /// the host (198.19.81.0/24) and a router that gives the guest floating IP 198.19.81.20.
+    static func topology(network: String, dhcp: String, vm: String, rules: [Topology.Rule], router: String? = nil)
+        -> Topology
+    {
+        var topology = Topology(
             networks: [
                 Topology.Network(
                     id: network, external: false, mtu: 1500,
@@ -40,9 +44,33 @@ struct GuestNetworkTests {
             vmPorts: [
                 Topology.Port(id: vm, networkID: network, mac: "fa:16:3e:81:00:05", addresses: ["10.81.0.5/24"], rules: rules)
             ])
+        guard let router else { return topology }
+        let external = "e" + router.dropFirst()
+        topology.networks.append(
+            Topology.Network(
+                id: external, external: true, mtu: 1500,
+                subnets: [
+                    .init(id: "s0", cidr: "198.19.81.0/24", gateway: "198.19.81.1", dhcp: false, dnsServers: [], routes: [])
+                ],
+                dhcpPort: nil, leases: []))
+        topology.routers.append(
+            Topology.Router(
+                id: router,
+                interfaces: [
+                    Topology.Port(
+                        id: "a" + router.dropFirst(), networkID: network, mac: "fa:16:3e:81:00:01", addresses: ["10.81.0.1/24"],
+                        portSecurity: false)
+                ],
+                gateway: Topology.Port(
+                    id: "b" + router.dropFirst(), networkID: external, mac: "fa:16:3e:81:01:0a", addresses: ["198.19.81.10/24"],
+                    portSecurity: false),
+                gatewayNextHop: "198.19.81.1", snat: true, routes: [], floatingIPs: ["198.19.81.20": "10.81.0.5"]))
+        return topology
     }
 
-    @Test("the guest gets its address by DHCP and answers ping only while a rule allows it", .timeLimit(.minutes(4)))
+    @Test(
+        "the guest gets its address by DHCP, is reached through its floating IP, and answers only while a rule allows it",
+        .timeLimit(.minutes(4)))
     func dhcpAndSecurityGroups() async throws {
         let image = try #require(tinyImage)
         let ids = (0..<3).map { _ in UUID().uuidString.lowercased() }
@@ -94,10 +122,21 @@ struct GuestNetworkTests {
             let allowed = try? await LinuxNet.run("ping", ["-c", "2", "-W", "2", "10.81.0.5"], in: probe)
             #expect(allowed?.contains(" 0 received") == false, "\(allowed ?? "ping failed")")
 
+            // The host reaches the guest through its floating IP, via the router's NAT.
+            let router = UUID().uuidString.lowercased()
+            _ = try await dataplane.apply(
+                Self.topology(network: network, dhcp: dhcp, vm: vm, rules: [out, ping], router: router))
+            let floating = try? await LinuxNet.run("ping", ["-c", "2", "-W", "2", "198.19.81.20"])
+            #expect(floating?.contains(" 0 received") == false, "\(floating ?? "ping through the floating IP failed")")
+
             // ... and not once the rule is gone: a rule change reaches a running guest.
-            _ = try await dataplane.apply(Self.topology(network: network, dhcp: dhcp, vm: vm, rules: [out]))
+            let start = ContinuousClock.now
+            _ = try await dataplane.apply(Self.topology(network: network, dhcp: dhcp, vm: vm, rules: [out], router: router))
+            print("security-group rule change applied in \(ContinuousClock.now - start)")
             let refused = try? await LinuxNet.run("ping", ["-c", "2", "-W", "1", "10.81.0.5"], in: probe)
             #expect(refused == nil, "\(refused ?? "")")
+            let refusedOutside = try? await LinuxNet.run("ping", ["-c", "1", "-W", "1", "198.19.81.20"])
+            #expect(refusedOutside == nil, "\(refusedOutside ?? "")")
             try await LinuxNet.Namespaces.delete(probe)
         } catch {
             if ProcessInfo.processInfo.environment["KEEP"] != nil { throw error }
