@@ -2,11 +2,13 @@
 # Builds Updraft (release), builds the tiny guest image (cached after the first time) and
 # serves a cloud from ./updraft-data on http://127.0.0.1:5000.
 # Extra arguments go to `updraft serve` (e.g. --port 5001, --database postgres://...).
-# Needs the Swift 6 toolchain on PATH; installs QEMU and the image build tools with apt when missing.
+# Needs the Swift 6 toolchain on PATH; installs QEMU, the networking tools and the image build
+# tools with apt when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
-for pkg in qemu-system-x86 qemu-utils genisoimage dosfstools mtools syslinux syslinux-common kmod; do
+for pkg in qemu-system-x86 qemu-utils genisoimage iproute2 nftables dnsmasq-base dosfstools mtools syslinux \
+  syslinux-common kmod; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

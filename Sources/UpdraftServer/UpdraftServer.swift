@@ -39,6 +39,9 @@ public enum UpdraftServer {
             case linux, fake
         }
         public var dataplane: Dataplane = .linux
+        /// Serve the networking API (`updraft serve --networking`). Off by default until compute
+        /// plugs servers into networks; on, the external network and its host bridge are made.
+        public var networking = false
 
         /// Which hypervisor driver runs instances: QEMU unless a test or a scale simulation asks for the fake one.
         public enum Hypervisor: String, Sendable {
@@ -88,7 +91,7 @@ public enum UpdraftServer {
     /// Opens the store, applies every API's migrations, builds the APIs in order, publishes
     /// their catalog and routes them behind the edge.
     public static func assemble(_ configuration: Configuration, logger: Logger) async throws -> Parts {
-        try await assemble(configuration, logger: logger, apis: apis)
+        try await assemble(configuration, logger: logger, apis: apis + (configuration.networking ? [NetworkAPI.self] : []))
     }
 
     /// ``assemble(_:logger:)`` with another list of APIs (a test's trivial API added).

@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The QEMU system emulator, by name or path.")
     var qemuBinary: String = "qemu-system-x86_64"
 
+    @Flag(help: "Serve the networking API (experimental: servers are not plugged into networks yet).")
+    var networking = false
+
     func run() async throws {
         // Logs go to standard output; standard error carries only the one line that explains an exit.
         LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
@@ -64,6 +67,7 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.accelerator = choice
         configuration.qemuBinary = qemuBinary
+        configuration.networking = networking
         do {
             try await UpdraftServer.run(configuration, logger: logger)
         } catch {
@@ -75,7 +79,7 @@ struct Serve: AsyncParsableCommand {
 
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Operator tasks on a data directory.", subcommands: [RotateKeys.self, Routes.self])
+        abstract: "Operator tasks on a data directory.", subcommands: [RotateKeys.self, Routes.self, RemoveNetwork.self])
 
     struct RotateKeys: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -92,6 +96,28 @@ struct Admin: AsyncParsableCommand {
 }
 
 extension Admin {
+    /// Removes what the networking dataplane of a (stopped) cloud made on this machine.
+    struct RemoveNetwork: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove-network",
+            abstract: "Remove the namespaces, bridges and DHCP servers a stopped cloud made on this machine.")
+
+        @Option(help: "The cloud's data directory.")
+        var dataDir: String = "./updraft-data"
+
+        func run() async throws {
+            var logger = Logger(label: "updraft")
+            logger.logLevel = .warning
+            do {
+                try await UpdraftServer.removeNetworking(dataDirectory: absolute(dataDir), logger: logger)
+            } catch {
+                FileHandle.standardError.write(Data("updraft: \(oneLine(error))\n".utf8))
+                throw ExitCode(1)
+            }
+            print("updraft: networking of \(absolute(dataDir)) removed")
+        }
+    }
+
     /// Lists every route the server registers, read from the router itself, so tools that
     /// walk the API (the bad-input stage of the tests) cover a new route the day it is added.
     struct Routes: AsyncParsableCommand {

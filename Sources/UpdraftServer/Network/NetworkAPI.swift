@@ -1,3 +1,4 @@
+import Logging
 import ServiceLifecycle
 import UpdraftDatabase
 import UpdraftIdentity
@@ -18,7 +19,7 @@ struct NetworkAPI: API {
         let dataplane: any NetworkDataplane =
             switch configuration.dataplane {
             case .fake: FakeDataplane()
-            case .linux: LinuxDataplane(directory: configuration.dataDirectory + "/network", logger: assembly.logger)
+            case .linux: LinuxDataplane(directory: dataplaneDirectory(configuration.dataDirectory), logger: assembly.logger)
             }
         let network = NetworkService(
             configuration: configuration.network, database: assembly.database, dataplane: dataplane, logger: assembly.logger)
@@ -31,9 +32,21 @@ struct NetworkAPI: API {
             services: [network])
     }
 
+    /// Where the Linux dataplane records what it made.
+    static func dataplaneDirectory(_ dataDirectory: String) -> String { dataDirectory + "/network" }
+
     var catalog: [CatalogItem] { [CatalogItem(type: "network", name: "neutron", path: "/networking")] }
 
     func register(on routes: Routes) {
         controller.register(on: routes)
+    }
+}
+
+extension UpdraftServer {
+    /// Removes every namespace, bridge, veth and dnsmasq the cloud in `dataDirectory` made
+    /// (`updraft admin remove-network`): for uninstalling, and for tests that throw a cloud
+    /// away. Guests' taps go with their networks' namespaces.
+    public static func removeNetworking(dataDirectory: String, logger: Logger) async throws {
+        _ = try await LinuxDataplane(directory: NetworkAPI.dataplaneDirectory(dataDirectory), logger: logger).apply(Topology())
     }
 }
