@@ -228,4 +228,30 @@ struct NetworkAPITests {
             #expect(links.first?["rel"] == "next")
         }
     }
+
+    @Test("auto-allocation gives a project a routed network once, keeps it, refuses a reader, and tears it down")
+    func autoAllocation() async throws {
+        try await Self.withNetworking { client, admin, member, project in
+            let (status, body) = try await Self.call(client, .get, "auto-allocated-topology/\(project)", member)
+            #expect(status == .ok)
+            let topology = try #require(body["auto_allocated_topology"] as? [String: Any])
+            let networkID = try #require(topology["id"] as? String)
+            #expect(topology["project_id"] as? String == project)
+            let (_, again) = try await Self.call(client, .get, "auto-allocated-topology/\(project)", member)
+            #expect((again["auto_allocated_topology"] as? [String: Any])?["id"] as? String == networkID)
+
+            let (_, subnets) = try await Self.call(client, .get, "subnets?network_id=\(networkID)", member)
+            #expect((subnets["subnets"] as? [[String: Any]])?.first?["cidr"] as? String == "10.0.0.0/24")
+            let (_, routers) = try await Self.call(client, .get, "routers?name=auto_allocated_router", member)
+            let router = try #require((routers["routers"] as? [[String: Any]])?.first)
+            #expect((router["external_gateway_info"] as? [String: Any])?["network_id"] != nil)
+
+            let reader = try await RouteAccessTests.readerToken(client, admin: admin)
+            let (other, _) = try await Self.call(client, .get, "auto-allocated-topology/\(project)", reader)
+            #expect(other == .forbidden)
+
+            #expect(try await Self.call(client, .delete, "auto-allocated-topology/\(project)", member).0 == .noContent)
+            #expect(try await Self.call(client, .get, "networks/\(networkID)", member).0 == .notFound)
+        }
+    }
 }

@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator
+import time
+from typing import Callable, Iterator
 
 import pytest
 
@@ -39,6 +40,16 @@ def start_networking_cloud(root: Path) -> tuple[UpdraftServer, Cloud]:
     return server, Cloud(parse_openrc(data / "admin-openrc.sh"), data_dir=data, server=server)
 
 
+def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """The dataplane follows the database a moment after each change: poll for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
 def namespaces() -> set[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     return {line.split()[0] for line in out.splitlines() if line.strip()}
@@ -58,8 +69,8 @@ def test_stopped_cloud_leaves_nothing_after_remove_network() -> None:
         cloud.openstack("subnet", "create", unique("sub"), "--network", net["id"], "--subnet-range", "10.43.0.0/24")
         public = cloud.openstack("network", "show", "public")
         bridge = "updb" + public["id"].replace("-", "")[:11]
-        assert bridge in host_links()
-        assert f"updraft-net-{net['id']}" in namespaces()
+        assert eventually(lambda: bridge in host_links())
+        assert eventually(lambda: f"updraft-net-{net['id']}" in namespaces())
     finally:
         server.stop()
         removed = run_updraft("admin", "remove-network", "--data-dir", str(root / "data"))
@@ -119,11 +130,11 @@ def test_member_builds_a_routed_network_and_it_reaches_the_host(netcloud: Cloud)
 
         # The host carries it: the network's and the router's namespaces, the router answering
         # on its gateway address from the host.
-        assert f"updraft-net-{net['id']}" in namespaces()
-        assert f"updraft-router-{router['id']}" in namespaces()
+        assert eventually(lambda: f"updraft-net-{net['id']}" in namespaces())
+        assert eventually(lambda: f"updraft-router-{router['id']}" in namespaces())
         gateway = shown["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
-        ping = subprocess.run(["ping", "-c", "1", "-W", "3", gateway], capture_output=True, text=True)
-        assert ping.returncode == 0, ping.stdout + ping.stderr
+        assert eventually(lambda: subprocess.run(["ping", "-c", "1", "-W", "1", gateway],
+                                                 capture_output=True).returncode == 0), f"no answer from {gateway}"
 
         busy = netcloud.openstack_fails("router", "remove", "subnet", router["id"], subnet["id"], env=env)
         assert "floating" in busy.stderr.lower()
@@ -136,7 +147,15 @@ def test_member_builds_a_routed_network_and_it_reaches_the_host(netcloud: Cloud)
         cli("subnet", "delete", subnet["id"])
         cli("network", "delete", net["id"])
         cli("security", "group", "delete", group["id"])
-        assert f"updraft-net-{net['id']}" not in namespaces()
-        assert f"updraft-router-{router['id']}" not in namespaces()
+        assert eventually(lambda: f"updraft-net-{net['id']}" not in namespaces())
+        assert eventually(lambda: f"updraft-router-{router['id']}" not in namespaces())
+
+        # One call gives the project a ready network (what `server create --nic auto` uses).
+        auto = cli("network", "auto", "allocated", "topology", "create", "--or-show")
+        assert auto["id"]
+        assert cli("network", "show", auto["id"])["name"] == "auto_allocated_network"
+        assert cli("network", "auto", "allocated", "topology", "create", "--or-show")["id"] == auto["id"]
+        cli("network", "auto", "allocated", "topology", "delete")
+        assert eventually(lambda: f"updraft-net-{auto['id']}" not in namespaces())
     finally:
         cleanup.run()

@@ -75,6 +75,14 @@ public enum NetworkSchema {
                 CREATE TABLE network_quotas (project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit BIGINT NOT NULL,
                   PRIMARY KEY (project_id, resource))
                 """,
-            ])
+            ]),
+        Migration(
+            "network-2",
+            [
+                """
+                CREATE TABLE auto_allocated_topologies (project_id TEXT PRIMARY KEY, network_id TEXT NOT NULL,
+                  router_id TEXT NOT NULL)
+                """
+            ]),
     ]
 }

@@ -64,6 +64,25 @@ extension NetworkController {
 
     func registerAvailability(on v2: RouteGroup) {
         let n = network
+        // GET makes the topology on first use, as Neutron's does; the service asks for member.
+        v2.add(.get, "auto-allocated-topology/:id", .authenticated) { request, context in
+            let project = try context.parameter("id")
+            let dryRun = request.uri.queryParameters[values: "fields"].contains("dry-run")
+            let id = try await n.autoAllocatedTopology(project: project, caller: try context.caller(), dryRun: dryRun)
+            let body: JSONValue =
+                dryRun
+                ? .object(["auto_allocated_topology": .object(["dry-run": "pass"])])
+                : .object([
+                    "auto_allocated_topology": .object([
+                        "id": id.map(JSONValue.string) ?? .null, "tenant_id": .string(project), "project_id": .string(project),
+                    ])
+                ])
+            return Self.responder.respond(body)
+        }
+        v2.add(.delete, "auto-allocated-topology/:id", .member) { _, context in
+            try await n.deleteAutoAllocatedTopology(project: try context.parameter("id"), caller: try context.caller())
+            return Responder.plain.empty()
+        }
         v2.add(.get, "availability_zones", .authenticated) { request, context in
             let zones: [JSONValue] = ["network", "router"].map { resource in
                 .object(["name": "nova", "resource": .string(resource), "state": "available"])

@@ -69,6 +69,9 @@ struct NeutronExtensions: Sendable {
             alias: "router_availability_zone", name: "Router Availability Zone",
             description: "Availability zone support for router."),
         .init(
+            alias: "auto-allocated-topology", name: "Auto Allocated Topology Services",
+            description: "Auto Allocated Topology Services."),
+        .init(
             alias: "network-ip-availability", name: "Network IP Availability",
             description: "Provides IP availability data for each network and subnet."),
         .init(
