@@ -97,12 +97,6 @@ extension LinuxNet {
             try await run("dnsmasq", arguments, in: namespace)
         }
 
-        /// Rewrites the static leases and tells dnsmasq to read them again.
-        public func reload(hosts: [Host]) throws {
-            try write(hosts: hosts)
-            if let pid = runningPID() { kill(pid, SIGHUP) }
-        }
-
         /// Ends dnsmasq (SIGTERM, then SIGKILL after a second); one that is not running is fine.
         public func stop() async throws {
             guard let pid = runningPID() else { return }

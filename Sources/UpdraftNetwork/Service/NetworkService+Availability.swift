@@ -34,25 +34,15 @@ extension NetworkService {
         public var usedIPs: Int
         public var subnets: [SubnetAvailability]
 
-        enum CodingKeys: String, CodingKey {
-            case networkID = "network_id"
-            case networkName = "network_name"
-            case projectID = "project_id"
-            case tenantID = "tenant_id"
-            case totalIPs = "total_ips"
-            case usedIPs = "used_ips"
-            case subnets = "subnet_ip_availability"
-        }
-
         public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(networkID, forKey: .networkID)
-            try c.encode(networkName, forKey: .networkName)
-            try c.encode(projectID, forKey: .projectID)
-            try c.encode(projectID, forKey: .tenantID)
-            try c.encode(totalIPs, forKey: .totalIPs)
-            try c.encode(usedIPs, forKey: .usedIPs)
-            try c.encode(subnets, forKey: .subnets)
+            var c = encoder.container(keyedBy: NeutronKey.self)
+            try c.put("network_id", networkID)
+            try c.put("network_name", networkName)
+            try c.put("project_id", projectID)
+            try c.put("tenant_id", projectID)
+            try c.put("total_ips", totalIPs)
+            try c.put("used_ips", usedIPs)
+            try c.put("subnet_ip_availability", subnets)
         }
     }
 

@@ -214,7 +214,7 @@ extension NetworkService {
 
     static func adminOnly(_ body: JSONObject, _ key: String, admin: Bool) throws(UpdraftError) -> Bool? {
         guard let value = try body.bool(key) else { return nil }
-        guard admin || !value || key == "is_default" && !value else { throw adminAttribute(key) }
+        guard admin || !value else { throw adminAttribute(key) }
         return value
     }
 

@@ -129,25 +129,15 @@ extension NetworkService {
         public var subnetID: String
         public var subnetIDs: [String]
 
-        enum CodingKeys: String, CodingKey {
-            case id
-            case projectID = "project_id"
-            case tenantID = "tenant_id"
-            case portID = "port_id"
-            case networkID = "network_id"
-            case subnetID = "subnet_id"
-            case subnetIDs = "subnet_ids"
-        }
-
         public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(projectID, forKey: .projectID)
-            try c.encode(projectID, forKey: .tenantID)
-            try c.encode(portID, forKey: .portID)
-            try c.encode(networkID, forKey: .networkID)
-            try c.encode(subnetID, forKey: .subnetID)
-            try c.encode(subnetIDs, forKey: .subnetIDs)
+            var c = encoder.container(keyedBy: NeutronKey.self)
+            try c.put("id", id)
+            try c.put("project_id", projectID)
+            try c.put("tenant_id", projectID)
+            try c.put("port_id", portID)
+            try c.put("network_id", networkID)
+            try c.put("subnet_id", subnetID)
+            try c.put("subnet_ids", subnetIDs)
         }
     }
 

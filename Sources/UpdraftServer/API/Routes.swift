@@ -51,11 +51,6 @@ final class Routes {
         router.routes.map { "\($0) \(table[$0.description]?.rawValue ?? "unnamed")" }.sorted()
     }
 
-    /// The access a route named, by its `METHOD /path` as the router spells it.
-    func access(_ route: String) -> Access? {
-        table[route]
-    }
-
     fileprivate func record(_ method: HTTPRequest.Method, _ path: RouterPath, _ access: Access) {
         table["\(method) \(path)"] = access
     }

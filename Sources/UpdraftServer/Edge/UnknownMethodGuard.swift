@@ -43,7 +43,8 @@ final class RawRequestTap: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var recent: [UInt8] = []
+    /// The latest bytes received, held by reference (no copy per read); read only on a parser error.
+    private var recent: ByteBuffer?
     private var context: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -55,14 +56,15 @@ final class RawRequestTap: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        recent = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, 8192)) ?? []
+        recent = unwrapInboundIn(data)
         context.fireChannelRead(data)
     }
 
     /// The path of the last request line in the latest bytes (`FOO /compute/v2.1 HTTP/1.1`).
     func lastRequestPath() -> String? {
-        let text = String(decoding: recent, as: UTF8.self)
+        guard let recent else { return nil }
+        let bytes = recent.getBytes(at: recent.readerIndex, length: min(recent.readableBytes, 8192)) ?? []
+        let text = String(decoding: bytes, as: UTF8.self)
         for line in text.split(separator: "\r\n").reversed() {
             let parts = line.split(separator: " ")
             if parts.count == 3, parts[2].hasPrefix("HTTP/1."), parts[1].hasPrefix("/") {

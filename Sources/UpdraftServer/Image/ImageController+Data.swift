@@ -14,7 +14,7 @@ extension ImageController {
 
     /// Serves `PUT /v2/images/{id}/file`: 204 once the bytes are durable and the image active.
     func upload(_ request: Request, _ context: Context) async throws -> Response {
-        let caller = try caller(context)
+        let caller = try context.caller()
         let type = request.headers[.contentType]?.split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
@@ -28,7 +28,7 @@ extension ImageController {
     /// Serves `GET /v2/images/{id}/file`: the bytes with `Content-MD5`, a single `Range`
     /// when asked, or 204 for an image without data.
     func download(_ request: Request, _ context: Context) async throws -> Response {
-        let caller = try caller(context)
+        let caller = try context.caller()
         guard let download = try await images.download(try context.parameter("id"), caller: caller) else {
             return Response(status: .noContent)
         }

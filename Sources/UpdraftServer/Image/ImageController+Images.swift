@@ -11,12 +11,12 @@ extension ImageController {
         v2.add(.get, "images", .authenticated) { request, context in try await self.list(request, context) }
         v2.add(.post, "images", .member) { request, context in try await self.create(request, context) }
         v2.add(.get, "images/:id", .authenticated) { _, context in
-            try Self.responder.respond(try await images.image(try context.parameter("id"), caller: try caller(context)))
+            try Self.responder.respond(try await images.image(try context.parameter("id"), caller: try context.caller()))
         }
         v2.add(.patch, "images/:id", .member) { request, context in try await self.update(request, context) }
         // Serves `GET /v2/info/import`: interoperable image import is not offered, so no methods.
         v2.add(.get, "info/import", .authenticated) { _, context in
-            _ = try caller(context)
+            _ = try context.caller()
             return Self.responder.respond(
                 JSONValue.object([
                     "import-methods": .object([
@@ -26,35 +26,35 @@ extension ImageController {
         }
         // Serves `GET /v2/images/{id}/tasks`: Updraft runs no import tasks, so the list is empty.
         v2.add(.get, "images/:id/tasks", .authenticated) { _, context in
-            _ = try await images.image(try context.parameter("id"), caller: try caller(context))
+            _ = try await images.image(try context.parameter("id"), caller: try context.caller())
             return Self.responder.respond(JSONValue.object(["tasks": .array([])]))
         }
         v2.add(.delete, "images/:id", .member) { _, context in
-            try await images.delete(try context.parameter("id"), caller: try caller(context))
+            try await images.delete(try context.parameter("id"), caller: try context.caller())
             return Responder.plain.empty()
         }
         v2.add(.put, "images/:id/tags/:tag", .member) { _, context in
-            try await images.addTag(try context.parameter("tag"), to: try context.parameter("id"), caller: try caller(context))
+            try await images.addTag(try context.parameter("tag"), to: try context.parameter("id"), caller: try context.caller())
             return Responder.plain.empty()
         }
         v2.add(.delete, "images/:id/tags/:tag", .member) { _, context in
             try await images.removeTag(
-                try context.parameter("tag"), from: try context.parameter("id"), caller: try caller(context))
+                try context.parameter("tag"), from: try context.parameter("id"), caller: try context.caller())
             return Responder.plain.empty()
         }
         v2.add(.post, "images/:id/actions/deactivate", .member) { _, context in
-            try await images.deactivate(try context.parameter("id"), caller: try caller(context))
+            try await images.deactivate(try context.parameter("id"), caller: try context.caller())
             return Responder.plain.empty()
         }
         v2.add(.post, "images/:id/actions/reactivate", .member) { _, context in
-            try await images.reactivate(try context.parameter("id"), caller: try caller(context))
+            try await images.reactivate(try context.parameter("id"), caller: try context.caller())
             return Responder.plain.empty()
         }
     }
 
     /// Serves `GET /v2/images`: `{"images": [...], "first", "schema", "next"?}`.
     func list(_ request: Request, _ context: Context) async throws -> Response {
-        let caller = try caller(context)
+        let caller = try context.caller()
         // `GET /v2/images/` is a show with an empty id, which Glance answers 404.
         guard !request.uri.path.hasSuffix("/") else { throw UpdraftError.notFound("No image found with ID ''") }
         let pairs = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
@@ -87,7 +87,7 @@ extension ImageController {
 
     /// Serves `PATCH /v2/images/{id}` with `application/openstack-images-v2.1-json-patch`.
     func update(_ request: Request, _ context: Context) async throws -> Response {
-        let caller = try caller(context)
+        let caller = try context.caller()
         let type = request.headers[.contentType]?.split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }

@@ -45,8 +45,4 @@ struct ImageController: Sendable {
         return Self.responder.respond(JSONValue.object(["versions": .array(values)]), status: status)
     }
 
-    /// The caller, for the service's visibility rules.
-    func caller(_ context: Context) throws(UpdraftError) -> AuthContext {
-        try context.caller()
-    }
 }
