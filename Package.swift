@@ -116,6 +116,7 @@ let package = Package(
                 "UpdraftCore",
                 "UpdraftDatabase",
                 "QEMU",
+                "LinuxNet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
-for pkg in qemu-system-x86 qemu-utils genisoimage iproute2 nftables dnsmasq-base dosfstools mtools syslinux \
+for pkg in qemu-system-x86 qemu-utils genisoimage iproute2 nftables dnsmasq-base dnsmasq-utils dosfstools mtools syslinux \
   syslinux-common kmod; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -20,10 +20,10 @@ run_stage() { "$@" 2>&1 | tee -a "$results"; return "${PIPESTATUS[0]}"; }
 # --- system packages -----------------------------------------------------------------------
 need=()
 # postgresql for the PostgreSQL tier; qemu-system-x86 and genisoimage run guests; iproute2,
-# nftables, dnsmasq-base and iputils-ping carry and probe tenant networks; the rest build the
+# nftables, dnsmasq-base, dnsmasq-utils (dhcp_release) and iputils-ping carry and probe tenant networks; the rest build the
 # tiny guest image (`updraft image build tiny`) and log into it.
 for pkg in postgresql python3-venv curl qemu-system-x86 qemu-utils genisoimage openssh-client \
-  iproute2 nftables dnsmasq-base iputils-ping dosfstools mtools syslinux syslinux-common kmod; do
+  iproute2 nftables dnsmasq-base dnsmasq-utils iputils-ping dosfstools mtools syslinux syslinux-common kmod; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

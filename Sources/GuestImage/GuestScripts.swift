@@ -45,7 +45,9 @@ extension GuestImage {
                 nic=${nic##*/}
                 [ "$nic" = lo ] && continue
                 ip link set "$nic" up
-                if udhcpc -i "$nic" -n -q -t 3 -T 1 -A 1 -s /usr/share/udhcpc/default.script >/dev/null 2>&1; then
+                # Ask for classless routes (121, the metadata route) and the MTU: udhcpc does not by default.
+                if udhcpc -i "$nic" -n -q -t 3 -T 1 -A 1 -O staticroutes -O mtu -s /usr/share/udhcpc/default.script \
+                    >/dev/null 2>&1; then
                     say "$nic has $(ip -4 -o addr show dev "$nic" | awk '{print $4}')"
                 fi
                 break

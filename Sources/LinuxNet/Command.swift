@@ -46,6 +46,6 @@ extension LinuxNet {
 
     /// Whether every program the dataplane drives is installed: `ip`, `nft`, `dnsmasq`, `sysctl`.
     public static func missingPrograms() -> [String] {
-        ["ip", "nft", "dnsmasq", "sysctl"].filter { (try? locate($0)) == nil }
+        ["ip", "nft", "dnsmasq", "dhcp_release", "sysctl"].filter { (try? locate($0)) == nil }
     }
 }

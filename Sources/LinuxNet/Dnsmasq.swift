@@ -43,7 +43,7 @@ extension LinuxNet {
         }
 
         /// A static lease: this MAC gets this address and name.
-        public struct Host: Sendable, Equatable {
+        public struct Host: Sendable, Equatable, Hashable {
             public var mac: String
             public var address: String
             public var hostname: String
@@ -81,6 +81,7 @@ extension LinuxNet {
         public func start(subnets: [Subnet], hosts: [Host]) async throws {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            let gone = Set(readHosts()).subtracting(hosts)
             try write(hosts: hosts)
             try write(options: subnets)
             let arguments = Self.arguments(subnets: subnets, interface: interface, directory: directory)
@@ -88,6 +89,11 @@ extension LinuxNet {
             let previous = try? String(contentsOfFile: signature, encoding: .utf8)
             if let pid = runningPID() {
                 if previous == arguments.joined(separator: "\n") {
+                    // A removed port's lease would keep its address from the next port given it
+                    // ("not using configured address"): release it, as Neutron's DHCP agent does.
+                    for host in gone.sorted(by: { $0.address < $1.address }) {
+                        _ = try? await run("dhcp_release", [interface, host.address, host.mac], in: namespace)
+                    }
                     kill(pid, SIGHUP)
                     return
                 }
@@ -136,6 +142,15 @@ extension LinuxNet {
                 arguments.append("--dhcp-range=set:subnet\(index),\(subnet.network),static,\(subnet.mask),86400s")
             }
             return arguments
+        }
+
+        /// The static leases the hosts file holds now.
+        func readHosts() -> [Host] {
+            guard let text = try? String(contentsOfFile: hostsFile, encoding: .utf8) else { return [] }
+            return text.split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: ",").map(String.init)
+                return fields.count == 3 ? Host(mac: fields[0], address: fields[1], hostname: fields[2]) : nil
+            }
         }
 
         func write(hosts: [Host]) throws {

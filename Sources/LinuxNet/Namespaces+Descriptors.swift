@@ -62,3 +62,36 @@ extension LinuxNet {
         }
     }
 }
+
+extension LinuxNet {
+    /// A TCP socket bound to `address`:`port` and listening inside `namespace`, for a server
+    /// in the host's namespace to accept on (the metadata service on 169.254.169.254). The
+    /// descriptor is non-blocking and close-on-exec.
+    public static func listenTCP(address: String, port: UInt16, in namespace: String) async throws -> Int32 {
+        try await inNamespace(namespace) {
+            let fd = socket(
+                AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { throw Error.system("socket: \(String(cString: strerror(errno)))") }
+            var reuse: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+            var socketAddress = sockaddr_in()
+            socketAddress.sin_family = sa_family_t(AF_INET)
+            socketAddress.sin_port = in_port_t(port.bigEndian)
+            guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else {
+                close(fd)
+                throw Error.invalidName(address)
+            }
+            let bound = withUnsafePointer(to: &socketAddress) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0, listen(fd, 128) == 0 else {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                throw Error.system("listen on \(address):\(port) in \(namespace): \(reason)")
+            }
+            return fd
+        }
+    }
+}

@@ -46,10 +46,8 @@ extension QEMU.MachineConfiguration {
                 case .named(let name): "ifname=\(Self.escape(name)),script=no,downscript=no"
                 case .descriptor(let fd): "fd=\(fd)"
                 }
-            argv += [
-                "-netdev", "tap,id=net\(index),\(tap)",
-                "-device", "virtio-net-pci,netdev=net\(index),mac=\(nic.mac)",
-            ]
+            let id = nic.id.map(Self.escape) ?? "net\(index)"
+            argv += ["-netdev", "tap,id=\(id),\(tap)", "-device", "virtio-net-pci,netdev=\(id),mac=\(nic.mac),id=\(id)-device"]
         }
         argv += [
             "-chardev", "file,id=console0,path=\(Self.escape(serialLogPath)),append=on",

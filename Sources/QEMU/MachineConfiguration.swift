@@ -86,10 +86,14 @@ extension QEMU {
 
             public var tap: Tap
             public var mac: String
+            /// The netdev's id (`net0`, ... by position when nil); the device is `<id>-device`,
+            /// the name `device_del` takes to unplug it.
+            public var id: String?
 
-            public init(tap: Tap, mac: String) {
+            public init(tap: Tap, mac: String, id: String? = nil) {
                 self.tap = tap
                 self.mac = mac
+                self.id = id
             }
         }
 

@@ -66,8 +66,11 @@ public enum UpdraftServer {
         }
     }
 
-    /// The APIs the cloud serves, in build order: each may use the services of those before it.
-    static let apis: [any API.Type] = [IdentityAPI.self, ImageAPI.self, ComputeAPI.self]
+    /// The APIs the cloud serves, in build order: each may use the services of those before it
+    /// (compute plugs its servers into networking's ports when networking is on).
+    static func apis(networking: Bool) -> [any API.Type] {
+        [IdentityAPI.self, ImageAPI.self] + (networking ? [NetworkAPI.self] : []) + [ComputeAPI.self]
+    }
 
     /// Everything one running cloud is made of, built from a configuration.
     public struct Parts {
@@ -91,7 +94,7 @@ public enum UpdraftServer {
     /// Opens the store, applies every API's migrations, builds the APIs in order, publishes
     /// their catalog and routes them behind the edge.
     public static func assemble(_ configuration: Configuration, logger: Logger) async throws -> Parts {
-        try await assemble(configuration, logger: logger, apis: apis + (configuration.networking ? [NetworkAPI.self] : []))
+        try await assemble(configuration, logger: logger, apis: apis(networking: configuration.networking))
     }
 
     /// ``assemble(_:logger:)`` with another list of APIs (a test's trivial API added).

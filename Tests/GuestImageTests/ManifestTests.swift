@@ -18,7 +18,7 @@ struct ManifestTests {
           "modules" : [ "virtio_ring", "virtio" ],
           "packages" : { "busybox-static" : "1:1.35.0-4+deb12u1+b1" },
           "recipe" : "tiny",
-          "recipe_version" : 1,
+          "recipe_version" : \(GuestImage.recipeVersion),
           "source_date_epoch" : 1700000000
         }
         """
@@ -40,7 +40,7 @@ struct ManifestTests {
     func parses() throws {
         let manifest = try GuestImage.Manifest.decode(Data(Self.json.utf8))
         #expect(manifest.recipe == "tiny")
-        #expect(manifest.recipeVersion == 1)
+        #expect(manifest.recipeVersion == GuestImage.recipeVersion)
         #expect(manifest.kernelRelease == "6.1.0-56-amd64")
         #expect(manifest.sourceDateEpoch == 1_700_000_000)
         #expect(manifest.packages["busybox-static"] == "1:1.35.0-4+deb12u1+b1")
@@ -75,7 +75,8 @@ struct ManifestTests {
 
     @Test("another recipe version, a missing or resized file, or no manifest is a miss")
     func cacheMiss() throws {
-        let older = Self.json.replacingOccurrences(of: "\"recipe_version\" : 1", with: "\"recipe_version\" : 0")
+        let older = Self.json.replacingOccurrences(
+            of: "\"recipe_version\" : \(GuestImage.recipeVersion)", with: "\"recipe_version\" : 0")
         let cases = [
             try Self.cacheDirectory(json: older), try Self.cacheDirectory(sizes: ["tiny-initrd": -1]),
             try Self.cacheDirectory(sizes: ["tiny.qcow2": 4]), try Self.cacheDirectory(json: "{"),

@@ -70,9 +70,9 @@ struct MachineConfigurationTests {
             -initrd /i
             -append root=/dev/vda console=ttyS0
             -netdev tap,id=net0,ifname=tap-upd0,script=no,downscript=no
-            -device virtio-net-pci,netdev=net0,mac=fa:16:3e:00:00:01
+            -device virtio-net-pci,netdev=net0,mac=fa:16:3e:00:00:01,id=net0-device
             -netdev tap,id=net1,fd=3
-            -device virtio-net-pci,netdev=net1,mac=fa:16:3e:00:00:02
+            -device virtio-net-pci,netdev=net1,mac=fa:16:3e:00:00:02,id=net1-device
             -chardev file,id=console0,path=/r/console.log,append=on
             -serial chardev:console0
             -chardev socket,id=qmp0,path=/r/qmp.sock,server=on,wait=off

@@ -49,7 +49,7 @@ struct NotesAPI: API {
 struct APIUnitTests {
     @Test("a trivial API is one type and one line: tables, catalog, routes, access, faults and audit")
     func trivialAPI() async throws {
-        try await IdentityAPITests.withParts(apis: UpdraftServer.apis + [NotesAPI.self]) {
+        try await IdentityAPITests.withParts(apis: UpdraftServer.apis(networking: false) + [NotesAPI.self]) {
             client, password, database, routes in
             #expect(routes.contains("GET /notes/v1/notes authenticated"))
             #expect(routes.contains("POST /notes/v1/notes member"))

@@ -80,11 +80,27 @@ struct ComputeServiceTests {
     static func withCompute(
         _ body: @Sendable (ComputeService, FakeDriver, MemoryImages) async throws -> Void
     ) async throws {
+        try await withCompute(prepare: { _ in (nil, (), []) }) { compute, driver, images, _ in
+            try await body(compute, driver, images)
+        }
+    }
+
+    /// A compute service on the fake driver over a fresh SQLite store with the compute tables
+    /// and `migrations`, its job loop running while `body` runs. `prepare` may give it networks
+    /// and loops of its own to run alongside, and hands `body` what it made.
+    static func withCompute<Extra: Sendable>(
+        migrations: [Migration] = [],
+        prepare:
+            @Sendable (Database) async throws -> (
+                networks: (any ComputeNetworks)?, extra: Extra, loops: [@Sendable () async throws -> Void]
+            ),
+        _ body: @Sendable (ComputeService, FakeDriver, MemoryImages, Extra) async throws -> Void
+    ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-compute-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
-        try await Migrator.apply(ComputeSchema.migrations, to: database)
+        try await Migrator.apply(ComputeSchema.migrations + migrations, to: database)
         let driver = FakeDriver()
         let images = MemoryImages()
         images.add(
@@ -97,14 +113,17 @@ struct ComputeServiceTests {
                 minRam: 0, size: 1 << 20, properties: [:]))
         var configuration = ComputeService.Configuration()
         configuration.shutdownGrace = .milliseconds(10)
-        let compute = ComputeService(
-            configuration: configuration, database: database, images: images, drivers: ["fake-host": driver],
-            logger: Logger(label: "test"))
-        try await compute.start()
+        configuration.portWiringTimeout = .seconds(10)
         do {
+            let prepared = try await prepare(database)
+            let compute = ComputeService(
+                configuration: configuration, database: database, images: images, networks: prepared.networks,
+                drivers: ["fake-host": driver], logger: Logger(label: "test"))
+            try await compute.start()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await compute.run() }
-                try await body(compute, driver, images)
+                for loop in prepared.loops { group.addTask { try await loop() } }
+                try await body(compute, driver, images, prepared.extra)
                 group.cancelAll()
             }
         } catch {

@@ -25,7 +25,7 @@ struct IdentityAPITests {
     /// A fresh cloud on the fake driver, with its store and its routes as `METHOD /path access`;
     /// its data directory is removed afterwards, even on failure.
     static func withParts(
-        apis: [any API.Type] = UpdraftServer.apis,
+        apis: [any API.Type] = UpdraftServer.apis(networking: false),
         _ body: @Sendable (any TestClientProtocol, String, Database, [String]) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-api-" + UUID().uuidString

@@ -13,14 +13,13 @@ private let qemuToolsAvailable = ["qemu-system-x86_64", "qemu-img", "genisoimage
 
 @Suite("QEMU driver")
 struct QEMUDriverTests {
-    @Test("the config drive carries Nova's meta_data.json, network and vendor data, and user data")
-    func configDriveFiles() throws {
-        let spec = makeSpec(id: "0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c", imagePath: "/unused")
-        let files = try QEMUDriver.configDriveFiles(for: spec)
+    @Test("the config drive and metadata service carry Nova's meta_data.json, network and vendor data, and user data")
+    func metadataFiles() throws {
+        var spec = makeSpec(id: "0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c", imagePath: "/unused")
+        let files = try InstanceMetadata(spec).openStackFiles()
         #expect(
-            files.map(\.path) == [
-                "openstack/latest/meta_data.json", "openstack/latest/network_data.json",
-                "openstack/latest/vendor_data.json", "openstack/latest/user_data",
+            files.map(\.name) == [
+                "meta_data.json", "network_data.json", "vendor_data.json", "vendor_data2.json", "user_data",
             ])
         let meta = String(decoding: files[0].data, as: UTF8.self)
         #expect(
@@ -28,7 +27,32 @@ struct QEMUDriverTests {
                 == #"{"availability_zone":"nova","devices":[],"hostname":"vm-1","keys":[{"data":"ssh-ed25519 AAAA test","name":"mykey","type":"ssh"}],"launch_index":0,"meta":{"role":"test"},"name":"vm 1","project_id":"p1","public_keys":{"mykey":"ssh-ed25519 AAAA test"},"uuid":"0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c"}"#
         )
         #expect(String(decoding: files[1].data, as: UTF8.self) == #"{"links":[],"networks":[],"services":[]}"#)
-        #expect(files[3].data == Data("#!/bin/sh\necho hi\n".utf8))
+        #expect(files[4].data == Data("#!/bin/sh\necho hi\n".utf8))
+
+        // With a NIC, network_data.json has its link, configured by DHCP.
+        spec.nics = [
+            InstanceSpec.NIC(
+                portID: "7a1e4c1e-0000-4000-8000-000000000001", networkID: "n1", mac: "fa:16:3e:00:00:01", tap: "updt7a1e4c1e000",
+                namespace: "updraft-net-n1")
+        ]
+        let network = String(decoding: try InstanceMetadata(spec).openStackFiles()[1].data, as: UTF8.self)
+        #expect(network.contains(#""ethernet_mac_address":"fa:16:3e:00:00:01""#))
+        #expect(network.contains(#""type":"ipv4_dhcp""#) && network.contains(#""network_id":"n1""#))
+    }
+
+    @Test("the EC2 tree lists directories, values and public keys as Nova's does")
+    func ec2Tree() {
+        let spec = makeSpec(id: "0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c", imagePath: "/unused")
+        let metadata = InstanceMetadata(
+            id: spec.id, metadata: spec.metadata, nics: [], fixedIPv4: "10.0.0.5", floatingIPv4: "198.18.0.9",
+            ec2ID: "i-0000000a", flavorName: "m1.tiny")
+        #expect(metadata.ec2("instance-id") == "i-0000000a")
+        #expect(metadata.ec2("local-ipv4") == "10.0.0.5" && metadata.ec2("public-ipv4") == "198.18.0.9")
+        #expect(metadata.ec2("public-keys") == "0=mykey")
+        #expect(metadata.ec2("public-keys/0/openssh-key") == "ssh-ed25519 AAAA test")
+        #expect(metadata.ec2("")?.split(separator: "\n").contains("placement/") == true)
+        #expect(metadata.ec2("placement") == "availability-zone")
+        #expect(metadata.ec2("no-such-thing") == nil)
     }
 
     @Test("spec.json round-trips and uses snake_case keys")

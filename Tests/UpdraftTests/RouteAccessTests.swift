@@ -31,8 +31,7 @@ struct RouteAccessTests {
 
     /// The product's APIs, and networking, which is built and tested before it joins the
     /// product's list (when compute plugs servers into it).
-    static let apis: [any API.Type] =
-        UpdraftServer.apis.contains { $0 == NetworkAPI.self } ? UpdraftServer.apis : UpdraftServer.apis + [NetworkAPI.self]
+    static let apis: [any API.Type] = UpdraftServer.apis(networking: true)
 
     @Test("every route the router holds names its access")
     func everyRouteNamed() async throws {

@@ -121,6 +121,23 @@ public actor FakeDriver: HypervisorDriver {
         instances[spec.id] = Entry(spec: spec, state: .running, console: "UPDRAFT-GUEST-READY instance-id=\(spec.id)\n")
     }
 
+    public func attachInterface(_ id: String, _ nic: InstanceSpec.NIC) async throws {
+        var e = try entry(id)
+        e.spec.nics.append(nic)
+        instances[id] = e
+    }
+
+    public func detachInterface(_ id: String, portID: String) async throws {
+        var e = try entry(id)
+        e.spec.nics.removeAll { $0.portID == portID }
+        instances[id] = e
+    }
+
+    /// The NICs instance `id` has now (for tests).
+    public func nics(_ id: String) throws -> [InstanceSpec.NIC] {
+        try entry(id).spec.nics
+    }
+
     public func powerStates() async throws -> [String: PowerState] {
         instances.mapValues(\.state)
     }

@@ -37,6 +37,10 @@ public protocol HypervisorDriver: Sendable {
     func resize(_ spec: InstanceSpec) async throws
     /// Replaces the root disk with a fresh overlay of `spec`'s image and boots it.
     func rebuild(_ spec: InstanceSpec) async throws
+    /// Plugs one more NIC into the instance: hot into a running guest, and in every later boot.
+    func attachInterface(_ id: String, _ nic: InstanceSpec.NIC) async throws
+    /// Unplugs the NIC of `portID`: from a running guest at once, and from every later boot.
+    func detachInterface(_ id: String, portID: String) async throws
 
     /// The power state of every instance this host knows, running or not.
     func powerStates() async throws -> [String: PowerState]
@@ -166,6 +170,35 @@ public struct InstanceSpec: Sendable, Equatable {
         }
     }
 
+    /// A NIC: a tap device the network service made for one port, in the network namespace
+    /// it lives in, which the driver opens there and hands to the hypervisor.
+    public struct NIC: Sendable, Equatable, Codable {
+        public var portID: String
+        public var networkID: String
+        public var mac: String
+        public var mtu: Int
+        public var tap: String
+        public var namespace: String
+
+        public init(portID: String, networkID: String, mac: String, mtu: Int = 1500, tap: String, namespace: String) {
+            self.portID = portID
+            self.networkID = networkID
+            self.mac = mac
+            self.mtu = mtu
+            self.tap = tap
+            self.namespace = namespace
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case portID = "port_id"
+            case networkID = "network_id"
+            case mac
+            case mtu
+            case tap
+            case namespace
+        }
+    }
+
     /// The instance UUID; also the SMBIOS system serial, as Nova sets it.
     public var id: String
     public var vcpus: Int
@@ -174,10 +207,14 @@ public struct InstanceSpec: Sendable, Equatable {
     public var image: BootImage
     public var configDrive: Bool
     public var metadata: Metadata
+    /// Its NICs in the order the guest sees them; none on a cloud without networking.
+    public var nics: [NIC]
 
     public init(
-        id: String, vcpus: Int, memoryMB: Int, rootGB: Int, image: BootImage, configDrive: Bool, metadata: Metadata
+        id: String, vcpus: Int, memoryMB: Int, rootGB: Int, image: BootImage, configDrive: Bool, metadata: Metadata,
+        nics: [NIC] = []
     ) {
+        self.nics = nics
         self.id = id
         self.vcpus = vcpus
         self.memoryMB = memoryMB

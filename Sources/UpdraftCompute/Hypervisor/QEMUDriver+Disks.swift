@@ -26,7 +26,7 @@ extension QEMUDriver {
             id: spec.id, name: spec.metadata.name, vcpus: spec.vcpus, memoryMB: spec.memoryMB, rootGB: spec.rootGB,
             imageID: spec.image.id, basePath: base.path, baseFormat: base.format.rawValue,
             hasKernel: spec.image.kernelPath != nil, hasRamdisk: spec.image.ramdiskPath != nil,
-            commandLine: spec.image.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil)
+            commandLine: spec.image.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil, nics: spec.nics)
     }
 
     /// The cached base for `image`: made once per image id by converting the image file
@@ -70,44 +70,13 @@ extension QEMUDriver {
         let scratch = files.directory + "/config-drive"
         try? FileManager.default.removeItem(atPath: scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        for (relativePath, data) in try Self.configDriveFiles(for: spec) {
+        for (name, data) in try InstanceMetadata(spec).openStackFiles() {
+            let relativePath = "openstack/latest/" + name
             let url = URL(fileURLWithPath: scratch + "/" + relativePath)
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
         try await QEMU.ConfigDrive(binary: configuration.genisoimageBinary).build(from: scratch, to: files.configDrive)
-    }
-
-    /// The config drive's files, by path inside the volume, in Nova's `openstack/latest`
-    /// layout: `meta_data.json`, `network_data.json`, `vendor_data.json`, and `user_data` when
-    /// the server has any.
-    static func configDriveFiles(for spec: InstanceSpec) throws -> [(path: String, data: Data)] {
-        let metadata = spec.metadata
-        var meta: [String: QEMU.JSON] = [
-            "uuid": .string(spec.id),
-            "name": .string(metadata.name),
-            "hostname": .string(metadata.hostname),
-            "launch_index": .int(Int64(metadata.launchIndex)),
-            "availability_zone": .string(metadata.availabilityZone),
-            "project_id": .string(metadata.projectID),
-            "meta": .object(metadata.metadata.mapValues { .string($0) }),
-            "devices": .array([]),
-        ]
-        if !metadata.publicKeys.isEmpty {
-            meta["public_keys"] = .object(
-                Dictionary(metadata.publicKeys.map { ($0.name, .string($0.key)) }, uniquingKeysWith: { first, _ in first }))
-            meta["keys"] = .array(
-                metadata.publicKeys.map { .object(["name": .string($0.name), "type": .string("ssh"), "data": .string($0.key)]) })
-        }
-        var files: [(path: String, data: Data)] = [
-            ("openstack/latest/meta_data.json", try QEMU.JSON.object(meta).serialized()),
-            ("openstack/latest/network_data.json", Data(#"{"links":[],"networks":[],"services":[]}"#.utf8)),
-            ("openstack/latest/vendor_data.json", Data("{}".utf8)),
-        ]
-        if let userData = metadata.userData {
-            files.append(("openstack/latest/user_data", userData))
-        }
-        return files
     }
 }

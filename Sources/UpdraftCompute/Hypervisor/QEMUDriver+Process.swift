@@ -1,4 +1,5 @@
 import Foundation
+import LinuxNet
 import QEMU
 
 #if canImport(Glibc)
@@ -50,7 +51,28 @@ extension QEMUDriver {
             incomingStateFile: incoming ? files.memoryState : nil)
         machine.operatorSocketPath = files.operatorSocket
         machine.logPath = files.qemuLog
+        // The taps reach QEMU as descriptors 3, 4, ... in the record's order.
+        machine.nics = (record.nics ?? []).enumerated().map { index, nic in
+            QEMU.MachineConfiguration.NIC(tap: .descriptor(Int32(3 + index)), mac: nic.mac, id: Self.netdevID(nic.portID))
+        }
         return machine
+    }
+
+    /// The QEMU netdev id of a port's NIC (its device is `<id>-device`).
+    static func netdevID(_ portID: String) -> String {
+        "port-" + portID.prefix(8)
+    }
+
+    /// Opens the taps of `nics` in their namespaces; closes the ones opened when one fails.
+    func openTaps(_ nics: [InstanceSpec.NIC]) async throws -> [Int32] {
+        var descriptors: [Int32] = []
+        do {
+            for nic in nics { descriptors.append(try await LinuxNet.openTap(nic.tap, in: nic.namespace)) }
+        } catch {
+            for descriptor in descriptors { close(descriptor) }
+            throw HypervisorError.failed("open the taps: \(error)")
+        }
+        return descriptors
     }
 
     /// Starts QEMU for `record` (a no-op if it runs), giving it a free websocket port first
@@ -64,9 +86,12 @@ extension QEMUDriver {
         try writeRecord(record, files: files)
         let process = try QEMU.Process(binary: configuration.qemuBinary, logger: logger)
         let accelerator = await accelerator()
+        let taps = try await openTaps(record.nics ?? [])
+        // QEMU holds its own copies once started; ours close either way.
+        defer { for tap in taps { close(tap) } }
         return try await process.launch(
             machine(for: record, files: files, accelerator: accelerator, incoming: incoming), logFile: files.launchLog,
-            timeout: configuration.launchTimeout)
+            descriptors: taps, timeout: configuration.launchTimeout)
     }
 
     /// Boots from `memory.state`, waits for the state to load, continues and deletes the file.

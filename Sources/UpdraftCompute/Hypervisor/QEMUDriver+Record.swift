@@ -19,6 +19,8 @@ extension QEMUDriver {
         var commandLine: String?
         var hasConfigDrive: Bool
         var websocketPort: Int?
+        /// The NICs every boot plugs in, in order (absent in records written before networking).
+        var nics: [InstanceSpec.NIC]?
 
         enum CodingKeys: String, CodingKey {
             case id = "uuid"
@@ -34,6 +36,7 @@ extension QEMUDriver {
             case commandLine = "command_line"
             case hasConfigDrive = "config_drive"
             case websocketPort = "websocket_port"
+            case nics
         }
     }
 

@@ -121,6 +121,7 @@ public actor QEMUDriver: HypervisorDriver {
             guard running(spec.id) == nil else { return }
             record.vcpus = spec.vcpus
             record.memoryMB = spec.memoryMB
+            record.nics = spec.nics
             try await run("power on \(spec.id)") {
                 if FileManager.default.fileExists(atPath: files.memoryState) {
                     try await restore(&record, files: files)
@@ -218,6 +219,8 @@ public actor QEMUDriver: HypervisorDriver {
             if running(spec.id) != nil {
                 throw HypervisorError.invalidState("instance \(spec.id) is running and has saved memory")
             }
+            // The saved device state has the NICs it had; only their taps may have moved.
+            if let nics = record.nics, nics.map(\.portID) == spec.nics.map(\.portID) { record.nics = spec.nics }
             try await run("resume \(spec.id)") { try await restore(&record, files: files) }
         }
     }
@@ -306,8 +309,62 @@ public actor QEMUDriver: HypervisorDriver {
                 }
                 var record = try await createDisks(for: spec, files: files)
                 record.websocketPort = old.websocketPort
+                record.nics = old.nics ?? spec.nics
                 try await launch(&record, files: files)
             }
+        }
+    }
+
+    /// Records the NIC for every later boot and, while QEMU runs, hands it the tap (QMP
+    /// `getfd`) and plugs a virtio-net device on it. Attaching a port twice succeeds.
+    public func attachInterface(_ id: String, _ nic: InstanceSpec.NIC) async throws {
+        try await locks.withLock(id) {
+            let files = try self.files(id)
+            var record = try readRecord(id)
+            if record.nics?.contains(where: { $0.portID == nic.portID }) == true { return }
+            if running(id) != nil {
+                let tap = try await openTaps([nic])[0]
+                defer { close(tap) }
+                let netdev = Self.netdevID(nic.portID)
+                try await run("attach interface \(nic.portID) to \(id)") {
+                    try await QEMU.passDescriptor(
+                        tap, as: netdev, socketPath: files.qmpSocket,
+                        then: [
+                            ("netdev_add", ["type": "tap", "id": .string(netdev), "fd": .string(netdev)]),
+                            (
+                                "device_add",
+                                [
+                                    "driver": "virtio-net-pci", "netdev": .string(netdev), "mac": .string(nic.mac),
+                                    "id": .string(netdev + "-device"),
+                                ]
+                            ),
+                        ])
+                }
+            }
+            record.nics = (record.nics ?? []) + [nic]
+            try writeRecord(record, files: files)
+        }
+    }
+
+    /// Unplugs the port's device and netdev from a running QEMU and drops it from the record.
+    public func detachInterface(_ id: String, portID: String) async throws {
+        try await locks.withLock(id) {
+            let files = try self.files(id)
+            var record = try readRecord(id)
+            guard record.nics?.contains(where: { $0.portID == portID }) == true else { return }
+            if running(id) != nil {
+                let netdev = Self.netdevID(portID)
+                try await withMonitor(id, doing: "detach interface \(portID) from") { monitor in
+                    try await monitor.execute("device_del", arguments: ["id": .string(netdev + "-device")])
+                    // The guest lets go of the device asynchronously; the netdev goes after it.
+                    for _ in 0..<50 {
+                        try await Task.sleep(for: .milliseconds(100))
+                        if (try? await monitor.execute("netdev_del", arguments: ["id": .string(netdev)])) != nil { break }
+                    }
+                }
+            }
+            record.nics?.removeAll { $0.portID == portID }
+            try writeRecord(record, files: files)
         }
     }
 

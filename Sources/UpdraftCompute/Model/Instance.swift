@@ -44,6 +44,11 @@ public struct Instance: Sendable, Equatable {
     public var ramdiskID: String?
     /// A small integer, unique per cloud, for Nova's `instance-0000000a` names.
     public var sequence: Int = 0
+    /// The NICs it asked for, resolved at create (and the ports it was given later): what a
+    /// spawn plugs, and which ports are the user's to keep when it goes.
+    public var requestedNICs: [NICRequest] = []
+    /// The security groups its ports get (ids), from the create's `security_groups`.
+    public var securityGroups: [String] = []
 
     public struct Fault: Sendable, Equatable, Codable {
         public var code: Int

@@ -68,6 +68,13 @@ public enum ComputeSchema {
                 CREATE TABLE compute_quotas (project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit BIGINT NOT NULL,
                   PRIMARY KEY (project_id, resource))
                 """,
-            ])
+            ]),
+        // What networks a server asked for and which security groups its ports get.
+        Migration(
+            "compute-2",
+            [
+                "ALTER TABLE instances ADD COLUMN requested_nics TEXT NOT NULL DEFAULT '[]'",
+                "ALTER TABLE instances ADD COLUMN security_groups TEXT NOT NULL DEFAULT '[]'",
+            ]),
     ]
 }

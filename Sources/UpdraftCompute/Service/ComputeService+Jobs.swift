@@ -35,15 +35,21 @@ extension ComputeService {
             boot.ramdiskPath = try await images.image(ramdisk, caller: .system).path
             boot.commandLine = image.properties["os_command_line"]
         }
-        let userData = instance.userData.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }
-        let keys = instance.keyName.map { [(name: $0, key: instance.keyData ?? "")] } ?? []
+        // Without networking the config drive is the guest's only source of metadata.
         return InstanceSpec(
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
-            rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: true,
-            metadata: .init(
-                hostname: instance.hostname, name: instance.name, projectID: instance.projectID,
-                availabilityZone: instance.availabilityZone, metadata: instance.metadata, publicKeys: keys,
-                userData: userData, launchIndex: instance.launchIndex))
+            rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: networks == nil || instance.configDrive,
+            metadata: Self.metadata(of: instance), nics: try await networks?.nics(instance: instance.id) ?? [])
+    }
+
+    /// What the guest is told about itself (config drive and metadata service alike).
+    static func metadata(of instance: Instance) -> InstanceSpec.Metadata {
+        let userData = instance.userData.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }
+        let keys = instance.keyName.map { [(name: $0, key: instance.keyData ?? "")] } ?? []
+        return InstanceSpec.Metadata(
+            hostname: instance.hostname, name: instance.name, projectID: instance.projectID,
+            availabilityZone: instance.availabilityZone, metadata: instance.metadata, publicKeys: keys,
+            userData: userData, launchIndex: instance.launchIndex)
     }
 
     func finish(_ id: String, error: String?) async {
@@ -61,6 +67,10 @@ extension ComputeService {
                 let driver = try driver(for: placed)
                 // Registered before the spawn: a failed one may have left disks or a process.
                 undo.add("remove instance \(id) from its host") { try await driver.destroy(id) }
+                if let networks {
+                    undo.add("release the ports of \(id)") { try await networks.unplug(placed) }
+                }
+                try await plugPorts(placed)
                 try await driver.spawn(try await spec(placed))
                 try await mutate(id) { i in
                     i.vmState = .active
@@ -84,6 +94,14 @@ extension ComputeService {
         }
     }
 
+    /// Makes the instance's ports on its host and waits until the network has wired them:
+    /// a server is ACTIVE only with working NICs.
+    func plugPorts(_ instance: Instance) async throws {
+        guard let networks, let host = instance.host else { return }
+        let ports = try await networks.plug(instance, host: host)
+        try await networks.waitWired(ports, timeout: configuration.portWiringTimeout)
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? UpdraftError { return error.message }
         if let error = error as? HypervisorError {
@@ -98,6 +116,7 @@ extension ComputeService {
     func destroy(_ id: String) async throws {
         guard let instance = try await database.read({ db in try await self.repository.find(id, db) }) else { return }
         if let host = instance.host, let driver = drivers[host] { try await driver.destroy(id) }
+        try await networks?.unplug(instance)
         if let shelved = instance.shelvedImageID { await images.deleteImage(shelved) }
         try await mutate(id) { i in
             i.vmState = .deleted
@@ -255,6 +274,8 @@ extension ComputeService {
             }
             let driver = try driver(for: placed)
             undo.add("remove instance \(instance.id) from its host") { try await driver.destroy(instance.id) }
+            // A shelved server keeps its ports; they are bound again here.
+            try await plugPorts(placed)
             try await driver.spawn(try await spec(placed, imageID: shelved))
         }
         try await mutate(instance.id) { i in i.shelvedImageID = nil }

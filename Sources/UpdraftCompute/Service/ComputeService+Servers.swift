@@ -23,6 +23,10 @@ extension ComputeService {
         public var tags: [String]
         /// The password the answer shows; nil has the service generate one.
         public var adminPass: String?
+        /// The `networks` asked for.
+        public var networks: NetworkRequest = .unspecified
+        /// Names (or ids) of the security groups for its ports; empty is the project's `default`.
+        public var securityGroups: [String] = []
 
         public init(
             name: String, imageID: String, flavorID: String, keyName: String? = nil, userData: String? = nil,
@@ -95,6 +99,7 @@ extension ComputeService {
             }
             keyData = pair.publicKey
         }
+        let (nics, groups) = try await resolveNetworks(request, caller: caller)
         let limits = try await quotaLimits(projectID)
         if let maxItems = limits["metadata_items"], maxItems >= 0, request.metadata.count > maxItems {
             throw UpdraftError.forbidden(
@@ -140,6 +145,8 @@ extension ComputeService {
                 i.tags = request.tags
                 i.kernelID = kernelID
                 i.ramdiskID = ramdiskID
+                i.requestedNICs = nics
+                i.securityGroups = groups
                 try await self.repository.insert(i, db)
                 try await self.repository.startAction(
                     "create", instance: i, requestID: requestID, userID: caller.userID, projectID: projectID, db)

@@ -27,6 +27,8 @@ public final class ComputeService: Service, Sendable {
         public var shutdownGrace: Duration = .seconds(60)
         /// The most items one list answers with (Nova's `max_limit`).
         public var maxLimit = 1000
+        /// How long a spawn waits for the network to wire its ports (Nova's `vif_plugging_timeout`).
+        public var portWiringTimeout: Duration = .seconds(120)
 
         public init() {}
     }
@@ -50,6 +52,8 @@ public final class ComputeService: Service, Sendable {
     public let configuration: Configuration
     let database: Database
     public let images: any ComputeImages
+    /// The network service's ports; nil on a cloud without networking (servers get no NIC).
+    public let networks: (any ComputeNetworks)?
     /// The drivers of the hosts this controller runs instances on, by hostname. One today;
     /// agents on other hosts join here later.
     let drivers: [String: any HypervisorDriver]
@@ -63,11 +67,12 @@ public final class ComputeService: Service, Sendable {
 
     public init(
         configuration: Configuration, database: Database, images: any ComputeImages,
-        drivers: [String: any HypervisorDriver], logger: Logger
+        networks: (any ComputeNetworks)? = nil, drivers: [String: any HypervisorDriver], logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
         self.images = images
+        self.networks = networks
         self.drivers = drivers
         self.logger = logger
         (jobs, submit) = AsyncStream.makeStream(of: Job.self)

@@ -80,6 +80,9 @@ final class InstanceRepository: Sendable {
         instance.kernelID = try row.optionalString("kernel_id")
         instance.ramdiskID = try row.optionalString("ramdisk_id")
         instance.sequence = try row.int("seq")
+        let nics = try row.string("requested_nics")
+        if nics != "[]" { instance.requestedNICs = Self.decode([NICRequest].self, nics) ?? [] }
+        instance.securityGroups = Self.stringList(try row.string("security_groups"))
         return instance
     }
 
@@ -88,7 +91,8 @@ final class InstanceRepository: Sendable {
             """
             INSERT INTO instances (id, seq, name, project_id, user_id, image_id, flavor, vcpus, memory_mb, root_gb, vm_state, task_state, power_state,
               host, availability_zone, key_name, key_data, user_data, metadata, tags, config_drive, launch_index,
-              reservation_id, hostname, description, created_at, updated_at, kernel_id, ramdisk_id, access_ipv4, access_ipv6)
+              reservation_id, hostname, description, created_at, updated_at, kernel_id, ramdisk_id, access_ipv4, access_ipv6,
+              requested_nics, security_groups)
             VALUES (\(bind: i.id), \(bind: i.sequence), \(bind: i.name), \(bind: i.projectID), \(bind: i.userID),
               \(bind: i.imageID), \(bind: Self.json(i.flavor)), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
               \(bind: i.flavor.disk), \(bind: i.vmState.rawValue), \(bind: i.taskState?.rawValue),
@@ -96,7 +100,8 @@ final class InstanceRepository: Sendable {
               \(bind: i.keyData), \(bind: i.userData), \(bind: Self.json(i.metadata)), \(bind: Self.json(i.tags)),
               \(bind: i.configDrive), \(bind: i.launchIndex), \(bind: i.reservationID), \(bind: i.hostname),
               \(bind: i.description), \(bind: i.createdAt.timeIntervalSince1970), \(bind: i.updatedAt.timeIntervalSince1970),
-              \(bind: i.kernelID), \(bind: i.ramdiskID), \(bind: i.accessIPv4), \(bind: i.accessIPv6))
+              \(bind: i.kernelID), \(bind: i.ramdiskID), \(bind: i.accessIPv4), \(bind: i.accessIPv6),
+              \(bind: Self.json(i.requestedNICs)), \(bind: Self.json(i.securityGroups)))
             """
         ).run()
         try await recordHistory(i, db)
@@ -117,6 +122,7 @@ final class InstanceRepository: Sendable {
               launched_at = \(bind: i.launchedAt?.timeIntervalSince1970),
               terminated_at = \(bind: i.terminatedAt?.timeIntervalSince1970), fault = \(bind: i.fault.map { Self.json($0) }),
               shelved_image_id = \(bind: i.shelvedImageID), kernel_id = \(bind: i.kernelID), ramdisk_id = \(bind: i.ramdiskID),
+              requested_nics = \(bind: Self.json(i.requestedNICs)), security_groups = \(bind: Self.json(i.securityGroups)),
               deleted = \(bind: i.vmState == .deleted)
             WHERE id = \(bind: i.id)
             """

@@ -71,9 +71,13 @@ public actor LinuxDataplane: NetworkDataplane {
         }
         if let previous {
             let routers = Set(topology.routers.map(\.id))
-            for router in previous.routers where !routers.contains(router.id) { try? await remove(router: router) }
+            for router in previous.routers where !routers.contains(router.id) {
+                do { try await remove(router: router) } catch { failures.append("remove router \(router.id): \(error)") }
+            }
             let networks = Set(topology.networks.map(\.id))
-            for network in previous.networks where !networks.contains(network.id) { try? await remove(network: network) }
+            for network in previous.networks where !networks.contains(network.id) {
+                do { try await remove(network: network) } catch { failures.append("remove network \(network.id): \(error)") }
+            }
             let ports = Set(topology.vmPorts.map(\.id))
             for port in previous.vmPorts where !ports.contains(port.id) && networks.contains(port.networkID) {
                 try? await Links.delete(Names.tap(port: port.id), in: Names.networkNamespace(network: port.networkID))
@@ -84,6 +88,10 @@ public actor LinuxDataplane: NetworkDataplane {
             throw LinuxNet.Error.system("dataplane: " + failures.joined(separator: "; "))
         }
         applied = topology
+        // A cloud with no DHCP left leaves no directory behind in /run either.
+        if (try? FileManager.default.contentsOfDirectory(atPath: dhcpDirectory))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: dhcpDirectory)
+        }
         return Set(topology.vmPorts.filter { port in topology.networks.contains { $0.id == port.networkID } }.map(\.id))
     }
 
@@ -102,6 +110,19 @@ public actor LinuxDataplane: NetworkDataplane {
                     guard let gateway = subnet.gateway, let length = subnet.cidr.split(separator: "/").last else { return nil }
                     return "\(gateway)/\(length)"
                 }, on: bridge)
+            // Whatever the host's own forwarding, nothing crosses between this bridge and the
+            // host's other interfaces: floating IPs are reached from the host, never routed on.
+            let guardTable = Self.guardTable(bridge)
+            try own("table " + guardTable)
+            try await NFTables.replaceTable(
+                "inet", guardTable,
+                body: """
+                    chain forward {
+                        type filter hook forward priority filter; policy accept;
+                        iifname "\(bridge)" oifname != "\(bridge)" drop
+                        oifname "\(bridge)" iifname != "\(bridge)" drop
+                    }
+                    """)
             return
         }
         let namespace = Names.networkNamespace(network: network.id)
@@ -137,8 +158,11 @@ public actor LinuxDataplane: NetworkDataplane {
 
     func remove(network: Topology.Network) async throws {
         if network.external {
-            try await Links.delete(Names.bridge(network: network.id))
-            try disown("link " + Names.bridge(network: network.id))
+            let bridge = Names.bridge(network: network.id)
+            try await NFTables.deleteTable("inet", Self.guardTable(bridge))
+            try disown("table " + Self.guardTable(bridge))
+            try await Links.delete(bridge)
+            try disown("link " + bridge)
             return
         }
         let dnsmasq = LinuxNet.Dnsmasq(
@@ -148,6 +172,11 @@ public actor LinuxDataplane: NetworkDataplane {
         try? FileManager.default.removeItem(atPath: dhcpDirectory + "/" + network.id)
         try await Namespaces.delete(Names.networkNamespace(network: network.id))
         try disown("ns " + Names.networkNamespace(network: network.id))
+    }
+
+    /// The host's nftables table that fences external bridge `bridge` off from the host's interfaces.
+    static func guardTable(_ bridge: String) -> String {
+        "updraft_" + bridge
     }
 
     // MARK: Routers
@@ -216,6 +245,9 @@ public actor LinuxDataplane: NetworkDataplane {
             topology.networks.map {
                 $0.external ? "link " + Names.bridge(network: $0.id) : "ns " + Names.networkNamespace(network: $0.id)
             })
+        for network in topology.networks where network.external {
+            wanted.insert("table " + Self.guardTable(Names.bridge(network: network.id)))
+        }
         for router in topology.routers {
             wanted.insert("ns " + Names.routerNamespace(router: router.id))
             if let gateway = router.gateway { wanted.insert("link " + Names.bridgeEnd(port: gateway.id)) }
@@ -231,6 +263,8 @@ public actor LinuxDataplane: NetworkDataplane {
                     try? FileManager.default.removeItem(atPath: dhcpDirectory + "/" + id)
                 }
                 try await Namespaces.delete(name)
+            } else if entry.hasPrefix("table ") {
+                try await NFTables.deleteTable("inet", name)
             } else {
                 try await Links.delete(name)
             }

@@ -14,6 +14,7 @@ extension NetworkService {
     public func syncDataplane() async throws {
         let wanted = try await topology()
         let wired = try await dataplane.apply(wanted)
+        appliedSink.yield(wanted)
         try await database.write { db in
             for port in wanted.vmPorts {
                 let status = wired.contains(port.id) ? "ACTIVE" : "DOWN"

@@ -47,6 +47,7 @@ extension NetworkService {
             if created.isDefault { try await db.raw("UPDATE networks SET is_default = \(bind: false)").run() }
             try await Self.insert(created, db)
         }
+        await changed()
         return created
     }
 
@@ -66,7 +67,7 @@ extension NetworkService {
                 .badRequest, "Invalid input for operation: plugin does not support updating provider attributes.",
                 kind: "InvalidInput")
         }
-        return try await database.write { db in
+        let updated = try await database.write { db in
             var network = try await Self.visibleNetwork(id, caller: caller, db)
             try Self.authorizeChange(caller, network.projectID)
             if let name { network.name = name }
@@ -93,6 +94,8 @@ extension NetworkService {
             ).run()
             return network
         }
+        await changed()
+        return updated
     }
 
     /// Serves `DELETE /v2.0/networks/{id}`: 409 `NetworkInUse` while ports other than its
@@ -121,6 +124,7 @@ extension NetworkService {
             try await db.raw("DELETE FROM network_tags WHERE resource_id = \(bind: id)").run()
             try await db.raw("DELETE FROM networks WHERE id = \(bind: id)").run()
         }
+        await changed()
     }
 
     // MARK: Rows

@@ -287,12 +287,13 @@ extension NetworkService {
         guard !ports.isEmpty else { return [] }
         var ips: [String: [Port.FixedIP]] = [:]
         var groups: [String: [String]] = [:]
-        let single = ports.count == 1 ? ports[0].id : nil
         let allocationRows: [any SQLRow]
         let groupRows: [any SQLRow]
-        if let single {
-            allocationRows = try await db.raw("SELECT * FROM ip_allocations WHERE port_id = \(bind: single)").all()
-            groupRows = try await db.raw("SELECT * FROM port_security_groups WHERE port_id = \(bind: single)").all()
+        // A page of ports reads its own rows; a whole listing reads the tables once.
+        if ports.count <= 500 {
+            let ids = ports.map(\.id)
+            allocationRows = try await db.raw("SELECT * FROM ip_allocations WHERE port_id IN (\(binds: ids))").all()
+            groupRows = try await db.raw("SELECT * FROM port_security_groups WHERE port_id IN (\(binds: ids))").all()
         } else {
             allocationRows = try await db.raw("SELECT * FROM ip_allocations").all()
             groupRows = try await db.raw("SELECT * FROM port_security_groups").all()

@@ -39,6 +39,10 @@ public final class NetworkService: Service, Sendable {
     /// One pending round at most: changes made during a round fold into the next.
     let pokes: AsyncStream<Void>.Continuation
     private let rounds: AsyncStream<Void>
+    /// Each topology the dataplane has just carried, newest only: what the host now has,
+    /// for services that follow it (the metadata service listens in every network).
+    public let applied: AsyncStream<Topology>
+    let appliedSink: AsyncStream<Topology>.Continuation
 
     public init(
         configuration: Configuration = .init(), database: Database, dataplane: any NetworkDataplane, logger: Logger
@@ -48,6 +52,7 @@ public final class NetworkService: Service, Sendable {
         self.dataplane = dataplane
         self.logger = logger
         (rounds, pokes) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (applied, appliedSink) = AsyncStream.makeStream(of: Topology.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Keeps the dataplane in step until graceful shutdown; a failed round is logged and the
@@ -144,8 +149,8 @@ public final class NetworkService: Service, Sendable {
         guard !ids.isEmpty else { return [:] }
         var result: [String: [String]] = [:]
         let rows: [any SQLRow]
-        if ids.count == 1 {
-            rows = try await db.raw("SELECT resource_id, tag FROM network_tags WHERE resource_id = \(bind: ids[0])").all()
+        if ids.count <= 500 {
+            rows = try await db.raw("SELECT resource_id, tag FROM network_tags WHERE resource_id IN (\(binds: ids))").all()
         } else {
             rows = try await db.raw("SELECT resource_id, tag FROM network_tags").all()
         }

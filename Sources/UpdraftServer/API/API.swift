@@ -5,7 +5,7 @@ import UpdraftDatabase
 /// One OpenStack API as the cloud serves it, and all `UpdraftServer.assemble` needs to add
 /// it: its tables, how it is built, its catalog entries, its routes and its long-running
 /// services. Adding a service is one type conforming to this and one line in
-/// ``UpdraftServer/apis``.
+/// ``UpdraftServer/apis(networking:)``.
 protocol API: Sendable {
     /// How the edge knows the API: its path, its name in metrics and logs, its fault format.
     static var profile: APIProfile { get }

@@ -34,6 +34,11 @@ struct Assembly: Sendable {
         provided[ObjectIdentifier(T.self)] = value
     }
 
+    /// A service an earlier API provided, or nil when no API in the list provides it.
+    func optional<T: Sendable>(_ type: T.Type) -> T? {
+        provided[ObjectIdentifier(type)] as? T
+    }
+
     /// A service an earlier API provided; an internal error naming it when the list is out of order.
     func require<T: Sendable>(_ type: T.Type) throws(UpdraftError) -> T {
         guard let value = provided[ObjectIdentifier(type)] as? T else {

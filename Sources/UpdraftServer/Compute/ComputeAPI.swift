@@ -2,6 +2,7 @@ import ServiceLifecycle
 import UpdraftCompute
 import UpdraftDatabase
 import UpdraftImage
+import UpdraftNetwork
 
 /// Nova v2.1 under `/compute`: servers on the configured hypervisor driver, booted from the
 /// image service's images. Its service runs accepted actions; the power-state sync notices
@@ -18,6 +19,9 @@ struct ComputeAPI: API {
         let compute = ComputeService(
             configuration: configuration.compute, database: assembly.database,
             images: ImageBridge(images: try assembly.require(ImageService.self)),
+            networks: assembly.optional(NetworkService.self).map {
+                NetworkBridge(network: $0, zone: configuration.compute.availabilityZone)
+            },
             drivers: try UpdraftServer.hypervisorDrivers(configuration, logger: assembly.logger), logger: assembly.logger)
         try await compute.start()
         assembly.provide(compute)
@@ -25,10 +29,14 @@ struct ComputeAPI: API {
             name: "power-state-sync", interval: configuration.powerSyncInterval, clock: ContinuousClock(),
             logger: assembly.logger
         ) { try await compute.syncPowerStates() }
+        var services: [any Service] = [compute, powerSync]
+        if let network = assembly.optional(NetworkService.self), configuration.dataplane == .linux {
+            services.append(MetadataServer(network: network, compute: compute, logger: assembly.logger))
+        }
         return ComputeAPI(
             controller: ComputeController(
                 compute: compute, publicBase: assembly.publicBase, bodyLimit: configuration.bodyLimit),
-            services: [compute, powerSync])
+            services: services)
     }
 
     var catalog: [CatalogItem] { [CatalogItem(type: "compute", name: "nova", path: "/compute/v2.1")] }

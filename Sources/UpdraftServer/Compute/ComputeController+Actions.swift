@@ -78,9 +78,16 @@ extension ComputeController {
                     .rebuild, on: id, caller: call.caller, requestID: call.requestID,
                     imageID: String(imageRef.split(separator: "/").last ?? ""), name: try argument.string("name"),
                     metadata: try argument.stringMap("metadata"), adminPass: try argument.string("adminPass"))
-                var fields = ServerView.trimmed(try await compute.server(id, caller: call.caller), call)
+                let server = try await compute.server(id, caller: call.caller)
+                var fields = ServerView.trimmed(server, call, networking: try await compute.networking(of: [server])[id])
                 fields["adminPass"] = .string(result.adminPass ?? "")
                 return call.respond(.object(["server": .object(fields)]), status: .accepted)
+            case "addSecurityGroup", "removeSecurityGroup":
+                guard let name = try argument.string("name"), !name.isEmpty else {
+                    throw UpdraftError.badRequest("Security group name cannot be empty")
+                }
+                try await compute.changeSecurityGroup(id, group: name, add: key == "addSecurityGroup", caller: call.caller)
+                return call.empty()
             case "resize":
                 guard let flavorRef = try argument.reference("flavorRef") else {
                     throw UpdraftError.badRequest("Resize requests require 'flavorRef' attribute.")

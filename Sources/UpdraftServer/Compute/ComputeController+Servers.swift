@@ -37,12 +37,16 @@ extension ComputeController {
         }
         route(v, .get, "servers/detail", .authenticated) { request, _, call in
             let servers = try await compute.listServers(try self.listQuery(request, call))
+            let networking = try await compute.networking(of: servers)
             return call.respond(
-                self.page("servers", servers.map { ServerView.detail($0, call) }, servers.last?.id, request, call))
+                self.page(
+                    "servers", servers.map { ServerView.detail($0, call, networking: networking[$0.id]) }, servers.last?.id,
+                    request, call))
         }
         route(v, .get, "servers/:id", .authenticated) { _, context, call in
             let server = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return call.respond(.object(["server": ServerView.detail(server, call)]))
+            let networking = try await compute.networking(of: [server])
+            return call.respond(.object(["server": ServerView.detail(server, call, networking: networking[server.id])]))
         }
         route(v, .put, "servers/:id", .member) { request, context, call in
             let id = try context.parameter("id")
@@ -63,7 +67,8 @@ extension ComputeController {
                 id, caller: call.caller, name: name, description: description,
                 accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
                 accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
-            return call.respond(.object(["server": .object(ServerView.trimmed(updated, call))]))
+            let networking = try await compute.networking(of: [updated])[id]
+            return call.respond(.object(["server": .object(ServerView.trimmed(updated, call, networking: networking))]))
         }
         route(v, .delete, "servers/:id", .member) { _, context, call in
             let id = try context.parameter("id")
@@ -72,13 +77,19 @@ extension ComputeController {
             return call.empty(.noContent)
         }
         route(v, .get, "servers/:id/ips", .authenticated) { _, context, call in
-            _ = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return call.respond(.object(["addresses": .object([:])]))
+            let server = try await compute.server(try context.parameter("id"), caller: call.caller)
+            let networking = try await compute.networking(of: [server])[server.id]
+            return call.respond(.object(["addresses": ServerView.addresses(networking)]))
         }
-        route(v, .get, "servers/:id/os-interface", .authenticated) { _, context, call in
-            _ = try await compute.server(try context.parameter("id"), caller: call.caller)
-            return call.respond(.object(["interfaceAttachments": .array([])]))
+        route(v, .get, "servers/:id/ips/:network", .authenticated) { _, context, call in
+            let server = try await compute.server(try context.parameter("id"), caller: call.caller)
+            let network = try context.parameter("network")
+            guard case .object(let all) = ServerView.addresses(try await compute.networking(of: [server])[server.id]),
+                let addresses = all[network]
+            else { throw UpdraftError.notFound("Instance is not a member of specified network") }
+            return call.respond(.object([network: addresses]))
         }
+        registerInterfaces(on: v)
         route(v, .get, "servers/:id/os-instance-actions", .authenticated) { _, context, call in
             let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
             return call.respond(.object(["instanceActions": .array(actions.map { self.action($0, events: false, call) })]))
@@ -199,8 +210,15 @@ extension ComputeController {
         if call.version.atLeast(37), body.fields["networks"] == nil {
             throw UpdraftError.badRequest("Invalid input for field/attribute networks: it is required from 2.37.")
         }
-        if case .array(let networks)? = body.fields["networks"], !networks.isEmpty {
-            throw UpdraftError.badRequest("Networks are not available yet: create the server with networks 'none' or 'auto'.")
+        let networks = try Self.networkRequest(body.fields["networks"], call)
+        var groups: [String] = []
+        if let list = try body.array("security_groups") {
+            groups = try list.map { item in
+                guard let name = try JSONObject(item.objectFields ?? [:], path: "security_groups").string("name"),
+                    !name.isEmpty
+                else { throw UpdraftError.badRequest("Invalid input for field/attribute security_groups.") }
+                return name
+            }
         }
         let minCount = try body.novaInteger("min_count", in: 1...Int(Int32.max)) ?? 1
         let maxCount = try body.novaInteger("max_count", in: 1...Int(Int32.max)) ?? minCount
@@ -211,7 +229,7 @@ extension ComputeController {
             }
             description = try body.string("description")
         }
-        return ComputeService.CreateRequest(
+        var request = ComputeService.CreateRequest(
             name: name, imageID: String(imageRef.split(separator: "/").last ?? ""),
             flavorID: String(flavorRef.split(separator: "/").last ?? ""), keyName: try body.string("key_name"),
             userData: userData, metadata: try body.stringMap("metadata") ?? [:],
@@ -219,6 +237,106 @@ extension ComputeController {
             availabilityZone: try body.string("availability_zone"), description: description,
             accessIPv4: try Self.canonicalAddress(try body.string("accessIPv4"), v6: false, field: "accessIPv4"),
             accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
+        request.networks = networks
+        request.securityGroups = groups
+        return request
+    }
+
+    /// Nova's `networks`: `"auto"` or `"none"` from 2.37, else a list of `{uuid, port,
+    /// fixed_ip, tag}`; absent is unspecified.
+    static func networkRequest(_ value: JSONValue?, _ call: Call) throws -> NetworkRequest {
+        switch value {
+        case nil:
+            return .unspecified
+        case .string(let word)?:
+            guard call.version.atLeast(37), word == "auto" || word == "none" else {
+                throw UpdraftError.badRequest("Invalid input for field/attribute networks. Value: \(word).")
+            }
+            return word == "auto" ? .auto : .none
+        case .array(let items)?:
+            return .list(
+                try items.map { item in
+                    guard let fields = item.objectFields else {
+                        throw UpdraftError.badRequest("Bad networks format: each network must be an object.")
+                    }
+                    let allowed: Set<String> =
+                        call.version.atLeast(32) ? ["uuid", "port", "fixed_ip", "tag"] : ["uuid", "port", "fixed_ip"]
+                    if let extra = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+                        throw UpdraftError.badRequest("Additional properties are not allowed ('\(extra)' was unexpected)")
+                    }
+                    let object = JSONObject(fields, path: "networks")
+                    let network = try object.string("uuid")
+                    let port = try object.string("port")
+                    let fixedIP = try object.string("fixed_ip")
+                    if let network, UUID(uuidString: network) == nil {
+                        throw UpdraftError.badRequest("Bad networks format: network uuid is not in proper format (\(network))")
+                    }
+                    if let port, UUID(uuidString: port) == nil {
+                        throw UpdraftError.badRequest("Invalid input for field/attribute port. Value: \(port).")
+                    }
+                    if network == nil, port == nil {
+                        throw UpdraftError.badRequest("Bad networks format: a network needs a uuid or a port.")
+                    }
+                    if let fixedIP, (try? Self.canonicalAddress(fixedIP, v6: fixedIP.contains(":"), field: "fixed_ip")) == nil {
+                        throw UpdraftError.badRequest("Invalid fixed IP address (\(fixedIP))")
+                    }
+                    return NICRequest(networkID: network, portID: port, fixedIP: fixedIP, tag: try object.string("tag"))
+                })
+        default:
+            throw UpdraftError.badRequest("Invalid input for field/attribute networks.")
+        }
+    }
+
+    /// `os-interface`: a server's ports, attached and detached while it runs.
+    func registerInterfaces(on v: RouteGroup) {
+        let compute = compute
+        @Sendable func view(_ a: InterfaceAttachment) -> JSONValue {
+            .object([
+                "port_id": .string(a.portID), "net_id": .string(a.networkID), "mac_addr": .string(a.mac),
+                "port_state": .string(a.state),
+                "fixed_ips": .array(
+                    a.fixedIPs.map { .object(["subnet_id": .string($0.subnetID), "ip_address": .string($0.address)]) }),
+            ])
+        }
+        route(v, .get, "servers/:id/os-interface", .authenticated) { _, context, call in
+            let attachments = try await compute.interfaces(try context.parameter("id"), caller: call.caller)
+            return call.respond(.object(["interfaceAttachments": .array(attachments.map(view))]))
+        }
+        route(v, .get, "servers/:id/os-interface/:port", .authenticated) { _, context, call in
+            let port = try context.parameter("port")
+            let attachments = try await compute.interfaces(try context.parameter("id"), caller: call.caller)
+            guard let found = attachments.first(where: { $0.portID == port }) else {
+                throw UpdraftError.notFound("Port \(port) is not attached")
+            }
+            return call.respond(.object(["interfaceAttachment": view(found)]))
+        }
+        route(v, .post, "servers/:id/os-interface", .member) { request, context, call in
+            let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
+            let body = try await self.body(request, "interfaceAttachment")
+            var nic = NICRequest(networkID: try body.string("net_id"), portID: try body.string("port_id"))
+            if nic.networkID != nil, nic.portID != nil {
+                throw UpdraftError.badRequest("Must not input both network_id and port_id")
+            }
+            if let ips = try body.array("fixed_ips") {
+                guard ips.count <= 1 else { throw UpdraftError.badRequest("Only one fixed IP may be asked for.") }
+                nic.fixedIP = try ips.first.flatMap { try JSONObject($0).string("ip_address") }
+            }
+            let attached = try await compute.attachInterface(id, nic, caller: call.caller)
+            return call.respond(.object(["interfaceAttachment": view(attached)]))
+        }
+        route(v, .delete, "servers/:id/os-interface/:port", .member) { _, context, call in
+            let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
+            try await compute.detachInterface(id, portID: try context.parameter("port"), caller: call.caller)
+            return call.empty()
+        }
+        route(v, .get, "servers/:id/os-security-groups", .authenticated) { _, context, call in
+            let server = try await compute.server(try context.parameter("id"), caller: call.caller)
+            let groups = try await compute.networking(of: [server])[server.id]?.securityGroups ?? []
+            return call.respond(
+                .object(["security_groups": .array(groups.map { .object(["name": .string($0)]) })]))
+        }
     }
 
     func registerMetadata(on v: RouteGroup) {

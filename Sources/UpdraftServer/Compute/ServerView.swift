@@ -51,13 +51,30 @@ enum ServerView {
     ]
 
     /// The body of an update's or a rebuild's answer (Nova trims both before 2.75).
-    static func trimmed(_ i: Instance, _ call: ComputeController.Call) -> [String: JSONValue] {
-        guard case .object(let fields) = detail(i, call) else { return [:] }
+    static func trimmed(_ i: Instance, _ call: ComputeController.Call, networking: ServerNetworking? = nil)
+        -> [String: JSONValue]
+    {
+        guard case .object(let fields) = detail(i, call, networking: networking) else { return [:] }
         return fields.filter { !notInUpdateAnswers.contains($0.key) }
     }
 
+    /// Nova's `addresses`: by network name, each address with its version, type and MAC.
+    static func addresses(_ networking: ServerNetworking?) -> JSONValue {
+        var result: [String: JSONValue] = [:]
+        for (network, addresses) in networking?.addresses ?? [] {
+            result[network] = .array(
+                addresses.map { a in
+                    .object([
+                        "version": .number(Double(a.version)), "addr": .string(a.address),
+                        "OS-EXT-IPS:type": .string(a.type), "OS-EXT-IPS-MAC:mac_addr": .string(a.mac),
+                    ])
+                })
+        }
+        return .object(result)
+    }
+
     /// The full server body for `GET /servers/{id}` and `/servers/detail`.
-    static func detail(_ i: Instance, _ call: ComputeController.Call) -> JSONValue {
+    static func detail(_ i: Instance, _ call: ComputeController.Call, networking: ServerNetworking? = nil) -> JSONValue {
         let bookmark = call.bookmark
         var s: [String: JSONValue] = [
             "id": .string(i.id), "name": .string(i.name), "status": .string(i.status),
@@ -71,7 +88,7 @@ enum ServerView {
                     "links": .array([.object(["rel": "bookmark", "href": .string("\(bookmark)/images/\(i.imageID)")])]),
                 ]),
             "flavor": flavor(i.flavor, call), "created": i.createdAt.nova, "updated": i.updatedAt.nova,
-            "addresses": .object([:]), "accessIPv4": .string(i.accessIPv4), "accessIPv6": .string(i.accessIPv6),
+            "addresses": addresses(networking), "accessIPv4": .string(i.accessIPv4), "accessIPv6": .string(i.accessIPv6),
             "links": links(call, "servers", i.id), "OS-DCF:diskConfig": "MANUAL",
             "OS-EXT-AZ:availability_zone": .string(i.availabilityZone),
             "config_drive": .string(i.configDrive ? "True" : ""), "key_name": i.keyName.map(JSONValue.string) ?? .null,
@@ -106,6 +123,9 @@ enum ServerView {
                 s["OS-EXT-SRV-ATTR:user_data"] = i.userData.map(JSONValue.string) ?? .null
             }
             if call.version.atLeast(16) { s["host_status"] = i.host == nil ? "" : "UP" }
+        }
+        if let groups = networking?.securityGroups, !groups.isEmpty {
+            s["security_groups"] = .array(groups.map { .object(["name": .string($0)]) })
         }
         if call.version.atLeast(9) { s["locked"] = .bool(i.locked) }
         if call.version.atLeast(19) { s["description"] = i.description.map(JSONValue.string) ?? .null }
