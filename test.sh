@@ -4,8 +4,9 @@
 #   1. Swift unit and in-process API tests      (swift test)
 #   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite
 #   3. the same end-to-end tests on PostgreSQL  (a private cluster on a loopback port)
-#   4. tempest's identity, image and compute API tests (tests/tempest/run.sh; compute boots
-#      the tiny guest image on real QEMU)
+#   4. tempest's identity, image, compute and network API tests and its network scenario
+#      (tests/tempest/run.sh; compute and the scenario boot the tiny guest image on real QEMU,
+#      the scenario logs into guests over SSH through floating IPs)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), with tempest
 #   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput)
 # Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
@@ -86,6 +87,11 @@ log "tempest image API tests"
 TEMPEST_REGEX='^tempest\.api\.image\.v2' run_stage bash tests/tempest/run.sh
 log "tempest compute API tests (servers, flavors, keypairs, images)"
 TEMPEST_REGEX='^tempest\.api\.compute\.(servers|flavors|keypairs|images)' run_stage bash tests/tempest/run.sh
+log "tempest network API tests (Neutron)"
+TEMPEST_NEUTRON=true TEMPEST_REGEX='^tempest\.api\.network' run_stage bash tests/tempest/run.sh
+log "tempest network scenario (real guests, SSH through floating IPs)"
+TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \
+  TEMPEST_REGEX='^tempest\.scenario\.test_network_basic_ops' run_stage bash tests/tempest/run.sh
 
 log "tempest: OpenStack interop 2020.06 compute list"
 interop=$(mktemp /tmp/updraft-interop.XXXXXX)

@@ -43,6 +43,7 @@ extension GuestImage.Builder {
             ("etc/init.d/rcS", GuestImage.GuestScripts.rcS, 0o755),
             ("usr/share/udhcpc/default.script", GuestImage.GuestScripts.udhcpc, 0o755),
             ("etc/acpi/PWRF/00000080", GuestImage.GuestScripts.powerButton, 0o755),
+            ("usr/bin/sudo", GuestImage.GuestScripts.sudo, 0o755),
         ]
         for (path, text, mode) in texts {
             let url = staged.appendingPathComponent(path)

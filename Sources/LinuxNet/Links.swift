@@ -72,6 +72,11 @@ extension LinuxNet {
             try await run("ip", ["link", "set", name, "up"], in: namespace)
         }
 
+        /// Sets a link down: nothing passes it until it is up again.
+        public static func down(_ name: String, in namespace: String? = nil) async throws {
+            try await run("ip", ["link", "set", name, "down"], in: namespace)
+        }
+
         /// Removes a link (and a veth's peer with it); a link that is gone already is fine.
         public static func delete(_ name: String, in namespace: String? = nil) async throws {
             try checkName(name)

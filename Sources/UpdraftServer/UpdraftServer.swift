@@ -39,8 +39,9 @@ public enum UpdraftServer {
             case linux, fake
         }
         public var dataplane: Dataplane = .linux
-        /// Serve the networking API (`updraft serve --networking`). Off by default until compute
-        /// plugs servers into networks; on, the external network and its host bridge are made.
+        /// Serve networking: the Neutron API, its dataplane, and servers plugged into ports.
+        /// `updraft serve` turns it on when the machine can carry it; the external network and
+        /// its host bridge are made on first start.
         public var networking = false
 
         /// Which hypervisor driver runs instances: QEMU unless a test or a scale simulation asks for the fake one.

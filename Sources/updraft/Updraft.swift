@@ -43,8 +43,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The QEMU system emulator, by name or path.")
     var qemuBinary: String = "qemu-system-x86_64"
 
-    @Flag(help: "Serve the networking API (experimental: servers are not plugged into networks yet).")
-    var networking = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Serve networking (Neutron) with tenant networks carried by this machine's Linux (default: on when \
+            running as root with ip, nft, dnsmasq and dhcp_release installed).
+            """)
+    var networking: Bool?
+
+    @Option(help: "The external network made on first start, where floating IPs come from; the host holds its gateway.")
+    var externalCidr: String = "198.18.0.0/24"
 
     func run() async throws {
         // Logs go to standard output; standard error carries only the one line that explains an exit.
@@ -67,7 +75,14 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.accelerator = choice
         configuration.qemuBinary = qemuBinary
-        configuration.networking = networking
+        let missing = UpdraftServer.networkingUnavailable()
+        if networking == true, let missing {
+            FileHandle.standardError.write(Data("updraft: networking needs \(missing)\n".utf8))
+            throw ExitCode(1)
+        }
+        configuration.networking = networking ?? (missing == nil)
+        if networking == nil, let missing { logger.notice("networking is off: it needs \(missing)") }
+        configuration.network.externalCIDR = externalCidr
         do {
             try await UpdraftServer.run(configuration, logger: logger)
         } catch {
@@ -131,6 +146,8 @@ extension Admin {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var configuration = UpdraftServer.Configuration(dataDirectory: directory)
             configuration.hypervisor = .fake
+            configuration.dataplane = .fake
+            configuration.networking = true
             configuration.guestImageCache = directory + "/no-guest-image"
             var logger = Logger(label: "updraft")
             logger.logLevel = .error

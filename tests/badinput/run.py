@@ -114,6 +114,8 @@ class Cloud:
                     os.kill(pid, signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+        # The namespaces, bridges, nftables tables and dnsmasq its networking made.
+        subprocess.run([BIN, "admin", "remove-network", "--data-dir", str(self.data)], capture_output=True, timeout=60)
 
     def token(self, user: str, password: str, project: str) -> str:
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {

@@ -412,6 +412,8 @@ def cloud() -> Iterator[Cloud]:
         _SERVER = None
         server.stop()
         reap_guests(data)
+        # The namespaces, bridges, nftables tables and dnsmasq its networking made.
+        run_updraft("admin", "remove-network", "--data-dir", str(data))
         if os.environ.get("UPDRAFT_TEST_KEEP"):
             print(f"\nkept {root}", file=sys.stderr)
         else:

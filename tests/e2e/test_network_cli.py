@@ -1,11 +1,8 @@
-"""Networking (Neutron v2.0) through the real `openstack` CLI, on a cloud started with
-`--networking` and the Linux dataplane: what a member builds (network, subnet, router with a
-gateway on `public`, security group and rules, port, floating IP) appears in the host's
-namespaces and bridges, Neutron's faults come back as the CLI expects, and deleting it all
-leaves nothing behind; `updraft admin remove-network` removes the rest once the cloud stops.
-
-Servers are not plugged into networks yet; GuestNetworkTests (swift test) boots a real guest
-on the dataplane.
+"""Networking (Neutron v2.0) through the real `openstack` CLI on the session's cloud (SQLite and
+PostgreSQL): what a member builds (network, subnet, router with a gateway on `public`, security
+group and rules, port, floating IP) appears in the host's namespaces and bridges, Neutron's faults
+come back as the CLI expects, and deleting it all leaves nothing behind; `updraft admin
+remove-network` removes the rest once a cloud stops. test_network_guests.py boots guests on it.
 """
 
 from __future__ import annotations
@@ -16,25 +13,23 @@ import subprocess
 import tempfile
 from pathlib import Path
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 from conftest import DATABASE, Cleanup, Cloud, Factory, UpdraftServer, free_port, parse_openrc, run_updraft, unique
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq"),
-                       reason="the Linux dataplane needs root, nft and dnsmasq"),
-    # These clouds keep their own SQLite store: a second cloud on the session's PostgreSQL
-    # database would find identity bootstrapped by another data directory's keys.
-    pytest.mark.skipif(bool(DATABASE), reason="networking runs on its own SQLite cloud until it joins the default one"),
-]
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq"),
+                                reason="the Linux dataplane needs root, nft and dnsmasq")
 
 
 def start_networking_cloud(root: Path) -> tuple[UpdraftServer, Cloud]:
+    """A cloud of its own (SQLite) next to the session's: its external network on another CIDR,
+    so the two gateways on the host never clash."""
     data = root / "data"
     data.mkdir()
-    server = UpdraftServer(data, free_port(), root / "server.log", None, extra_args=["--networking"])
+    server = UpdraftServer(data, free_port(), root / "server.log", None,
+                           extra_args=["--networking", "--external-cidr", "198.19.7.0/24"])
     server.start()
     server.wait_ready()
     return server, Cloud(parse_openrc(data / "admin-openrc.sh"), data_dir=data, server=server)
@@ -60,8 +55,8 @@ def host_links() -> set[str]:
     return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
 
 
+@pytest.mark.skipif(bool(DATABASE), reason="runs once, on the SQLite pass: its cloud keeps its own store")
 def test_stopped_cloud_leaves_nothing_after_remove_network() -> None:
-    """Runs first, alone: two networking clouds at once would both hold the external gateway."""
     root = Path(tempfile.mkdtemp(prefix="updraft-e2e-net-"))
     server, cloud = start_networking_cloud(root)
     try:
@@ -80,24 +75,12 @@ def test_stopped_cloud_leaves_nothing_after_remove_network() -> None:
     assert bridge not in host_links()
 
 
-@pytest.fixture(scope="module")
-def netcloud() -> Iterator[Cloud]:
-    root = Path(tempfile.mkdtemp(prefix="updraft-e2e-net-"))
-    server, cloud = start_networking_cloud(root)
+def test_member_builds_a_routed_network_and_it_reaches_the_host(cloud: Cloud) -> None:
+    cleanup = Cleanup(cloud.api)
     try:
-        yield cloud
-    finally:
-        server.stop()
-        run_updraft("admin", "remove-network", "--data-dir", str(root / "data"))
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def test_member_builds_a_routed_network_and_it_reaches_the_host(netcloud: Cloud) -> None:
-    cleanup = Cleanup(netcloud.api)
-    try:
-        user, project = Factory(netcloud.api, cleanup).member()
-        env = netcloud.user_env(user["name"], user["password"], project_name=project["name"])
-        cli = lambda *args: netcloud.openstack(*args, env=env)  # noqa: E731
+        user, project = Factory(cloud.api, cleanup).member()
+        env = cloud.user_env(user["name"], user["password"], project_name=project["name"])
+        cli = lambda *args: cloud.openstack(*args, env=env)  # noqa: E731
 
         public = cli("network", "show", "public")
         assert public["router:external"] is True
@@ -105,7 +88,7 @@ def test_member_builds_a_routed_network_and_it_reaches_the_host(netcloud: Cloud)
         subnet = cli("subnet", "create", unique("sub"), "--network", net["id"], "--subnet-range", "10.42.0.0/24")
         assert subnet["gateway_ip"] == "10.42.0.1"
         assert subnet["allocation_pools"] == [{"start": "10.42.0.2", "end": "10.42.0.254"}]
-        overlap = netcloud.openstack_fails("subnet", "create", unique("sub"), "--network", net["id"],
+        overlap = cloud.openstack_fails("subnet", "create", unique("sub"), "--network", net["id"],
                                           "--subnet-range", "10.42.0.128/25", env=env)
         assert "overlaps" in overlap.stderr
 
@@ -118,7 +101,7 @@ def test_member_builds_a_routed_network_and_it_reaches_the_host(netcloud: Cloud)
         group = cli("security", "group", "create", unique("sg"))
         cli("security", "group", "rule", "create", group["id"], "--protocol", "tcp", "--dst-port", "22")
         cli("security", "group", "rule", "create", group["id"], "--protocol", "icmp")
-        again = netcloud.openstack_fails("security", "group", "rule", "create", group["id"], "--protocol", "icmp",
+        again = cloud.openstack_fails("security", "group", "rule", "create", group["id"], "--protocol", "icmp",
                                          env=env)
         assert "already exists" in again.stderr
 
@@ -136,7 +119,7 @@ def test_member_builds_a_routed_network_and_it_reaches_the_host(netcloud: Cloud)
         assert eventually(lambda: subprocess.run(["ping", "-c", "1", "-W", "1", gateway],
                                                  capture_output=True).returncode == 0), f"no answer from {gateway}"
 
-        busy = netcloud.openstack_fails("router", "remove", "subnet", router["id"], subnet["id"], env=env)
+        busy = cloud.openstack_fails("router", "remove", "subnet", router["id"], subnet["id"], env=env)
         assert "floating" in busy.stderr.lower()
 
         cli("floating", "ip", "delete", floating["id"])

@@ -142,7 +142,8 @@ def test_second_controller_on_shared_postgres_follows_revocations(
     data = tmp_path / "second"
     data.mkdir()
     shutil.copytree(server.data_dir / "keys", data / "keys")
-    second = UpdraftServer(data, free_port(), tmp_path / "second.log", DATABASE)
+    # One host carries the networks: the second controller serves the API only.
+    second = UpdraftServer(data, free_port(), tmp_path / "second.log", DATABASE, ["--no-networking"])
     second.start()
     try:
         second.wait_ready()
@@ -198,7 +199,7 @@ def test_serve_starts_when_the_trial_qemu_ignores_sigterm(tmp_path: Path, accele
     qemu.chmod(0o755)
     data = tmp_path / "data"
     server = UpdraftServer(data, free_port(), tmp_path / "serve.log", None,
-                           ["--qemu-binary", str(qemu), "--accelerator", accelerator])
+                           ["--qemu-binary", str(qemu), "--accelerator", accelerator, "--no-networking"])
     started = time.monotonic()
     server.start()
     try:

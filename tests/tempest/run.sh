@@ -21,7 +21,8 @@ if [ -n "${TEMPEST_LIST:-}" ]; then select=(--include-list "$(readlink -f "$TEMP
 work=$(mktemp -d /tmp/updraft-tempest.XXXXXX)
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-"$bin" serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
+# Its external network on a CIDR of its own, so it never clashes with another cloud on the host.
+"$bin" serve --data-dir "$work/data" --port "$port" --external-cidr 198.18.100.0/24 >"$work/serve.log" 2>&1 &
 pid=$!
 cleanup() {
   # TEMPEST_OUTPUT=FILE keeps tempest's own output for reading failures afterwards.
@@ -29,6 +30,8 @@ cleanup() {
   kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   # Guests outlive `updraft serve` by design: end the ones this run's cloud left, by PID.
   for guest in $(pgrep -f -- "qemu-system.*$work/data/instances" || true); do kill -9 "$guest" 2>/dev/null || true; done
+  # ... and remove the namespaces, bridges, nftables tables and dnsmasq its networking made.
+  "$bin" admin remove-network --data-dir "$work/data" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,6 +50,15 @@ if [ -n "$image_id" ]; then
   tiny=$("$bin" image build tiny | head -n 1)
   image_alt=$("$venv/bin/openstack" image create --file "$tiny" --disk-format qcow2 --container-format bare --public \
     updraft-tiny-alt -f value -c id 2>/dev/null || echo "$image_id")
+fi
+
+# Neutron's tests (TEMPEST_NEUTRON=true) see the extensions the cloud lists and its external network.
+neutron=${TEMPEST_NEUTRON:-false}
+public_id=""
+extensions=""
+if [ "$neutron" = true ]; then
+  public_id=$("$venv/bin/openstack" network show public -f value -c id)
+  extensions=$("$venv/bin/openstack" extension list --network -f value -c Alias | paste -sd, -)
 fi
 
 mkdir -p "$work/ws/etc" "$work/ws/logs" "$work/ws/lock"
@@ -120,18 +132,36 @@ snapshot = true
 config_drive = true
 metadata_service = false
 personality = false
-interface_attach = false
+interface_attach = $neutron
 live_migration = false
 cold_migration = false
 block_migration_for_live_migration = false
 attach_encrypted_volume = false
 enable_instance_password = true
+[network]
+public_network_id = $public_id
+floating_network_name = public
+project_network_cidr = 10.100.0.0/16
+project_network_mask_bits = 28
+project_networks_reachable = false
+shared_physical_network = false
+[network-feature-enabled]
+ipv6 = false
+api_extensions = $extensions
+port_security = true
 [validation]
-run_validation = false
+# Scenario tests (TEMPEST_NEUTRON=true) log into guests through floating IPs; API tests do not.
+run_validation = ${TEMPEST_VALIDATION:-false}
+connect_method = floating
+auth_method = keypair
 image_ssh_user = updraft
+image_alt_ssh_user = updraft
+ssh_timeout = 300
+ping_timeout = 120
+network_for_ssh = public
 [service_available]
 cinder = false
-neutron = false
+neutron = $neutron
 glance = true
 swift = false
 nova = $( [ -n "$image_id" ] && echo true || echo false )

@@ -35,11 +35,12 @@ extension ComputeService {
             boot.ramdiskPath = try await images.image(ramdisk, caller: .system).path
             boot.commandLine = image.properties["os_command_line"]
         }
-        // Without networking the config drive is the guest's only source of metadata.
+        let nics = try await networks?.nics(instance: instance.id) ?? []
+        // A server with no NIC cannot reach the metadata service: the config drive is its only source.
         return InstanceSpec(
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
-            rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: networks == nil || instance.configDrive,
-            metadata: Self.metadata(of: instance), nics: try await networks?.nics(instance: instance.id) ?? [])
+            rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: nics.isEmpty || instance.configDrive,
+            metadata: Self.metadata(of: instance), nics: nics)
     }
 
     /// What the guest is told about itself (config drive and metadata service alike).

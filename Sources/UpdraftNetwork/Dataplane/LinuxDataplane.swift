@@ -137,7 +137,10 @@ public actor LinuxDataplane: NetworkDataplane {
         var addresses = network.dhcpPort?.addresses ?? []
         if network.dhcpPort != nil { addresses.append("169.254.169.254/32") }
         try await Links.setAddresses(addresses, on: bridge, in: namespace)
-        for port in ports { try await Links.addTap(Names.tap(port: port.id), bridge: bridge, in: namespace) }
+        for port in ports {
+            try await Links.addTap(Names.tap(port: port.id), bridge: bridge, in: namespace)
+            if !port.adminUp { try await Links.down(Names.tap(port: port.id), in: namespace) }
+        }
         try await NFTables.replaceTable("bridge", "updraft_spoof", body: Self.antiSpoofing(ports), in: namespace)
         try await NFTables.replaceTable("inet", "updraft_groups", body: Self.securityGroups(ports), in: namespace)
         let dnsmasq = LinuxNet.Dnsmasq(namespace: namespace, interface: bridge, directory: dhcpDirectory + "/" + network.id)
@@ -186,7 +189,8 @@ public actor LinuxDataplane: NetworkDataplane {
         let namespace = Names.routerNamespace(router: router.id)
         try own("ns " + namespace)
         try await Namespaces.add(namespace)
-        try await Namespaces.sysctl("net.ipv4.ip_forward=1", in: namespace)
+        // A router that is administratively down forwards nothing, floating IPs included.
+        try await Namespaces.sysctl("net.ipv4.ip_forward=\(router.adminUp ? 1 : 0)", in: namespace)
         var wanted = Set<String>()
         for port in router.interfaces {
             let network = Names.networkNamespace(network: port.networkID)

@@ -78,11 +78,14 @@ public struct Topology: Sendable, Equatable {
         public var portSecurity: Bool
         /// The rules that let traffic in and out, resolved (remote groups expanded to addresses).
         public var rules: [Rule]
+        /// `admin_state_up`: a port that is down passes nothing.
+        public var adminUp: Bool
 
         public init(
             id: String, networkID: String, mac: String, addresses: [String],
-            allowedPairs: [AddressPair] = [], portSecurity: Bool = true, rules: [Rule] = []
+            allowedPairs: [AddressPair] = [], portSecurity: Bool = true, rules: [Rule] = [], adminUp: Bool = true
         ) {
+            self.adminUp = adminUp
             self.id = id
             self.networkID = networkID
             self.mac = mac
@@ -127,11 +130,14 @@ public struct Topology: Sendable, Equatable {
         public var routes: [Route]
         /// Floating IP → fixed IP.
         public var floatingIPs: [String: String]
+        /// `admin_state_up`: a router that is down forwards nothing.
+        public var adminUp: Bool
 
         public init(
             id: String, interfaces: [Port], gateway: Port?, gatewayNextHop: String?, snat: Bool,
-            routes: [Route], floatingIPs: [String: String]
+            routes: [Route], floatingIPs: [String: String], adminUp: Bool = true
         ) {
+            self.adminUp = adminUp
             self.id = id
             self.interfaces = interfaces
             self.gateway = gateway

@@ -54,7 +54,7 @@ extension NetworkService {
             Topology.Port(
                 id: port.id, networkID: port.networkID, mac: port.macAddress, addresses: addresses(port),
                 allowedPairs: port.allowedAddressPairs.map { Topology.AddressPair(address: $0.ipAddress, mac: $0.macAddress) },
-                portSecurity: port.portSecurityEnabled, rules: rules)
+                portSecurity: port.portSecurityEnabled, rules: rules, adminUp: port.adminStateUp)
         }
         // The addresses of each group's members, for rules that name a remote group.
         var members: [String: [String]] = [:]
@@ -131,7 +131,7 @@ extension NetworkService {
                     id: router.id, interfaces: interfaces.map { view($0) }, gateway: gateway.map { view($0) },
                     gatewayNextHop: nextHop, snat: router.gateway?.enableSNAT ?? true,
                     routes: router.routes.map { Topology.Route(destination: $0.destination, nextHop: $0.nexthop) },
-                    floatingIPs: nat))
+                    floatingIPs: nat, adminUp: router.adminStateUp))
         }
         return topology
     }

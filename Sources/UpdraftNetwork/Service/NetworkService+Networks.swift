@@ -99,14 +99,17 @@ extension NetworkService {
     }
 
     /// Serves `DELETE /v2.0/networks/{id}`: 409 `NetworkInUse` while ports other than its
-    /// DHCP port remain; its subnets and DHCP port go with it.
+    /// DHCP port and floating IPs remain; its subnets, DHCP port and floating IPs go with it.
     public func deleteNetwork(_ id: String, caller: AuthContext) async throws {
         try await database.write { db in
             let network = try await Self.visibleNetwork(id, caller: caller, db)
             try Self.authorizeChange(caller, network.projectID)
             let busy =
                 try await db.raw(
-                    "SELECT COUNT(*) AS n FROM ports WHERE network_id = \(bind: id) AND device_owner <> 'network:dhcp'"
+                    """
+                    SELECT COUNT(*) AS n FROM ports WHERE network_id = \(bind: id)
+                      AND device_owner NOT IN ('network:dhcp', 'network:floatingip')
+                    """
                 ).first()?.int("n") ?? 0
             guard busy == 0 else {
                 throw UpdraftError(
@@ -114,6 +117,8 @@ extension NetworkService {
                     "Unable to complete operation on network \(id). There are one or more ports still in use on the network.",
                     kind: "NetworkInUse")
             }
+            // An external network's floating IPs go with it, as in Neutron.
+            try await db.raw("DELETE FROM floating_ips WHERE floating_network_id = \(bind: id)").run()
             try await db.raw("DELETE FROM ports WHERE network_id = \(bind: id)").run()
             try await db.raw("DELETE FROM ip_allocations WHERE network_id = \(bind: id)").run()
             let subnets = try await db.raw("SELECT id FROM subnets WHERE network_id = \(bind: id)").all().map {

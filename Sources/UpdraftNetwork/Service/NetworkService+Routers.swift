@@ -73,7 +73,7 @@ extension NetworkService {
                 router.gateway = try await self.setGateway(gateway, on: router, caller: caller, db)
             }
             if let routes {
-                let interfaces = try await Self.interfaceSubnets(of: id, db)
+                let interfaces = try await Self.interfaceSubnets(of: id, db).values
                 for route in routes
                 where !interfaces.contains(where: { $0.contains(IPAddress(route.nexthop) ?? IPAddress(family: .v6, value: 0)) }) {
                     throw UpdraftError(
@@ -189,7 +189,8 @@ extension NetworkService {
                 port.fixedIPs = [Port.FixedIP(subnetID: subnet.id, ipAddress: gateway)]
             }
             guard let network = subnet.network else { throw UpdraftError.internal("subnet \(subnet.id) has an invalid cidr") }
-            for other in try await Self.interfaceSubnets(of: id, db) where other != network && other.overlaps(network) {
+            for (otherID, other) in try await Self.interfaceSubnets(of: id, db)
+            where otherID != subnet.id && other.overlaps(network) {
                 throw UpdraftError(
                     .badRequest,
                     "Bad router request: Cidr \(network) of subnet \(subnet.id) overlaps with cidr \(other) of another subnet of the router.",
@@ -308,13 +309,18 @@ extension NetworkService {
     }
 
     /// The subnets a router has interfaces on.
-    static func interfaceSubnets(of router: String, _ db: any SQLDatabase) async throws -> [IPNetwork] {
-        try await db.raw(
+    /// The subnets the router has interfaces on, by id.
+    static func interfaceSubnets(of router: String, _ db: any SQLDatabase) async throws -> [String: IPNetwork] {
+        var result: [String: IPNetwork] = [:]
+        for row in try await db.raw(
             """
-            SELECT s.cidr FROM ports p JOIN ip_allocations a ON a.port_id = p.id JOIN subnets s ON s.id = a.subnet_id
+            SELECT s.id, s.cidr FROM ports p JOIN ip_allocations a ON a.port_id = p.id JOIN subnets s ON s.id = a.subnet_id
             WHERE p.device_id = \(bind: router) AND p.device_owner = 'network:router_interface'
             """
-        ).all().compactMap { IPNetwork(try $0.string("cidr")) }
+        ).all() {
+            result[try row.string("id")] = IPNetwork(try row.string("cidr"))
+        }
+        return result
     }
 
     // MARK: Rows

@@ -60,6 +60,10 @@ extension NetworkService {
                     throw UpdraftError(
                         .conflict, "Updating default security group not allowed.", kind: "SecurityGroupCannotUpdateDefault")
                 }
+                guard group.name == "default" || name != "default" else {
+                    throw UpdraftError(
+                        .conflict, "Default security group already exists.", kind: "SecurityGroupDefaultAlreadyExists")
+                }
                 group.name = name
             }
             if body.has("description") { group.description = try Self.text(body, "description") }
@@ -373,8 +377,7 @@ extension NetworkService {
     }
 
     static func badPort(_ key: String, _ text: String) -> UpdraftError {
-        UpdraftError(
-            .badRequest, "Invalid input for \(key). Reason: '\(text)' is not a valid port number.", kind: "HTTPBadRequest")
+        UpdraftError(.badRequest, "Invalid value for port \(text)", kind: "SecurityGroupInvalidPortValue")
     }
 
     /// Neutron's port range rules.
@@ -382,7 +385,8 @@ extension NetworkService {
         let number = protocolName.flatMap { protocolNumbers[$0] ?? Int($0) }
         switch number {
         case 6?, 17?, 132?, 33?, 136?:
-            if let minimum, let maximum, minimum > maximum {
+            // Both or neither, the minimum no greater than the maximum.
+            if (minimum == nil) != (maximum == nil) || (minimum ?? 0) > (maximum ?? 0) {
                 throw UpdraftError(
                     .badRequest, "For TCP/UDP protocols, port_range_min must be <= port_range_max",
                     kind: "SecurityGroupInvalidPortRange")

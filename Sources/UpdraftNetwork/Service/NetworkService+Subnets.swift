@@ -7,8 +7,10 @@ extension NetworkService {
     /// Subnets of the networks `caller` sees.
     public func listSubnets(caller: AuthContext) async throws -> [Subnet] {
         try await database.read { db in
+            // An external network is visible to all; its subnets only to its owner, as in Neutron.
             let visible = Set(
-                try await db.raw("SELECT * FROM networks").all().map(Self.network).filter { Self.sees(caller, $0) }.map(\.id))
+                try await db.raw("SELECT * FROM networks").all().map(Self.network)
+                    .filter { Self.owns(caller, $0.projectID) || $0.shared }.map(\.id))
             let subnets = try await db.raw("SELECT * FROM subnets ORDER BY created_at, id").all().map(Self.subnet)
                 .filter { visible.contains($0.networkID) }
             return try await Self.tagged(subnets, db)
@@ -122,8 +124,18 @@ extension NetworkService {
                 }
             }
             subnet.standard.touch(at: Self.now)
-            try await db.raw("DELETE FROM subnets WHERE id = \(bind: id)").run()
-            try await Self.insert(subnet, db)
+            // In place: ports' addresses refer to the row.
+            try await db.raw(
+                """
+                UPDATE subnets SET name = \(bind: subnet.name), description = \(bind: subnet.description),
+                  gateway_ip = \(bind: subnet.gatewayIP), allocation_pools = \(bind: try Self.json(subnet.allocationPools)),
+                  dns_nameservers = \(bind: try Self.json(subnet.dnsNameservers)),
+                  host_routes = \(bind: try Self.json(subnet.hostRoutes)), enable_dhcp = \(bind: subnet.enableDHCP),
+                  updated_at = \(bind: subnet.updatedAt.timeIntervalSince1970), revision = \(bind: subnet.revision)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+            try await Self.setTags(subnet.tags, on: id, db)
             return subnet
         }
         await changed()

@@ -1,3 +1,5 @@
+import Foundation
+import LinuxNet
 import Logging
 import ServiceLifecycle
 import UpdraftDatabase
@@ -48,5 +50,14 @@ extension UpdraftServer {
     /// away. Guests' taps go with their networks' namespaces.
     public static func removeNetworking(dataDirectory: String, logger: Logger) async throws {
         _ = try await LinuxDataplane(directory: NetworkAPI.dataplaneDirectory(dataDirectory), logger: logger).apply(Topology())
+    }
+}
+
+extension UpdraftServer {
+    /// Why this machine cannot carry tenant networks (not root, or programs missing), or nil when it can.
+    public static func networkingUnavailable() -> String? {
+        if geteuid() != 0 { return "root (it makes namespaces, bridges and nftables tables)" }
+        let missing = LinuxNet.missingPrograms()
+        return missing.isEmpty ? nil : "these programs: " + missing.joined(separator: ", ")
     }
 }

@@ -92,6 +92,10 @@ extension NetworkController {
             _ = try context.caller()
             return Self.responder.respond(JSONValue.object(["availability_zones": .array(page.map(JSONValue.object))]))
         }
+        // No agents: the dataplane is this process. Neutron shows a non-admin an empty list too.
+        v2.add(.get, "agents", .authenticated) { _, _ in
+            Self.responder.respond(JSONValue.object(["agents": .array([])]))
+        }
         v2.add(.get, "network-ip-availabilities", .admin) { request, context in
             let availabilities = try await n.ipAvailabilities(caller: try context.caller())
             return try self.list(

@@ -24,9 +24,9 @@ struct NeutronQuery: Sendable {
     init(_ request: Request, maxLimit: Int) throws(UpdraftError) {
         let parameters = request.uri.queryParameters
         for (key, value) in parameters {
-            let key = String(key)
+            let key = Self.decoded(key)
             guard !Self.reserved.contains(key) else { continue }
-            filters[key, default: []].append(String(value))
+            filters[key, default: []].append(Self.decoded(value))
         }
         fields = parameters[values: "fields"].flatMap { $0.split(separator: ",").map(String.init) }
         let keys = parameters[values: "sort_key"].map(String.init)
@@ -92,9 +92,18 @@ struct NeutronQuery: Sendable {
         return object.filter { fields.contains($0.key) }
     }
 
+    /// A query key or value as sent, percent-encoding and `+` undone (`router%3Aexternal`).
+    static func decoded(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    /// Whether `object` passes every filter; a filter on an attribute the resource does not
+    /// have is ignored, as Neutron does without its filter-validation extension.
     func matches(_ object: [String: JSONValue]) -> Bool {
         for (key, values) in filters {
-            guard let attribute = object[key], values.contains(where: { Self.matches(attribute, $0) }) else { return false }
+            guard let attribute = object[key] else { continue }
+            guard values.contains(where: { Self.matches(attribute, $0) }) else { return false }
         }
         let tags = Set(
             object["tags"].flatMap { value -> [String]? in
