@@ -15,15 +15,9 @@
 # virtualenv with requests. Everything listens on 127.0.0.1 and is stopped by PID at the end;
 # guests are deleted through the API before their server stops.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-peers=${PEERS:-$repo/../shared/peers}
-venv=${BENCH_VENV:-${UPDRAFT_VENV:-$HOME/.cache/updraft/bench-venv}}
-[ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q requests; }
-py="$venv/bin/python"
-work=$(mktemp -d /tmp/updraft-bench-compute.XXXXXX)
-bin="$repo/.build/release/updraft"
-(cd "$repo" && swift build -c release 2>&1 | tail -n 1)
+bench_name=compute
+# shellcheck source=bench/setup.sh
+. "$(dirname "$0")/setup.sh"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from benchlib import percentile, stop
 
 MARKER = "UPDRAFT-GUEST-READY instance-id="
 REPO = Path(__file__).resolve().parents[1]
@@ -77,18 +78,7 @@ def boot_once(image: Path, timeout: float, nic: bool) -> float:
                 time.sleep(0.05)
             raise RuntimeError(f"no boot marker within {timeout:.0f} s")
         finally:
-            proc.terminate()  # our own child, by its PID
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+            stop(proc)
 
 
 def main() -> None:

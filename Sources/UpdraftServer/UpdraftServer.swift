@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import UpdraftCompute
@@ -143,6 +144,10 @@ public enum UpdraftServer {
     /// Runs the cloud until a shutdown signal. Prints where the client files are.
     public static func run(_ configuration: Configuration, logger: Logger) async throws {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // A cloud whose port is taken stops before it makes anything, its networking included.
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: configuration.bind, port: configuration.port).get()
+        try await probe.close()
         let parts = try await assemble(configuration, logger: logger)
         let dataDirectory = configuration.dataDirectory
         let directory = parts.directory

@@ -59,8 +59,8 @@ public enum ServerAction: String, Sendable, CaseIterable {
     public func allowed(_ vm: VMState, _ task: TaskState?) -> Bool {
         switch self {
         case .delete:
-            // Delete wins over anything but another delete.
-            return task != .deleting && vm != .deleted
+            // Delete wins over anything, a delete under way included (Nova answers it again).
+            return vm != .deleted
         case .softReboot:
             return vm == .active && (task == nil || task == .rebooting)
         case .hardReboot:

@@ -322,6 +322,8 @@ extension ComputeService {
         let instance = try await server(id, caller: caller)
         try checkLock(instance, caller: caller)
         try ServerAction.delete.check(instance.vmState, instance.taskState, id: id)
+        // A delete under way is not started twice.
+        if instance.taskState == .deleting { return }
         _ = try await database.write { db in
             try await self.repository.startAction(
                 "delete", instance: instance, requestID: requestID, userID: caller.userID,

@@ -56,7 +56,16 @@ public actor LinuxDataplane: NetworkDataplane {
             let oldPorts = previous?.vmPorts.filter { $0.networkID == network.id }
             guard previous == nil || oldNetworks[network.id] != network || oldPorts != ports else { continue }
             do {
-                try await carry(network, ports: ports)
+                if previous != nil, oldNetworks[network.id] == network, let oldPorts,
+                    oldPorts.map(\.withoutRules) == ports.map(\.withoutRules)
+                {
+                    // Only security-group rules changed: one nft transaction, nothing else touched.
+                    try await NFTables.replaceTable(
+                        "inet", "updraft_groups", body: Self.securityGroups(ports),
+                        in: Names.networkNamespace(network: network.id))
+                } else {
+                    try await carry(network, ports: ports)
+                }
             } catch {
                 failures.append("network \(network.id): \(error)")
             }

@@ -81,6 +81,13 @@ public struct Topology: Sendable, Equatable {
         /// `admin_state_up`: a port that is down passes nothing.
         public var adminUp: Bool
 
+        /// The port with its rules left out, to tell a change of rules alone from any other.
+        var withoutRules: Port {
+            var port = self
+            port.rules = []
+            return port
+        }
+
         public init(
             id: String, networkID: String, mac: String, addresses: [String],
             allowedPairs: [AddressPair] = [], portSecurity: Bool = true, rules: [Rule] = [], adminUp: Bool = true

@@ -37,8 +37,7 @@ public struct Network: NeutronResource, Equatable {
         self.segmentationID = segmentationID
     }
 
-    /// Neutron's body. Provider attributes are written for everyone here; the controller
-    /// drops them for a caller who is not an administrator.
+    /// Neutron's body; provider attributes only for an administrator (``CodingUserInfoKey/neutronAdminView``).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: NeutronKey.self)
         try standard.write(to: &c)
@@ -50,9 +49,11 @@ public struct Network: NeutronResource, Equatable {
         if external { try c.put("is_default", isDefault) }
         try c.put("mtu", mtu)
         try c.put("port_security_enabled", portSecurityEnabled)
-        try c.put("provider:network_type", networkType)
-        try c.put("provider:physical_network", physicalNetwork)
-        try c.put("provider:segmentation_id", segmentationID)
+        if encoder.neutronAdminView {
+            try c.put("provider:network_type", networkType)
+            try c.put("provider:physical_network", physicalNetwork)
+            try c.put("provider:segmentation_id", segmentationID)
+        }
         try c.put("availability_zones", ["nova"])
         try c.put("availability_zone_hints", [String]())
         try c.put("ipv4_address_scope", String?.none)

@@ -2,7 +2,7 @@ import Foundation
 import UpdraftCore
 
 /// A port on a network: a MAC, its fixed IPs and who uses it (a VM's interface, a router's
-/// leg, DHCP). Encodes as Neutron's `port`; binding fields are dropped for non-admins by the controller.
+/// leg, DHCP). Encodes as Neutron's `port`; binding fields only for an administrator.
 public struct Port: NeutronResource, Equatable {
     /// One fixed address on one subnet.
     public struct FixedIP: Sendable, Equatable, Hashable, Codable {
@@ -84,9 +84,10 @@ public struct Port: NeutronResource, Equatable {
         try c.put("port_security_enabled", portSecurityEnabled)
         try c.put("allowed_address_pairs", allowedAddressPairs)
         try c.put("extra_dhcp_opts", [String]())
+        try c.put("binding:vnic_type", "normal")
+        guard encoder.neutronAdminView else { return }
         try c.put("binding:host_id", hostID)
         try c.put("binding:vif_type", hostID.isEmpty ? "unbound" : "tap")
-        try c.put("binding:vnic_type", "normal")
         try c.put("binding:profile", [String: String]())
         try c.put("binding:vif_details", ["port_filter": true])
     }

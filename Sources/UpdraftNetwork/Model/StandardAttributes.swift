@@ -80,3 +80,19 @@ extension KeyedEncodingContainer where K == NeutronKey {
         }
     }
 }
+
+extension CodingUserInfoKey {
+    /// `false` when the reader is not an administrator: provider and binding attributes are
+    /// then left out of networks and ports, as Neutron's policy hides them.
+    public static let neutronAdminView: CodingUserInfoKey = {
+        guard let key = CodingUserInfoKey(rawValue: "updraft.neutron.admin-view") else {
+            preconditionFailure("invalid user info key")
+        }
+        return key
+    }()
+}
+
+extension Encoder {
+    /// Whether this body is for an administrator (unset means yes: Updraft's own reads).
+    var neutronAdminView: Bool { userInfo[.neutronAdminView] as? Bool ?? true }
+}

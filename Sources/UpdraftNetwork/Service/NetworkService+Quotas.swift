@@ -35,8 +35,11 @@ extension NetworkService {
         }
     }
 
-    /// Serves `PUT /v2.0/quotas/{project}`: each value an integer ≥ -1.
-    public func setQuotas(_ project: String, _ values: [String: Int]) async throws -> [String: Int] {
+    /// Serves `PUT /v2.0/quotas/{project}`: each value an integer ≥ -1; with `checkLimit`
+    /// (`check_limit`, as the CLI sends it) none may be set below what the project uses.
+    public func setQuotas(_ project: String, _ values: [String: Int], checkLimit: Bool = false) async throws
+        -> [String: Int]
+    {
         for (resource, limit) in values {
             guard Self.quotaTables[resource] != nil else {
                 throw UpdraftError(.badRequest, "Unrecognized attribute(s) '\(resource)'", kind: "HTTPBadRequest")
@@ -45,6 +48,13 @@ extension NetworkService {
                 throw UpdraftError(
                     .badRequest, "Invalid input for \(resource). Reason: '\(limit)' should be >= -1.", kind: "HTTPBadRequest")
             }
+        }
+        let used = checkLimit ? try await quotaUsage(project) : [:]
+        for (resource, limit) in values.sorted(by: { $0.key < $1.key }) where limit >= 0 && (used[resource] ?? 0) > limit {
+            throw UpdraftError(
+                .badRequest,
+                "Quota limit \(limit) for \(resource) must be greater than or equal to already used and reserved \(used[resource] ?? 0).",
+                kind: "InvalidQuotaValue")
         }
         return try await database.write { db in
             for (resource, limit) in values {

@@ -30,7 +30,9 @@ struct ComputeController: Sendable {
             self.base = base
             self.requestID = requestID
             self.bookmark = base.hasSuffix("/v2.1") ? String(base.dropLast("/v2.1".count)) : base
-            self.responder = Responder(base: base, stamp: version.headers)
+            var stamp = version.headers
+            stamp[.computeRequestID] = requestID
+            self.responder = Responder(base: base, stamp: stamp)
         }
 
         var isAdmin: Bool { Policy.isAdmin(caller) }

@@ -5,6 +5,8 @@ extension HTTPField.Name {
     static let authToken = known("X-Auth-Token")
     static let subjectToken = known("X-Subject-Token")
     static let requestID = known("x-openstack-request-id")
+    /// Nova sends the request id under this name too; tempest reads it.
+    static let computeRequestID = known("x-compute-request-id")
     static let wwwAuthenticate = known("WWW-Authenticate")
     static let openStackAPIVersion = known("OpenStack-API-Version")
     static let novaAPIVersion = known("X-OpenStack-Nova-API-Version")

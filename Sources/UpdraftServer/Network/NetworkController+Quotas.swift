@@ -49,11 +49,13 @@ extension NetworkController {
         v2.add(.put, "quotas/:id", .admin) { request, context in
             let body = try await self.body(request, "quota")
             var values: [String: Int] = [:]
-            for key in body.fields.keys {
+            // `check_limit` and `force` are switches, not resources (the CLI sends check_limit).
+            for key in body.fields.keys where key != "check_limit" && key != "force" {
                 guard let limit = try body.integer(key, in: Int(Int32.min)...Int(Int32.max)) else { continue }
                 values[key] = limit
             }
-            let limits = try await n.setQuotas(try context.parameter("id"), values)
+            let limits = try await n.setQuotas(
+                try context.parameter("id"), values, checkLimit: try body.looseBool("check_limit") ?? false)
             return Self.responder.respond(JSONValue.object(["quota": .object(limits.mapValues { .integer($0) })]))
         }
         v2.add(.delete, "quotas/:id", .admin) { _, context in

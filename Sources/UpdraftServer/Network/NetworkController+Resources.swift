@@ -10,7 +10,8 @@ extension NetworkController {
     struct Collection<T: Encodable & Sendable>: Sendable {
         var plural: String
         var singular: String
-        var list: @Sendable (AuthContext) async throws -> [T]
+        /// Every resource the caller sees; it may take filters the store applies itself off the query.
+        var list: @Sendable (AuthContext, inout NeutronQuery) async throws -> [T]
         var get: @Sendable (String, AuthContext) async throws -> T
         var create: @Sendable (JSONObject, AuthContext) async throws -> T
         var update: (@Sendable (String, JSONObject, AuthContext) async throws -> T)?
@@ -23,37 +24,41 @@ extension NetworkController {
         let n = network
         serve(
             Collection(
-                plural: "networks", singular: "network", list: { try await n.listNetworks(caller: $0) },
+                plural: "networks", singular: "network", list: { caller, _ in try await n.listNetworks(caller: caller) },
                 get: { try await n.network($0, caller: $1) }, create: { try await n.createNetwork($0, caller: $1) },
                 update: { try await n.updateNetwork($0, $1, caller: $2) }, delete: { try await n.deleteNetwork($0, caller: $1) },
                 owner: \.projectID), on: v2)
         serve(
             Collection(
-                plural: "subnets", singular: "subnet", list: { try await n.listSubnets(caller: $0) },
+                plural: "subnets", singular: "subnet", list: { caller, _ in try await n.listSubnets(caller: caller) },
                 get: { try await n.subnet($0, caller: $1) }, create: { try await n.createSubnet($0, caller: $1) },
                 update: { try await n.updateSubnet($0, $1, caller: $2) }, delete: { try await n.deleteSubnet($0, caller: $1) },
                 owner: \.projectID), on: v2)
         serve(
             Collection(
-                plural: "ports", singular: "port", list: { try await n.listPorts(caller: $0) },
+                plural: "ports", singular: "port",
+                list: { caller, query in
+                    try await n.listPorts(caller: caller, networkID: query.take("network_id"), deviceID: query.take("device_id"))
+                },
                 get: { try await n.port($0, caller: $1) }, create: { try await n.createPort($0, caller: $1) },
                 update: { try await n.updatePort($0, $1, caller: $2) }, delete: { try await n.deletePort($0, caller: $1) },
                 owner: \.projectID), on: v2)
         serve(
             Collection(
-                plural: "routers", singular: "router", list: { try await n.listRouters(caller: $0) },
+                plural: "routers", singular: "router", list: { caller, _ in try await n.listRouters(caller: caller) },
                 get: { try await n.router($0, caller: $1) }, create: { try await n.createRouter($0, caller: $1) },
                 update: { try await n.updateRouter($0, $1, caller: $2) }, delete: { try await n.deleteRouter($0, caller: $1) },
                 owner: \.projectID), on: v2)
         serve(
             Collection(
-                plural: "floatingips", singular: "floatingip", list: { try await n.listFloatingIPs(caller: $0) },
+                plural: "floatingips", singular: "floatingip", list: { caller, _ in try await n.listFloatingIPs(caller: caller) },
                 get: { try await n.floatingIP($0, caller: $1) }, create: { try await n.createFloatingIP($0, caller: $1) },
                 update: { try await n.updateFloatingIP($0, $1, caller: $2) },
                 delete: { try await n.deleteFloatingIP($0, caller: $1) }, owner: \.projectID), on: v2)
         serve(
             Collection(
-                plural: "security-groups", singular: "security_group", list: { try await n.listSecurityGroups(caller: $0) },
+                plural: "security-groups", singular: "security_group",
+                list: { caller, _ in try await n.listSecurityGroups(caller: caller) },
                 get: { try await n.securityGroup($0, caller: $1) }, create: { try await n.createSecurityGroup($0, caller: $1) },
                 update: { try await n.updateSecurityGroup($0, $1, caller: $2) },
                 delete: { try await n.deleteSecurityGroup($0, caller: $1) }, owner: \.projectID),
@@ -61,7 +66,8 @@ extension NetworkController {
         serve(
             Collection(
                 plural: "security-group-rules", singular: "security_group_rule",
-                list: { try await n.listSecurityGroupRules(caller: $0) }, get: { try await n.securityGroupRule($0, caller: $1) },
+                list: { caller, _ in try await n.listSecurityGroupRules(caller: caller) },
+                get: { try await n.securityGroupRule($0, caller: $1) },
                 create: { try await n.createSecurityGroupRule($0, caller: $1) }, update: nil,
                 delete: { try await n.deleteSecurityGroupRule($0, caller: $1) }, owner: \.projectID),
             key: "security_group_rules", on: v2)
@@ -73,7 +79,9 @@ extension NetworkController {
         let plural = key ?? c.plural
         v2.add(.get, c.plural, .authenticated) { request, context in
             let caller = try context.caller()
-            return try self.list(request, plural, try await c.list(caller), collection: c.plural, caller: caller)
+            var query = try NeutronQuery(request, maxLimit: self.network.configuration.maxLimit)
+            let items = try await c.list(caller, &query)
+            return try self.list(request, plural, items, collection: c.plural, caller: caller, query: query)
         }
         v2.add(.post, c.plural, .member) { request, context in
             let caller = try context.caller()

@@ -15,11 +15,6 @@ struct NetworkController: Sendable {
     let bodyLimit: Int
 
     /// Attributes only an administrator sees, by collection.
-    static let adminOnly: [String: Set<String>] = [
-        "networks": ["provider:network_type", "provider:physical_network", "provider:segmentation_id"],
-        "ports": ["binding:host_id", "binding:vif_type", "binding:vif_details", "binding:profile"],
-    ]
-
     static let responder = Responder(base: "")
 
     func register(on routes: Routes) {
@@ -80,21 +75,33 @@ struct NetworkController: Sendable {
 
     /// Encodes resources as JSON objects, without the attributes `caller` may not see.
     static func objects(_ items: [some Encodable], collection: String, caller: AuthContext) throws -> [[String: JSONValue]] {
-        let data = try JSONEncoder().encode(items)
-        guard case .array(let values) = try JSONValue.parse(data) else { return [] }
-        let hidden = Policy.isAdmin(caller) ? [] : adminOnly[collection] ?? []
+        guard case .array(let values) = try JSONValue.parse(try encoder(caller).encode(items)) else { return [] }
         return values.compactMap { value in
-            guard case .object(var fields) = value else { return nil }
-            for key in hidden { fields[key] = nil }
-            return fields
+            if case .object(let fields) = value { fields } else { nil }
         }
+    }
+
+    /// Writes resources as `caller` may see them (provider and binding attributes for administrators only).
+    static func encoder(_ caller: AuthContext) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.userInfo[.neutronAdminView] = Policy.isAdmin(caller)
+        return encoder
     }
 
     /// A list answer: the page the query asks for, with `<collection>_links` when paginated.
     func list(
-        _ request: Request, _ key: String, _ items: [some Encodable], collection: String, caller: AuthContext
+        _ request: Request, _ key: String, _ items: [some Encodable], collection: String, caller: AuthContext,
+        query given: NeutronQuery? = nil
     ) throws -> Response {
-        let query = try NeutronQuery(request, maxLimit: network.configuration.maxLimit)
+        let query = try given ?? NeutronQuery(request, maxLimit: network.configuration.maxLimit)
+        if query.isPlain {
+            // Everything, as it is: written straight through, never parsed back.
+            var bytes = Array("{\"\(key)\":".utf8)
+            bytes += try Self.encoder(caller).encode(items)
+            bytes.append(UInt8(ascii: "}"))
+            return Self.responder.respond(encoded: bytes)
+        }
         let (page, more) = try query.apply(try Self.objects(items, collection: collection, caller: caller))
         var body: [String: JSONValue] = [key: .array(page.map(JSONValue.object))]
         if query.limit != nil {

@@ -58,6 +58,20 @@ struct NeutronQuery: Sendable {
         notAnyTags = tagList("not-tags-any")
     }
 
+    /// Whether the query asks for everything, unfiltered, unsorted, whole.
+    var isPlain: Bool {
+        filters.isEmpty && fields.isEmpty && sort.isEmpty && limit == nil && marker == nil && !pageReverse
+            && allTags.isEmpty && anyTags.isEmpty && notAllTags.isEmpty && notAnyTags.isEmpty
+    }
+
+    /// Takes the one value of filter `key` when it is asked for alone, for a store that can
+    /// filter by it: the query then no longer applies it.
+    mutating func take(_ key: String) -> String? {
+        guard let values = filters[key], values.count == 1 else { return nil }
+        filters[key] = nil
+        return values[0]
+    }
+
     /// The page of `items` this query asks for, and whether more lie beyond it.
     func apply(_ items: [[String: JSONValue]]) throws(UpdraftError) -> (page: [[String: JSONValue]], more: Bool) {
         var matched = items.filter(matches)
