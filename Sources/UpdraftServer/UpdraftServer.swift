@@ -145,7 +145,9 @@ public enum UpdraftServer {
     public static func run(_ configuration: Configuration, logger: Logger) async throws {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         // A cloud whose port is taken stops before it makes anything, its networking included.
+        // SO_REUSEADDR as the server itself binds: a previous run's closed connections do not count.
         let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: configuration.bind, port: configuration.port).get()
         try await probe.close()
         let parts = try await assemble(configuration, logger: logger)
