@@ -173,7 +173,8 @@ set +e
   --concurrency "${TEMPEST_CONCURRENCY:-2}" >"$work/tempest.out" 2>&1
 set -e
 grep -E '^(Ran|[ -]+(Passed|Skipped|Failed|Expected Fail|Unexpected Success)):' "$work/tempest.out" | sed 's/^ *- */  /'
-failed=$(grep -E '^\{[0-9]+\} .* \.\.\. FAILED' "$work/tempest.out" | sed -E 's/^\{[0-9]+\} //; s/ \[.*//; s/ \.\.\. FAILED//' | sort -u)
+# No failure at all is a grep that matches nothing: not an error under pipefail.
+failed=$({ grep -E '^\{[0-9]+\} .* \.\.\. FAILED' "$work/tempest.out" || true; } | sed -E 's/^\{[0-9]+\} //; s/ \[.*//; s/ \.\.\. FAILED//' | sort -u)
 unexpected=""
 while IFS= read -r test; do
   [ -z "$test" ] && continue
