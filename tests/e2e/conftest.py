@@ -594,3 +594,26 @@ def qmp_status(data_dir: Path, server_id: str, timeout: float = 10.0) -> str | N
         return None
     finally:
         s.close()
+
+
+# Polling and the host's networking, for the network modules
+
+
+def eventually(check: Callable[[], bool], timeout: float = 15.0, interval: float = 0.2) -> bool:
+    """The dataplane and guests follow a change a moment later: poll for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def host_links() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}

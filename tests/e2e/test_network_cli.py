@@ -12,12 +12,11 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-import time
-from typing import Callable
 
 import pytest
 
-from conftest import DATABASE, Cleanup, Cloud, Factory, UpdraftServer, free_port, parse_openrc, run_updraft, unique
+from conftest import (DATABASE, Cleanup, Cloud, Factory, UpdraftServer, eventually, free_port, host_links, namespaces,
+                      parse_openrc, run_updraft, unique)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq"),
                                 reason="the Linux dataplane needs root, nft and dnsmasq")
@@ -35,24 +34,7 @@ def start_networking_cloud(root: Path) -> tuple[UpdraftServer, Cloud]:
     return server, Cloud(parse_openrc(data / "admin-openrc.sh"), data_dir=data, server=server)
 
 
-def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    """The dataplane follows the database a moment after each change: poll for it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
-
-def namespaces() -> set[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.strip()}
-
-
-def host_links() -> set[str]:
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
 
 
 @pytest.mark.skipif(bool(DATABASE), reason="runs once, on the SQLite pass: its cloud keeps its own store")

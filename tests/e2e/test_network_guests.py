@@ -14,11 +14,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from conftest import Cleanup, Cloud, Factory, unique
+from conftest import Cleanup, Cloud, Factory, eventually, host_links, namespaces, unique
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq") or not shutil.which("ssh"),
@@ -26,14 +26,6 @@ pytestmark = pytest.mark.skipif(
 
 BOOT_DEADLINE = 180.0
 
-
-def eventually(check: Callable[[], bool], timeout: float = 60.0, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()
 
 
 def pings(address: str, namespace: str | None = None) -> bool:
@@ -43,14 +35,6 @@ def pings(address: str, namespace: str | None = None) -> bool:
     return subprocess.run(argv, capture_output=True).returncode == 0
 
 
-def namespaces() -> set[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.strip()}
-
-
-def host_links() -> set[str]:
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
 
 
 class Guest:
