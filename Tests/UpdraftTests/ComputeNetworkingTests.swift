@@ -56,6 +56,9 @@ struct ComputeNetworkingTests {
             let port = try #require(ports.first)
             #expect(ports.count == 1 && port.status == "ACTIVE" && port.deviceOwner == "compute:nova")
             #expect(port.hostID == "fake-host")
+            // Going ACTIVE is a change readers of kept bodies see: the version moved past the one it was made with.
+            let versions = try await network.portVersions(caller: .system, deviceID: server.id)
+            #expect(versions.first?.version.revision == port.revision && port.revision >= 2)
             #expect(try await driver.nics(server.id).map(\.portID) == [port.id])
             #expect(try await driver.nics(server.id).first?.tap.hasPrefix("updt") == true)
 

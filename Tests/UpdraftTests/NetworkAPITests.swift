@@ -123,6 +123,78 @@ struct NetworkAPITests {
         }
     }
 
+    /// Whether the whole port list (kept bodies) says what the paged list (encoded afresh) says.
+    static func portListsAgree(_ client: any TestClientProtocol, _ token: String) async throws -> [String: [String: Any]] {
+        func byID(_ query: String) async throws -> [String: NSDictionary] {
+            let (status, body) = try await Self.call(client, .get, "ports" + query, token)
+            #expect(status == .ok)
+            let ports = try #require(body["ports"] as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: ports.map { ($0["id"] as? String ?? "", $0 as NSDictionary) })
+        }
+        let kept = try await byID("")
+        let fresh = try await byID("?limit=1000")
+        #expect(kept == fresh)
+        return kept.mapValues { $0 as? [String: Any] ?? [:] }
+    }
+
+    @Test("a whole port list kept between calls shows every change: names, tags, addresses, routers, bindings, deletes")
+    func keptPortList() async throws {
+        try await Self.withNetworking { client, admin, member, _ in
+            let networkID = try Self.id(
+                try await Self.call(client, .post, "networks", member, #"{"network": {"name": "kept"}}"#).1, "network")
+            _ = try await Self.call(
+                client, .post, "subnets", member,
+                #"{"subnet": {"network_id": "\#(networkID)", "cidr": "10.44.0.0/24", "ip_version": 4}}"#)
+            var ids: [String] = []
+            for index in 0..<3 {
+                ids.append(
+                    try Self.id(
+                        try await Self.call(
+                            client, .post, "ports", member, #"{"port": {"network_id": "\#(networkID)", "name": "p\#(index)"}}"#
+                        ).1, "port"))
+            }
+            var ports = try await Self.portListsAgree(client, member)
+            #expect(ports.count == 4)  // and the network's DHCP port
+            _ = try await Self.portListsAgree(client, admin)
+
+            _ = try await Self.call(client, .put, "ports/\(ids[0])", member, #"{"port": {"name": "renamed"}}"#)
+            ports = try await Self.portListsAgree(client, member)
+            #expect(ports[ids[0]]?["name"] as? String == "renamed")
+
+            let revision = ports[ids[1]]?["revision_number"] as? Int ?? 0
+            #expect(try await Self.call(client, .put, "ports/\(ids[1])/tags/red", member).0 == .created)
+            ports = try await Self.portListsAgree(client, member)
+            #expect(ports[ids[1]]?["tags"] as? [String] == ["red"])
+            #expect(ports[ids[1]]?["revision_number"] as? Int ?? 0 > revision)
+
+            // A second subnet gives the DHCP port a second address.
+            _ = try await Self.call(
+                client, .post, "subnets", member,
+                #"{"subnet": {"network_id": "\#(networkID)", "cidr": "10.45.0.0/24", "ip_version": 4}}"#)
+            ports = try await Self.portListsAgree(client, member)
+            let dhcp = try #require(ports.values.first { $0["device_owner"] as? String == "network:dhcp" })
+            #expect((dhcp["fixed_ips"] as? [Any])?.count == 2)
+
+            let routerID = try Self.id(
+                try await Self.call(client, .post, "routers", member, #"{"router": {"name": "r"}}"#).1, "router")
+            let (added, _) = try await Self.call(
+                client, .put, "routers/\(routerID)/add_router_interface", member, #"{"port_id": "\#(ids[2])"}"#)
+            #expect(added == .ok)
+            ports = try await Self.portListsAgree(client, member)
+            #expect(ports[ids[2]]?["device_owner"] as? String == "network:router_interface")
+
+            // An administrator's view (binding fields) is kept apart from a member's.
+            _ = try await Self.call(client, .put, "ports/\(ids[1])", admin, #"{"port": {"binding:host_id": "h"}}"#)
+            ports = try await Self.portListsAgree(client, admin)
+            #expect(ports[ids[1]]?["binding:host_id"] as? String == "h")
+            #expect(try await Self.portListsAgree(client, member)[ids[1]]?["binding:host_id"] == nil)
+
+            #expect(try await Self.call(client, .delete, "ports/\(ids[0])", member).0 == .noContent)
+            ports = try await Self.portListsAgree(client, member)
+            #expect(ports[ids[0]] == nil)
+        }
+    }
+
     @Test("the default security group comes on first use; rules are checked and not duplicated")
     func securityGroups() async throws {
         try await Self.withNetworking { client, _, member, _ in

@@ -19,7 +19,10 @@ extension NetworkService {
             for port in wanted.vmPorts {
                 let status = wired.contains(port.id) ? "ACTIVE" : "DOWN"
                 try await db.raw(
-                    "UPDATE ports SET status = \(bind: status) WHERE id = \(bind: port.id) AND status <> \(bind: status)"
+                    """
+                    UPDATE ports SET status = \(bind: status), revision = revision + 1,
+                    updated_at = \(bind: Self.now.timeIntervalSince1970) WHERE id = \(bind: port.id) AND status <> \(bind: status)
+                    """
                 ).run()
             }
         }

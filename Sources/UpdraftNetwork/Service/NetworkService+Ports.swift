@@ -8,13 +8,61 @@ extension NetworkService {
     /// `deviceID` narrow the read (compute asks by device).
     public func listPorts(caller: AuthContext, networkID: String? = nil, deviceID: String? = nil) async throws -> [Port] {
         try await database.read { db in
-            var sql = SQLQueryString("SELECT * FROM ports WHERE 1 = 1")
-            if let networkID { sql += " AND network_id = \(bind: networkID)" }
-            if let deviceID { sql += " AND device_id = \(bind: deviceID)" }
-            if !Policy.isAdmin(caller) { sql += " AND project_id = \(bind: caller.projectID ?? "")" }
-            sql += " ORDER BY created_at, id"
+            let sql = Self.portScope("*", caller: caller, networkID: networkID, deviceID: deviceID)
             return try await Self.complete(try await db.raw(sql).all().map(Self.port), db)
         }
+    }
+
+    /// Which version of a port a reader has: every change to what the port shows (its
+    /// addresses, groups, tags and status included) moves its revision and update time.
+    public struct PortVersion: Sendable, Hashable {
+        public var revision: Int
+        public var updatedAt: Double
+    }
+
+    /// The ports `listPorts` would give, in its order, by id and version only: a reader that
+    /// keeps encoded bodies reads in full only the ports that changed (``ports(_:caller:)``).
+    public func portVersions(
+        caller: AuthContext, networkID: String? = nil, deviceID: String? = nil
+    ) async throws -> [(id: String, version: PortVersion)] {
+        try await database.read { db in
+            let sql = Self.portScope("id, revision, updated_at", caller: caller, networkID: networkID, deviceID: deviceID)
+            return try await db.raw(sql).all().map { row in
+                (try row.string("id"), PortVersion(revision: try row.int("revision"), updatedAt: try row.double("updated_at")))
+            }
+        }
+    }
+
+    /// The ports of `ids` that `caller` sees (any order; those gone since are left out).
+    public func ports(_ ids: [String], caller: AuthContext) async throws -> [Port] {
+        guard !ids.isEmpty else { return [] }
+        guard ids.count <= 500 else {
+            let wanted = Set(ids)
+            return try await listPorts(caller: caller).filter { wanted.contains($0.id) }
+        }
+        return try await database.read { db in
+            var sql = SQLQueryString("SELECT * FROM ports WHERE id IN (\(binds: ids))")
+            if !Policy.isAdmin(caller) { sql += " AND project_id = \(bind: caller.projectID ?? "")" }
+            return try await Self.complete(try await db.raw(sql).all().map(Self.port), db)
+        }
+    }
+
+    /// `SELECT columns FROM ports` narrowed to what `caller` sees, in list order.
+    static func portScope(_ columns: String, caller: AuthContext, networkID: String?, deviceID: String?) -> SQLQueryString {
+        var sql = SQLQueryString("SELECT \(unsafeRaw: columns) FROM ports WHERE 1 = 1")
+        if let networkID { sql += " AND network_id = \(bind: networkID)" }
+        if let deviceID { sql += " AND device_id = \(bind: deviceID)" }
+        if !Policy.isAdmin(caller) { sql += " AND project_id = \(bind: caller.projectID ?? "")" }
+        sql += " ORDER BY created_at, id"
+        return sql
+    }
+
+    /// Records a change to what port `id` shows that is not a write of its row (an address
+    /// on a subnet, a tag, a status): its revision moves, so cached bodies are read again.
+    static func revise(port id: String, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            "UPDATE ports SET revision = revision + 1, updated_at = \(bind: now.timeIntervalSince1970) WHERE id = \(bind: id)"
+        ).run()
     }
 
     public func port(_ id: String, caller: AuthContext) async throws -> Port {
@@ -318,6 +366,11 @@ extension NetworkService {
         }
     }
 
+    /// Most ports have none: `[]` needs no decoder.
+    static func storedAddressPairs(_ text: String) throws -> [Port.AddressPair] {
+        text == "[]" ? [] : try decoded([Port.AddressPair].self, text)
+    }
+
     static func port(_ row: any SQLRow) throws -> Port {
         var port = Port(
             id: try row.string("id"), name: try row.string("name"), description: try row.string("description"),
@@ -325,7 +378,7 @@ extension NetworkService {
             macAddress: try row.string("mac_address"), adminStateUp: try row.bool("admin_state_up"),
             deviceID: try row.string("device_id"), deviceOwner: try row.string("device_owner"),
             portSecurityEnabled: try row.bool("port_security"),
-            allowedAddressPairs: try decoded([Port.AddressPair].self, try row.string("allowed_address_pairs")),
+            allowedAddressPairs: try Self.storedAddressPairs(row.string("allowed_address_pairs")),
             hostID: try row.string("host_id"), createdAt: Date(timeIntervalSince1970: try row.double("created_at")))
         port.status = try row.string("status")
         port.standard = try Self.standard(row, named: true)

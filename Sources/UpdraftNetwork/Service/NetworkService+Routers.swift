@@ -171,6 +171,7 @@ extension NetworkService {
                 try await db.raw(
                     "UPDATE ports SET device_id = \(bind: id), device_owner = 'network:router_interface', status = 'ACTIVE' WHERE id = \(bind: portID)"
                 ).run()
+                try await Self.revise(port: portID, db)
                 try await db.raw("DELETE FROM port_security_groups WHERE port_id = \(bind: portID)").run()
             } else {
                 subnet = try await Self.visibleSubnet(subnetID ?? "", caller: caller, db)

@@ -189,6 +189,7 @@ extension NetworkService {
         }
         guard let address = try await Self.freeAddress(in: subnet, db) else { return }
         try await Self.allocate(address, subnet: subnet, port: portID, db)
+        if existing != nil { try await Self.revise(port: portID, db) }
     }
 
     /// Takes the DHCP port's address on `subnetID` back; the port goes when it has none left.
@@ -201,7 +202,11 @@ extension NetworkService {
         try await db.raw("DELETE FROM ip_allocations WHERE port_id = \(bind: portID) AND subnet_id = \(bind: subnetID)").run()
         let left =
             try await db.raw("SELECT COUNT(*) AS n FROM ip_allocations WHERE port_id = \(bind: portID)").first()?.int("n") ?? 0
-        if left == 0 { try await db.raw("DELETE FROM ports WHERE id = \(bind: portID)").run() }
+        if left == 0 {
+            try await db.raw("DELETE FROM ports WHERE id = \(bind: portID)").run()
+        } else {
+            try await Self.revise(port: portID, db)
+        }
     }
 
     // MARK: Addresses

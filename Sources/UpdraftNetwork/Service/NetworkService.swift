@@ -191,6 +191,15 @@ extension NetworkService {
             let updated = try transform(current)
             for tag in updated { try Self.checkTag(tag) }
             try await Self.setTags(updated, on: id, db)
+            // A tag is a change to the resource: its revision moves, as in Neutron.
+            for table in ["networks", "subnets", "ports", "routers", "floating_ips", "security_groups", "security_group_rules"] {
+                try await db.raw(
+                    """
+                    UPDATE \(unsafeRaw: table) SET revision = revision + 1,
+                    updated_at = \(bind: Self.now.timeIntervalSince1970) WHERE id = \(bind: id)
+                    """
+                ).run()
+            }
             return Array(Set(updated)).sorted()
         }
     }

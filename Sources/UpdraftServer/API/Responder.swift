@@ -21,10 +21,8 @@ struct Responder: Sendable {
 
     /// A Codable body.
     func respond(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.userInfo[.linkBase] = base
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return answer(Array(try encoder.encode(value)), status: status, headers: headers)
+        let bytes = try StreamingJSONEncoder(userInfo: [.linkBase: base]).encode(value)
+        return answer(bytes, status: status, headers: headers)
     }
 
     /// A body built as a ``JSONValue``, written directly.
@@ -35,6 +33,11 @@ struct Responder: Sendable {
     /// Bytes already encoded as JSON (a cached token body).
     func respond(encoded bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         answer(bytes, status: status, headers: headers)
+    }
+
+    /// A body already written into the buffer it is sent from (a long list).
+    func respond(encoded buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        answer(buffer, status: status, headers: headers)
     }
 
     /// A list body: `{"<key>": [...], "links": {"self": ..., "previous": null, "next": null}}`.
@@ -50,10 +53,14 @@ struct Responder: Sendable {
     }
 
     private func answer(_ bytes: [UInt8], status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        answer(ByteBuffer(bytes: bytes), status: status, headers: headers)
+    }
+
+    private func answer(_ buffer: ByteBuffer, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var all = stamp
         all.append(contentsOf: headers)
         all[.contentType] = contentType
-        return Response(status: status, headers: all, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: status, headers: all, body: .init(byteBuffer: buffer))
     }
 }
 

@@ -13,6 +13,8 @@ struct NetworkController: Sendable {
     let network: NetworkService
     let publicBase: @Sendable (Request) -> String
     let bodyLimit: Int
+    /// Port bodies kept between lists, by version.
+    let portBodies = EncodedPorts()
 
     /// Attributes only an administrator sees, by collection.
     static let responder = Responder(base: "")
@@ -75,18 +77,15 @@ struct NetworkController: Sendable {
 
     /// Encodes resources as JSON objects, without the attributes `caller` may not see.
     static func objects(_ items: [some Encodable], collection: String, caller: AuthContext) throws -> [[String: JSONValue]] {
-        guard case .array(let values) = try JSONValue.parse(try encoder(caller).encode(items)) else { return [] }
+        guard case .array(let values) = try JSONValue.parse(Data(try encoder(caller).encode(items))) else { return [] }
         return values.compactMap { value in
             if case .object(let fields) = value { fields } else { nil }
         }
     }
 
     /// Writes resources as `caller` may see them (provider and binding attributes for administrators only).
-    static func encoder(_ caller: AuthContext) -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        encoder.userInfo[.neutronAdminView] = Policy.isAdmin(caller)
-        return encoder
+    static func encoder(_ caller: AuthContext) -> StreamingJSONEncoder {
+        StreamingJSONEncoder(userInfo: [.neutronAdminView: Policy.isAdmin(caller)])
     }
 
     /// A list answer: the page the query asks for, with `<collection>_links` when paginated.
@@ -98,7 +97,7 @@ struct NetworkController: Sendable {
         if query.isPlain {
             // Everything, as it is: written straight through, never parsed back.
             var bytes = Array("{\"\(key)\":".utf8)
-            bytes += try Self.encoder(caller).encode(items)
+            try Self.encoder(caller).encode(items, appendingTo: &bytes)
             bytes.append(UInt8(ascii: "}"))
             return Self.responder.respond(encoded: bytes)
         }
