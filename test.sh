@@ -85,8 +85,8 @@ log "tempest identity API tests"
 run_stage bash tests/tempest/run.sh
 log "tempest image API tests"
 TEMPEST_REGEX='^tempest\.api\.image\.v2' run_stage bash tests/tempest/run.sh
-log "tempest compute API tests (servers, flavors, keypairs, images)"
-TEMPEST_REGEX='^tempest\.api\.compute\.(servers|flavors|keypairs|images)' run_stage bash tests/tempest/run.sh
+log "tempest compute API tests (servers, flavors, keypairs, images; with networking)"
+TEMPEST_NEUTRON=true TEMPEST_REGEX='^tempest\.api\.compute\.(servers|flavors|keypairs|images)' run_stage bash tests/tempest/run.sh
 log "tempest network API tests (Neutron)"
 TEMPEST_NEUTRON=true TEMPEST_REGEX='^tempest\.api\.network' run_stage bash tests/tempest/run.sh
 log "tempest network scenario (real guests, SSH through floating IPs)"

@@ -48,7 +48,7 @@ extension ComputeService {
             }
         case .resize:
             guard let flavorID else { throw UpdraftError.badRequest("Resize requests require 'flavorRef' attribute.") }
-            let flavor = try await self.flavor(flavorID, caller: caller)
+            let flavor = try await requestedFlavor(flavorID, caller: caller)
             guard flavor.id != instance.flavor.id else {
                 throw UpdraftError.badRequest("When resizing, instances must change flavor!")
             }

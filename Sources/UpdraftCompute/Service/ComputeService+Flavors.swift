@@ -85,6 +85,15 @@ extension ComputeService {
         try await database.read { db in try await self.flavor(id, caller: caller, db) }
     }
 
+    /// The flavor a server asks for (create, resize): one it cannot see is a bad request (400), as in Nova.
+    func requestedFlavor(_ id: String, caller: AuthContext) async throws -> Flavor {
+        do {
+            return try await flavor(id, caller: caller)
+        } catch let error as UpdraftError where error.code == .notFound {
+            throw UpdraftError.badRequest(error.message)
+        }
+    }
+
     func flavor(_ id: String, caller: AuthContext, _ db: any SQLDatabase) async throws -> Flavor {
         guard let row = try await db.raw("SELECT * FROM flavors WHERE id = \(bind: id)").first() else {
             throw UpdraftError.notFound("Flavor \(id) could not be found.")

@@ -77,7 +77,7 @@ extension ComputeService {
             throw UpdraftError.badRequest("Invalid input for field/attribute user_data. Value: not valid base64.")
         }
         let image = try await bootableImage(request.imageID, caller: caller)
-        let flavor = try await self.flavor(request.flavorID, caller: caller)
+        let flavor = try await requestedFlavor(request.flavorID, caller: caller)
         guard !flavor.disabled else { throw UpdraftError.badRequest("Flavor \(flavor.id) is disabled.") }
         if flavor.disk > 0, image.minDisk > flavor.disk {
             throw UpdraftError.badRequest(
@@ -194,7 +194,9 @@ extension ComputeService {
         public var flavorID: String?
         public var host: String?
         public var changesSince: Date?
+        /// Regular expressions on a server's IPv4 and IPv6 addresses.
         public var ip: String?
+        public var ip6: String?
         public var reservationID: String?
         public var userID: String?
         public var limit: Int?
@@ -225,7 +227,7 @@ extension ComputeService {
             case "uuid", "id": "id"
             default: sortColumn
             }
-        return try await database.read { db in
+        let rows = try await database.read { db in
             var sql = SQLQueryString("SELECT * FROM instances WHERE ")
             if q.includeDeleted || q.changesSince != nil {
                 sql += "1 = 1"
@@ -259,17 +261,34 @@ extension ComputeService {
             }
             sql += " ORDER BY \(ident: column) \(unsafeRaw: direction), id \(unsafeRaw: direction)"
             // Filters SQL cannot express run after the query, so fetch past the limit only then.
-            let postFiltered = q.name != nil || q.flavorID != nil || q.ip != nil || !q.tags.isEmpty
+            let postFiltered = q.name != nil || q.flavorID != nil || q.ip != nil || q.ip6 != nil || !q.tags.isEmpty
             if !postFiltered { sql += " LIMIT \(bind: limit)" }
             var rows = try await db.raw(sql).all().map(self.repository.instance)
             if let name = q.name, let regex = try? Regex(name) {
                 rows = rows.filter { $0.name.contains(regex) }
             }
             if let flavor = q.flavorID { rows = rows.filter { $0.flavor.id == flavor } }
-            if let ip = q.ip { rows = rows.filter { $0.accessIPv4.contains(ip) } }
             if !q.tags.isEmpty { rows = rows.filter { Set($0.tags).isSuperset(of: q.tags) } }
-            return Array(rows.prefix(limit))
+            return rows
         }
+        guard q.ip != nil || q.ip6 != nil else { return Array(rows.prefix(limit)) }
+        // Nova's `ip` and `ip6`: regular expressions searched in each address of that version
+        // (read after the instances' read: networking has its own).
+        let patterns = [(4, q.ip), (6, q.ip6)].compactMap { version, text in
+            text.map { (version, text: $0, regex: try? Regex($0)) }
+        }
+        let addresses = try await networks?.networking(of: rows.map(\.id)) ?? [:]
+        return Array(
+            rows.filter { instance in
+                let all = (addresses[instance.id]?.addresses ?? []).flatMap(\.addresses)
+                return patterns.allSatisfy { pattern in
+                    all.contains { address in
+                        address.version == pattern.0
+                            && (pattern.regex.map { address.address.contains($0) } ?? address.address.contains(pattern.text))
+                    }
+                }
+            }
+            .prefix(limit))
     }
 
     /// One server the caller's project owns (any server for an admin); 404 otherwise.
@@ -316,6 +335,28 @@ extension ComputeService {
         }.metadata
     }
 
+    /// Serves the server tag calls (2.26): `change` edits the tags, which are then checked as
+    /// Nova checks them (at most 50, each 1 to 60 characters without `/` or `,`).
+    public func updateTags(
+        _ id: String, caller: AuthContext, _ change: @Sendable @escaping (inout [String]) throws -> Void
+    ) async throws -> [String] {
+        _ = try await server(id, caller: caller)
+        return try await mutate(id) { i in
+            var tags = i.tags
+            try change(&tags)
+            for tag in tags where tag.isEmpty || tag.count > 60 || tag.contains("/") || tag.contains(",") {
+                throw UpdraftError.badRequest("Invalid input for field/attribute tags. Value: \(tag.debugDescription).")
+            }
+            // Order kept, duplicates dropped.
+            var seen = Set<String>()
+            tags = tags.filter { seen.insert($0).inserted }
+            guard tags.count <= 50 else {
+                throw UpdraftError.badRequest("The number of tags exceeded the per-server limit 50")
+            }
+            i.tags = tags
+        }.tags
+    }
+
     /// Serves `DELETE /servers/{id}`: refused while locked (unless admin); the instance shows
     /// `deleting` until its host has let go of it.
     public func deleteServer(_ id: String, caller: AuthContext, requestID: String) async throws {
@@ -341,8 +382,18 @@ extension ComputeService {
     }
 
     /// Serves `GET /servers/{id}/os-instance-actions`.
-    public func actions(_ id: String, caller: AuthContext) async throws -> [InstanceAction] {
-        let instance = try await server(id, caller: caller)
-        return try await database.read { db in try await self.repository.actions(instanceID: instance.id, db) }
+    /// `includeDeleted` (microversion 2.21): a deleted server's actions too.
+    public func actions(_ id: String, caller: AuthContext, includeDeleted: Bool = false) async throws -> [InstanceAction] {
+        guard includeDeleted else {
+            let instance = try await server(id, caller: caller)
+            return try await database.read { db in try await self.repository.actions(instanceID: instance.id, db) }
+        }
+        return try await database.read { db in
+            let owner = try await db.raw("SELECT project_id FROM instances WHERE id = \(bind: id)").first()?.string("project_id")
+            guard let owner, Policy.isAdmin(caller) || owner == caller.projectID else {
+                throw UpdraftError.notFound("Instance \(id) could not be found.")
+            }
+            return try await self.repository.actions(instanceID: id, db)
+        }
     }
 }

@@ -91,18 +91,21 @@ extension ComputeController {
         }
         registerInterfaces(on: v)
         route(v, .get, "servers/:id/os-instance-actions", .authenticated) { _, context, call in
-            let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
+            let actions = try await compute.actions(
+                try context.parameter("id"), caller: call.caller, includeDeleted: call.version.atLeast(21))
             return call.respond(.object(["instanceActions": .array(actions.map { self.action($0, events: false, call) })]))
         }
         route(v, .get, "servers/:id/os-instance-actions/:request", .authenticated) { _, context, call in
             let requestID = try context.parameter("request")
-            let actions = try await compute.actions(try context.parameter("id"), caller: call.caller)
+            let actions = try await compute.actions(
+                try context.parameter("id"), caller: call.caller, includeDeleted: call.version.atLeast(21))
             guard let action = actions.first(where: { $0.requestID == requestID }) else {
                 throw UpdraftError.notFound("Action for request_id \(requestID) on instance could not be found")
             }
             return call.respond(.object(["instanceAction": self.action(action, events: true, call)]))
         }
         registerMetadata(on: v)
+        registerTags(on: v)
     }
 
     func action(_ a: InstanceAction, events: Bool, _ call: Call) -> JSONValue {
@@ -173,6 +176,7 @@ extension ComputeController {
             query.changesSince = date
         }
         query.ip = q["ip"]
+        query.ip6 = q["ip6"]
         query.reservationID = q["reservation_id"]
         if call.isAdmin { query.userID = q["user_id"] }
         if let locked = q["locked"] { query.locked = ["true", "1", "True"].contains(locked) }
@@ -336,6 +340,72 @@ extension ComputeController {
             let groups = try await compute.networking(of: [server])[server.id]?.securityGroups ?? []
             return call.respond(
                 .object(["security_groups": .array(groups.map { .object(["name": .string($0)]) })]))
+        }
+    }
+
+    /// Server tags (from microversion 2.26) and the server password (Nova's `os-server-password`;
+    /// no guest sets one yet, so it is empty).
+    func registerTags(on v: RouteGroup) {
+        let compute = compute
+        @Sendable func tagged(_ call: Call) throws {
+            guard call.version.atLeast(26) else { throw UpdraftError.notFound("The resource could not be found.") }
+        }
+        @Sendable func list(_ tags: [String]) -> JSONValue { .object(["tags": .array(tags.map(JSONValue.string))]) }
+        route(v, .get, "servers/:id/tags", .authenticated) { _, context, call in
+            try tagged(call)
+            return call.respond(list(try await compute.server(try context.parameter("id"), caller: call.caller).tags))
+        }
+        route(v, .put, "servers/:id/tags", .member) { request, context, call in
+            try tagged(call)
+            let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
+            guard let tags = try JSONObject(try await request.json(limit: self.bodyLimit)).strings("tags") else {
+                throw UpdraftError.badRequest("Invalid input for field/attribute tags: a list of strings is required.")
+            }
+            return call.respond(list(try await compute.updateTags(id, caller: call.caller) { $0 = tags }))
+        }
+        route(v, .delete, "servers/:id/tags", .member) { _, context, call in
+            try tagged(call)
+            let id = try context.parameter("id")
+            _ = try await self.serverToChange(id, call)
+            _ = try await compute.updateTags(id, caller: call.caller) { $0 = [] }
+            return call.empty(.noContent)
+        }
+        route(v, .get, "servers/:id/tags/:tag", .authenticated) { _, context, call in
+            try tagged(call)
+            let tag = try context.parameter("tag")
+            guard try await compute.server(try context.parameter("id"), caller: call.caller).tags.contains(tag) else {
+                throw UpdraftError.notFound("Tag \(tag) could not be found.")
+            }
+            return call.empty(.noContent)
+        }
+        route(v, .put, "servers/:id/tags/:tag", .member) { _, context, call in
+            try tagged(call)
+            let id = try context.parameter("id")
+            let tag = try context.parameter("tag")
+            let server = try await self.serverToChange(id, call)
+            if server.tags.contains(tag) { return call.empty(.noContent) }
+            _ = try await compute.updateTags(id, caller: call.caller) { $0.append(tag) }
+            return call.empty(.created, headers: [.location: "\(call.base)/servers/\(id)/tags/\(tag)"])
+        }
+        route(v, .delete, "servers/:id/tags/:tag", .member) { _, context, call in
+            try tagged(call)
+            let id = try context.parameter("id")
+            let tag = try context.parameter("tag")
+            _ = try await self.serverToChange(id, call)
+            _ = try await compute.updateTags(id, caller: call.caller) { tags in
+                guard tags.contains(tag) else { throw UpdraftError.notFound("Tag \(tag) could not be found.") }
+                tags.removeAll { $0 == tag }
+            }
+            return call.empty(.noContent)
+        }
+        route(v, .get, "servers/:id/os-server-password", .authenticated) { _, context, call in
+            _ = try await compute.server(try context.parameter("id"), caller: call.caller)
+            return call.respond(.object(["password": ""]))
+        }
+        route(v, .delete, "servers/:id/os-server-password", .member) { _, context, call in
+            _ = try await self.serverToChange(try context.parameter("id"), call)
+            return call.empty(.noContent)
         }
     }
 

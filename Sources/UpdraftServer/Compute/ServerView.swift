@@ -54,20 +54,25 @@ enum ServerView {
     static func trimmed(_ i: Instance, _ call: ComputeController.Call, networking: ServerNetworking? = nil)
         -> [String: JSONValue]
     {
-        guard case .object(let fields) = detail(i, call, networking: networking) else { return [:] }
+        guard case .object(var fields) = detail(i, call, networking: networking) else { return [:] }
+        // Nova writes these answers' addresses without type and MAC (`extend_address=False`).
+        fields["addresses"] = addresses(networking, extended: false)
         return fields.filter { !notInUpdateAnswers.contains($0.key) }
     }
 
-    /// Nova's `addresses`: by network name, each address with its version, type and MAC.
-    static func addresses(_ networking: ServerNetworking?) -> JSONValue {
+    /// Nova's `addresses`: by network name, each address with its version, and (`extended`)
+    /// its type and MAC.
+    static func addresses(_ networking: ServerNetworking?, extended: Bool = true) -> JSONValue {
         var result: [String: JSONValue] = [:]
         for (network, addresses) in networking?.addresses ?? [] {
             result[network] = .array(
                 addresses.map { a in
-                    .object([
-                        "version": .number(Double(a.version)), "addr": .string(a.address),
-                        "OS-EXT-IPS:type": .string(a.type), "OS-EXT-IPS-MAC:mac_addr": .string(a.mac),
-                    ])
+                    var fields: [String: JSONValue] = ["version": .number(Double(a.version)), "addr": .string(a.address)]
+                    if extended {
+                        fields["OS-EXT-IPS:type"] = .string(a.type)
+                        fields["OS-EXT-IPS-MAC:mac_addr"] = .string(a.mac)
+                    }
+                    return .object(fields)
                 })
         }
         return .object(result)
