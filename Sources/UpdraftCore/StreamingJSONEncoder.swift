@@ -8,20 +8,24 @@ import Foundation
 /// encoding), integral doubles without a fraction; a non-finite number is an error.
 public struct StreamingJSONEncoder: Sendable {
     public var userInfo: [CodingUserInfoKey: any Sendable]
+    /// When set, the objects that are items of a top-level array keep only these keys
+    /// (Neutron's `fields`); a value they leave out is never encoded.
+    public var fields: Set<String>?
 
-    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:], fields: Set<String>? = nil) {
         self.userInfo = userInfo
+        self.fields = fields
     }
 
     public func encode(_ value: some Encodable) throws -> [UInt8] {
-        let sink = Sink(userInfo: userInfo)
+        let sink = Sink(userInfo: userInfo, fields: fields)
         try sink.write(value)
         return sink.bytes
     }
 
     /// Writes `value` at the end of `bytes` (for bodies assembled around an encoded part).
     public func encode(_ value: some Encodable, appendingTo bytes: inout [UInt8]) throws {
-        let sink = Sink(userInfo: userInfo)
+        let sink = Sink(userInfo: userInfo, fields: fields)
         swap(&sink.bytes, &bytes)
         defer { swap(&sink.bytes, &bytes) }
         try sink.write(value)
@@ -36,10 +40,20 @@ extension StreamingJSONEncoder {
         /// Per open container: how many members it has so far (for the commas).
         @exclusivity(unchecked) var open: [Int] = []
         let userInfo: [CodingUserInfoKey: Any]
+        let fields: Set<String>?
+        /// Whether the outermost value is an array: its items are the objects `fields` trims.
+        var topArray = false
 
-        init(userInfo: [CodingUserInfoKey: any Sendable]) {
+        init(userInfo: [CodingUserInfoKey: any Sendable], fields: Set<String>?) {
             self.userInfo = userInfo
+            self.fields = fields
             bytes.reserveCapacity(1024)
+        }
+
+        /// Whether key `key` of the object at `depth` is left out by `fields`.
+        func skips(_ key: String, at depth: Int) -> Bool {
+            guard let fields, topArray, depth == 2 else { return false }
+            return !fields.contains(key)
         }
 
         /// Closes the containers deeper than `depth` (a nested container its owner moved past).
@@ -52,6 +66,7 @@ extension StreamingJSONEncoder {
         @exclusivity(unchecked) private var closers: [UInt8] = []
 
         func push(_ opener: UInt8, _ closer: UInt8) {
+            if open.isEmpty { topArray = opener == UInt8(ascii: "[") }
             bytes.append(opener)
             open.append(0)
             closers.append(closer)
@@ -150,29 +165,36 @@ extension StreamingJSONEncoder {
         let depth: Int
         var codingPath: [any CodingKey] { [] }
 
-        private func integer(_ value: some BinaryInteger, _ key: Key) {
+        /// Writes `key` and returns true, or false when `fields` leaves it out.
+        private func start(_ key: Key) -> Bool {
+            if sink.skips(key.stringValue, at: depth) { return false }
             sink.key(key.stringValue, at: depth)
+            return true
+        }
+
+        private func integer(_ value: some BinaryInteger, _ key: Key) {
+            guard start(key) else { return }
             sink.integer(value)
         }
 
         mutating func encodeNil(forKey key: Key) throws {
-            sink.key(key.stringValue, at: depth)
+            guard start(key) else { return }
             sink.bytes.append(contentsOf: "null".utf8)
         }
         mutating func encode(_ value: Bool, forKey key: Key) throws {
-            sink.key(key.stringValue, at: depth)
+            guard start(key) else { return }
             sink.bytes.append(contentsOf: (value ? "true" : "false").utf8)
         }
         mutating func encode(_ value: String, forKey key: Key) throws {
-            sink.key(key.stringValue, at: depth)
+            guard start(key) else { return }
             JSONValue.writeString(value, to: &sink.bytes)
         }
         mutating func encode(_ value: Double, forKey key: Key) throws {
-            sink.key(key.stringValue, at: depth)
+            guard start(key) else { return }
             try sink.number(value)
         }
         mutating func encode(_ value: Float, forKey key: Key) throws {
-            sink.key(key.stringValue, at: depth)
+            guard start(key) else { return }
             try sink.number(Double(value))
         }
         mutating func encode(_ value: Int, forKey key: Key) throws { integer(value, key) }
@@ -186,9 +208,10 @@ extension StreamingJSONEncoder {
         mutating func encode(_ value: UInt16, forKey key: Key) throws { integer(value, key) }
         mutating func encode(_ value: UInt32, forKey key: Key) throws { integer(value, key) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            sink.key(key.stringValue, at: depth)
+            guard start(key) else { return }
             try sink.write(value)
         }
+        // Containers opened by key are written whatever `fields` says (no Neutron model opens one).
         mutating func nestedContainer<NestedKey: CodingKey>(
             keyedBy keyType: NestedKey.Type, forKey key: Key
         ) -> KeyedEncodingContainer<NestedKey> {

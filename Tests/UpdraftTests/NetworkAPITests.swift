@@ -134,6 +134,11 @@ struct NetworkAPITests {
         let kept = try await byID("")
         let fresh = try await byID("?limit=1000")
         #expect(kept == fresh)
+        // `fields` alone is written by the encoder; the same attributes as a paged list's.
+        let picked = try await byID("?fields=id&fields=name&fields=fixed_ips")
+        let pickedPaged = try await byID("?fields=id&fields=name&fields=fixed_ips&limit=1000")
+        #expect(picked == pickedPaged)
+        #expect(picked.values.allSatisfy { Set(($0 as? [String: Any] ?? [:]).keys) == ["id", "name", "fixed_ips"] })
         return kept.mapValues { $0 as? [String: Any] ?? [:] }
     }
 

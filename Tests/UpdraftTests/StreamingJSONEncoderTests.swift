@@ -95,6 +95,19 @@ struct StreamingJSONEncoderTests {
         #expect(String(decoding: prefixed, as: UTF8.self) == #"{"x":[1,2]"#)
     }
 
+    @Test("fields keep only the named keys of a top-level array's objects, nested values whole")
+    func fields() throws {
+        let items = [Everything(), Everything()]
+        let picked = try StreamingJSONEncoder(fields: ["text", "inners", "nope"]).encode(items)
+        let parsed = try #require(JSONSerialization.jsonObject(with: Data(picked)) as? [[String: Any]])
+        #expect(parsed.count == 2)
+        #expect(parsed.allSatisfy { Set($0.keys) == ["text", "inners"] })
+        #expect((parsed[0]["inners"] as? [[String: Any]])?.first?["name"] as? String == "x")
+        // Not an array at the top: nothing is left out.
+        let whole = try StreamingJSONEncoder(fields: ["text"]).encode(Inner(name: "a", size: 1))
+        #expect(String(decoding: whole, as: UTF8.self) == #"{"name":"a","size":1}"#)
+    }
+
     @Test("a number JSON cannot hold is an error, not output")
     func nonFinite() {
         #expect(throws: EncodingError.self) { try StreamingJSONEncoder().encode([Double.nan]) }

@@ -94,10 +94,12 @@ struct NetworkController: Sendable {
         query given: NeutronQuery? = nil
     ) throws -> Response {
         let query = try given ?? NeutronQuery(request, maxLimit: network.configuration.maxLimit)
-        if query.isPlain {
-            // Everything, as it is: written straight through, never parsed back.
+        if query.isWhole {
+            // Everything, as it is or with `fields` picked: written straight through, never parsed back.
+            var encoder = Self.encoder(caller)
+            if !query.fields.isEmpty { encoder.fields = Set(query.fields) }
             var bytes = Array("{\"\(key)\":".utf8)
-            try Self.encoder(caller).encode(items, appendingTo: &bytes)
+            try encoder.encode(items, appendingTo: &bytes)
             bytes.append(UInt8(ascii: "}"))
             return Self.responder.respond(encoded: bytes)
         }

@@ -59,8 +59,12 @@ struct NeutronQuery: Sendable {
     }
 
     /// Whether the query asks for everything, unfiltered, unsorted, whole.
-    var isPlain: Bool {
-        filters.isEmpty && fields.isEmpty && sort.isEmpty && limit == nil && marker == nil && !pageReverse
+    var isPlain: Bool { fields.isEmpty && isWhole }
+
+    /// Whether the query asks for every resource, in no order, on one page (`fields` may pick
+    /// attributes): what the encoder can write without the query's own pass.
+    var isWhole: Bool {
+        filters.isEmpty && sort.isEmpty && limit == nil && marker == nil && !pageReverse
             && allTags.isEmpty && anyTags.isEmpty && notAllTags.isEmpty && notAnyTags.isEmpty
     }
 
