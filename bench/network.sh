@@ -69,6 +69,8 @@ echo "RSS of updraft serve after the bench: $(rss_kib "$pid") KiB"
 if [ -z "${SKIP_NEUTRON:-}" ]; then
   echo "== 5. bench-network.py against the real Neutron 29 API (neutron-peer.sh)"
   bash "$peers/setup-clients.sh" >/dev/null
+  # The peer's own Keystone (neutron-peer.sh installs Neutron only).
+  [ -x /tmp/peers/keystone/bin/keystone-manage ] || bash "$peers/keystone-peer.sh" install >/dev/null
   bash "$peers/neutron-peer.sh" all >/dev/null
   # shellcheck disable=SC1090
   . <(bash "$peers/neutron-peer.sh" openrc bench)
