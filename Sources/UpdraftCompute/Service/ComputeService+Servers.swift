@@ -275,7 +275,7 @@ extension ComputeService {
         // Nova's `ip` and `ip6`: regular expressions searched in each address of that version
         // (read after the instances' read: networking has its own).
         let patterns = [(4, q.ip), (6, q.ip6)].compactMap { version, text in
-            text.map { (version, text: $0, regex: try? Regex($0)) }
+            text.map { (version: version, text: $0, regex: try? Regex($0)) }
         }
         let addresses = try await networks?.networking(of: rows.map(\.id)) ?? [:]
         return Array(
@@ -283,7 +283,7 @@ extension ComputeService {
                 let all = (addresses[instance.id]?.addresses ?? []).flatMap(\.addresses)
                 return patterns.allSatisfy { pattern in
                     all.contains { address in
-                        address.version == pattern.0
+                        address.version == pattern.version
                             && (pattern.regex.map { address.address.contains($0) } ?? address.address.contains(pattern.text))
                     }
                 }
@@ -384,12 +384,10 @@ extension ComputeService {
     /// Serves `GET /servers/{id}/os-instance-actions`.
     /// `includeDeleted` (microversion 2.21): a deleted server's actions too.
     public func actions(_ id: String, caller: AuthContext, includeDeleted: Bool = false) async throws -> [InstanceAction] {
-        guard includeDeleted else {
-            let instance = try await server(id, caller: caller)
-            return try await database.read { db in try await self.repository.actions(instanceID: instance.id, db) }
-        }
-        return try await database.read { db in
-            let owner = try await db.raw("SELECT project_id FROM instances WHERE id = \(bind: id)").first()?.string("project_id")
+        try await database.read { db in
+            var sql = SQLQueryString("SELECT project_id FROM instances WHERE id = \(bind: id)")
+            if !includeDeleted { sql += " AND deleted = \(bind: false)" }
+            let owner = try await db.raw(sql).first()?.string("project_id")
             guard let owner, Policy.isAdmin(caller) || owner == caller.projectID else {
                 throw UpdraftError.notFound("Instance \(id) could not be found.")
             }

@@ -32,24 +32,24 @@ final class EncodedPorts: Sendable {
         let admin = Policy.isAdmin(caller)
         let versions = try await network.portVersions(caller: caller, networkID: networkID, deviceID: deviceID)
         var bodies: [String: [UInt8]] = [:]
-        var missing: [String] = []
+        // The ports to read in full, with the version each is then kept under.
+        var missing: [String: NetworkService.PortVersion] = [:]
         entries.withLock { entries in
             for (id, version) in versions {
                 if let entry = entries[Key(id: id, admin: admin)], entry.version == version {
                     bodies[id] = entry.body
                 } else {
-                    missing.append(id)
+                    missing[id] = version
                 }
             }
         }
         if !missing.isEmpty {
             // Read after the versions: each body is at least as new as the version it is kept under.
-            let latest = Dictionary(versions.map { ($0.id, $0.version) }, uniquingKeysWith: { first, _ in first })
             var fresh: [Key: Entry] = [:]
-            for port in try await network.ports(missing, caller: caller) {
+            for port in try await network.ports(Array(missing.keys), caller: caller) {
                 let body = try encoder.encode(port)
                 bodies[port.id] = body
-                if let version = latest[port.id] { fresh[Key(id: port.id, admin: admin)] = Entry(version: version, body: body) }
+                if let version = missing[port.id] { fresh[Key(id: port.id, admin: admin)] = Entry(version: version, body: body) }
             }
             entries.withLock { entries in
                 if entries.count + fresh.count > Self.capacity { entries.removeAll() }
