@@ -111,6 +111,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "UpdraftObjectStorage",
+            dependencies: [
+                "UpdraftCore",
+                "UpdraftDatabase",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "UpdraftCompute",
             dependencies: [
                 "UpdraftCore",
@@ -132,6 +145,7 @@ let package = Package(
                 "UpdraftImage",
                 "UpdraftCompute",
                 "UpdraftNetwork",
+                "UpdraftObjectStorage",
                 "QEMU",
                 "GuestImage",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -158,7 +172,7 @@ let package = Package(
             name: "UpdraftTests",
             dependencies: [
                 "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftImage", "UpdraftCompute", "UpdraftNetwork",
-                "UpdraftServer", "LinuxNet", "QEMU", "GuestImage",
+                "UpdraftObjectStorage", "UpdraftServer", "LinuxNet", "QEMU", "GuestImage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],

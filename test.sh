@@ -4,7 +4,7 @@
 #   1. Swift unit and in-process API tests      (swift test)
 #   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite
 #   3. the same end-to-end tests on PostgreSQL  (a private cluster on a loopback port)
-#   4. tempest's identity, image, compute and network API tests and its network scenario
+#   4. tempest's identity, image, object storage, compute and network API tests and its network scenario
 #      (tests/tempest/run.sh; compute and the scenario boot the tiny guest image on real QEMU,
 #      the scenario logs into guests over SSH through floating IPs)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), with tempest
@@ -37,7 +37,7 @@ fi
 # --- Python clients ------------------------------------------------------------------------
 req_hash=$(cat tests/e2e/requirements.txt tests/e2e/constraints.txt | sha256sum | cut -c1-12)
 export UPDRAFT_VENV="${UPDRAFT_VENV:-$HOME/.cache/updraft/venv-$req_hash}"
-if [ ! -x "$UPDRAFT_VENV/bin/openstack" ] || [ ! -x "$UPDRAFT_VENV/bin/tempest" ]; then
+if [ ! -x "$UPDRAFT_VENV/bin/openstack" ] || [ ! -x "$UPDRAFT_VENV/bin/tempest" ] || [ ! -x "$UPDRAFT_VENV/bin/swift" ]; then
   log "creating virtualenv $UPDRAFT_VENV"
   python3 -m venv "$UPDRAFT_VENV"
   "$UPDRAFT_VENV/bin/pip" install -q --upgrade pip
@@ -85,6 +85,8 @@ log "tempest identity API tests"
 run_stage bash tests/tempest/run.sh
 log "tempest image API tests"
 TEMPEST_REGEX='^tempest\.api\.image\.v2' run_stage bash tests/tempest/run.sh
+log "tempest object storage API tests (Swift; they include the interop 2020.06 object list)"
+TEMPEST_REGEX='^tempest\.api\.object_storage' run_stage bash tests/tempest/run.sh
 log "tempest compute API tests (servers, flavors, keypairs, images; with networking)"
 TEMPEST_NEUTRON=true TEMPEST_REGEX='^tempest\.api\.compute\.(servers|flavors|keypairs|images)' run_stage bash tests/tempest/run.sh
 log "tempest network API tests (Neutron)"

@@ -7,6 +7,8 @@ public struct UpdraftError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable, CaseIterable {
         case badRequest, unauthorized, forbidden, notFound, conflict, overLimit, unsupportedMediaType, unsupported
         case timeout, `internal`
+        /// HTTP's own refusals that object storage answers with, as Swift and S3 do.
+        case lengthRequired, preconditionFailed, rangeNotSatisfiable, unprocessable
 
         /// The HTTP status the edge answers with.
         public var httpStatus: Int {
@@ -21,6 +23,10 @@ public struct UpdraftError: Error, Sendable, CustomStringConvertible {
             case .unsupported: 501
             case .timeout: 504
             case .internal: 500
+            case .lengthRequired: 411
+            case .preconditionFailed: 412
+            case .rangeNotSatisfiable: 416
+            case .unprocessable: 422
             }
         }
     }
@@ -56,6 +62,8 @@ public struct UpdraftError: Error, Sendable, CustomStringConvertible {
     public static func notFound(_ message: String) -> UpdraftError { .init(.notFound, message) }
     public static func conflict(_ message: String) -> UpdraftError { .init(.conflict, message) }
     public static func overLimit(_ message: String) -> UpdraftError { .init(.overLimit, message) }
+    public static func preconditionFailed(_ message: String) -> UpdraftError { .init(.preconditionFailed, message) }
+    public static func unprocessable(_ message: String) -> UpdraftError { .init(.unprocessable, message) }
     public static func `internal`(_ message: String, cause: (any Error)? = nil) -> UpdraftError {
         .init(.internal, message, cause: cause)
     }

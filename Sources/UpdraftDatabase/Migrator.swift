@@ -1,13 +1,18 @@
 import SQLKit
 
-/// One schema change: statements in the SQL both engines accept.
+/// One schema change: statements in the SQL both engines accept, or one list per engine
+/// where they differ (a column PostgreSQL must compare byte by byte, `COLLATE "C"`, which
+/// SQLite's default `BINARY` already does).
 public struct Migration: Sendable {
     public var id: String
     public var statements: [String]
+    /// What PostgreSQL runs instead of ``statements``, when they differ.
+    public var postgresStatements: [String]?
 
-    public init(_ id: String, _ statements: [String]) {
+    public init(_ id: String, _ statements: [String], postgres: [String]? = nil) {
         self.id = id
         self.statements = statements
+        self.postgresStatements = postgres
     }
 }
 
@@ -24,7 +29,9 @@ public enum Migrator {
             try await database.transaction { db in
                 let done = try await db.raw("SELECT id FROM schema_migrations WHERE id = \(bind: migration.id)").first()
                 guard done == nil else { return }
-                for statement in migration.statements {
+                let statements =
+                    database.kind.isSQLite ? migration.statements : migration.postgresStatements ?? migration.statements
+                for statement in statements {
                     try await db.raw(SQLQueryString(statement)).run()
                 }
                 try await db.raw(

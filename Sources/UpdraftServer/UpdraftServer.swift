@@ -10,6 +10,7 @@ import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
 import UpdraftNetwork
+import UpdraftObjectStorage
 import UpdraftIdentity
 
 /// The composition root of `updraft serve`: opens the state, builds every service and
@@ -33,6 +34,7 @@ public enum UpdraftServer {
         public var identity = IdentityService.Configuration()
         public var compute = ComputeService.Configuration()
         public var network = NetworkService.Configuration()
+        public var objectStorage = ObjectStorageService.Configuration()
 
         /// What carries tenant networks: Linux bridges, namespaces, nftables and dnsmasq,
         /// unless a test or a scale simulation asks for the fake one.
@@ -71,7 +73,7 @@ public enum UpdraftServer {
     /// The APIs the cloud serves, in build order: each may use the services of those before it
     /// (compute plugs its servers into networking's ports when networking is on).
     static func apis(networking: Bool) -> [any API.Type] {
-        [IdentityAPI.self, ImageAPI.self] + (networking ? [NetworkAPI.self] : []) + [ComputeAPI.self]
+        [IdentityAPI.self, ImageAPI.self, ObjectStorageAPI.self] + (networking ? [NetworkAPI.self] : []) + [ComputeAPI.self]
     }
 
     /// Everything one running cloud is made of, built from a configuration.
@@ -158,12 +160,14 @@ public enum UpdraftServer {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
+                        ExpectContinue(),
                         UnknownMethodGuard { path in
-                            var (headers, body) = directory.profile(for: path).faults.rendered(
+                            let profile = directory.profile(for: path)
+                            var (headers, body) = profile.faults.rendered(
                                 status: 405, message: "The method is not allowed for the requested URL.", publicBase: "")
-                            headers[.requestID] = "req-" + UUID().uuidString.lowercased()
+                            headers[.requestID] = profile.makeRequestID()
                             return (headers, body)
-                        }
+                        },
                     ])),
             configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "updraft"),
             onServerRunning: { _ in

@@ -25,6 +25,10 @@ struct RouteAccessTests {
         "POST /identity/v3/credentials", "PATCH /identity/v3/credentials/{id}", "DELETE /identity/v3/credentials/{id}",
         "POST /identity/v3/OS-TRUST/trusts", "DELETE /identity/v3/OS-TRUST/trusts/{id}",
         "POST /compute/v2.1/os-keypairs", "DELETE /compute/v2.1/os-keypairs/{id}",
+        // Object storage decides per container: write ACLs grant other projects' users and
+        // TempURLs grant callers without a token, so ObjectStorageService.authorize checks
+        // every write (ObjectStorageServiceTests covers readers, strangers and anonymous callers).
+        "PUT /object-store/v1/**", "POST /object-store/v1/**", "DELETE /object-store/v1/**",
     ]
 
     static let writes: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]

@@ -159,11 +159,25 @@ image_alt_ssh_user = updraft
 ssh_timeout = 300
 ping_timeout = 120
 network_for_ssh = public
+[object-storage]
+catalog_type = object-store
+region = $OS_REGION_NAME
+endpoint_type = public
+operator_role = member
+# Account quotas are set by a cloud administrator, who holds the admin role.
+reseller_admin_role = admin
+[object-storage-feature-enabled]
+# What /info lists; container sync, bulk and FormPOST are not served yet.
+discoverable_apis = slo,dlo,tempurl,account_quotas,container_quotas
+container_sync = false
+object_versioning = true
+discoverability = true
+tempurl_digest_hashlib = sha256
 [service_available]
 cinder = false
 neutron = $neutron
 glance = true
-swift = false
+swift = true
 nova = $( [ -n "$image_id" ] && echo true || echo false )
 CONF
 

@@ -308,7 +308,7 @@ extension IdentityService {
     func render(_ payload: TokenPayload, token: String, includeCatalog: Bool) async throws -> TokenBody {
         // Unscoped tokens carry no catalog, as in Keystone.
         let scoped = payload.projectID != nil || payload.domainID != nil || payload.system
-        let catalog = includeCatalog && scoped ? try await catalog() : nil
+        let catalog = includeCatalog && scoped ? try await catalog(projectID: payload.projectID) : nil
         return try await read { db in
             let user = try await Self.user(id: payload.userID, db)
             var body = TokenBody(

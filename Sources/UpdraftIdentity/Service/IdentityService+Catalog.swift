@@ -26,6 +26,26 @@ extension IdentityService {
         return catalog
     }
 
+    /// The catalog as a token scoped to `projectID` carries it: `%(project_id)s`,
+    /// `$(project_id)s` and `%(tenant_id)s` in an endpoint's URL are replaced by the project,
+    /// and an endpoint that needs one is left out without one, as Keystone does.
+    public func catalog(projectID: String?) async throws -> [CatalogEntry] {
+        try await catalog().map { entry in
+            var entry = entry
+            entry.endpoints = entry.endpoints.compactMap { endpoint in
+                var endpoint = endpoint
+                let templates = ["%(project_id)s", "$(project_id)s", "%(tenant_id)s", "$(tenant_id)s"]
+                guard templates.contains(where: endpoint.url.contains) else { return endpoint }
+                guard let projectID else { return nil }
+                for template in templates {
+                    endpoint.url = endpoint.url.replacingOccurrences(of: template, with: projectID)
+                }
+                return endpoint
+            }
+            return entry
+        }.filter { !$0.endpoints.isEmpty }
+    }
+
     /// Makes the catalog list exactly these services at these URLs (public, internal and admin
     /// interfaces alike), keeping ids stable across restarts.
     public func reconcileCatalog(_ services: [(type: String, name: String, url: String)], region: String) async throws {

@@ -108,7 +108,7 @@ extension ImageService {
         let digest: ImageDataWriter.Digest
         do throws(UpdraftError) {
             if move, rename(source, path) == 0 {
-                ImageDataWriter.syncDirectory(of: path)
+                DurableFile.syncDirectory(of: path)
                 digest = try ImageDataWriter.digest(ofFile: path)
             } else {
                 guard !move || errno == EXDEV else {

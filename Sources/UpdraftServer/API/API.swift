@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import ServiceLifecycle
 import UpdraftDatabase
@@ -40,6 +41,16 @@ struct APIProfile: Sendable {
 
     /// Paths no API serves: counted as `other`, answered in the plain dialect.
     static let other = APIProfile(name: "other", faults: .plain, jsonBodiesOnly: false)
+
+    /// A new request id in the API's form: `req-<uuid>`, or Swift's transaction id
+    /// (`tx<21 hex>-<10 hex of the time>`, sent as `X-Trans-Id` too).
+    func makeRequestID() -> String {
+        let uuid = UUID().uuidString.lowercased()
+        guard faults == .swift else { return "req-" + uuid }
+        let hex = uuid.replacingOccurrences(of: "-", with: "")
+        let seconds = String(UInt64(Date.now.timeIntervalSince1970), radix: 16)
+        return "tx" + hex.prefix(21) + "-" + String(repeating: "0", count: max(0, 10 - seconds.count)) + seconds
+    }
 }
 
 /// Each API's profile by the first segment of its paths, for the edge and for answers

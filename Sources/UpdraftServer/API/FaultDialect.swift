@@ -14,6 +14,8 @@ enum FaultDialect: Sendable {
     case glance
     /// Neutron's `{"NeutronError": {"type", "message", "detail"}}`, typed by the fault's kind.
     case neutron
+    /// Swift's short HTML page: `<html><h1>Not Found</h1><p>...</p></html>`.
+    case swift
     /// Keystone's body without the `WWW-Authenticate` header, for paths no API serves.
     case plain
 
@@ -25,8 +27,9 @@ enum FaultDialect: Sendable {
 
     static let titles: [Int: String] = [
         400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-        406: "Not Acceptable", 409: "Conflict", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
-        500: "Internal Server Error", 501: "Not Implemented", 504: "Gateway Timeout",
+        406: "Not Acceptable", 409: "Conflict", 411: "Length Required", 412: "Precondition Failed",
+        413: "Request Entity Too Large", 415: "Unsupported Media Type", 416: "Requested Range Not Satisfiable",
+        422: "Unprocessable Entity", 500: "Internal Server Error", 501: "Not Implemented", 504: "Gateway Timeout",
     ]
 
     /// The status an error code answers with: Keystone refuses a body that is not JSON with
@@ -76,6 +79,9 @@ enum FaultDialect: Sendable {
                     "message": .string(message), "detail": "",
                 ])
             ])
+        case .swift:
+            headers[.contentType] = "text/html; charset=UTF-8"
+            return (headers, Array("<html><h1>\(title)</h1><p>\(Markup.escape(message))</p></html>".utf8))
         case .glance:
             headers[.contentType] = "text/plain; charset=UTF-8"
             return (headers, Array("\(status) \(title)\n\n\(message)\n\n   ".utf8))

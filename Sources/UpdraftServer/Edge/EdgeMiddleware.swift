@@ -21,8 +21,8 @@ struct EdgeMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        context.requestID = "req-" + UUID().uuidString.lowercased()
         context.api = apis.profile(for: request.uri.path)
+        context.requestID = context.api.makeRequestID()
         if let token = request.headers[.authToken] {
             do {
                 context.authentication = .authenticated(try authenticate(token))
@@ -39,6 +39,7 @@ struct EdgeMiddleware: RouterMiddleware {
             response = fault(for: error, request: request, context: context)
         }
         response.headers[.requestID] = context.requestID
+        if context.api.faults == .swift { response.headers[.transID] = context.requestID }
         let elapsed = ContinuousClock.now - start
         let name = context.api.name
         Counter(

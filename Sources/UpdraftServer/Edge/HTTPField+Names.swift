@@ -11,9 +11,35 @@ extension HTTPField.Name {
     static let openStackAPIVersion = known("OpenStack-API-Version")
     static let novaAPIVersion = known("X-OpenStack-Nova-API-Version")
     static let contentMD5 = known("Content-MD5")
+    /// Swift's request id; tempest checks it on every object storage answer.
+    static let transID = known("X-Trans-Id")
+    static let xTimestamp = known("X-Timestamp")
+    static let destination = known("Destination")
+    static let destinationAccount = known("Destination-Account")
+    static let copyFrom = known("X-Copy-From")
+    static let copyFromAccount = known("X-Copy-From-Account")
+    static let copiedFrom = known("X-Copied-From")
+    static let copiedFromAccount = known("X-Copied-From-Account")
+    static let copiedFromLastModified = known("X-Copied-From-Last-Modified")
+    static let freshMetadata = known("X-Fresh-Metadata")
+    static let objectManifest = known("X-Object-Manifest")
+    static let staticLargeObject = known("X-Static-Large-Object")
+    static let deleteAt = known("X-Delete-At")
+    static let deleteAfter = known("X-Delete-After")
+    static let removeDeleteAt = known("X-Remove-Delete-At")
+    static let containerRead = known("X-Container-Read")
+    static let containerWrite = known("X-Container-Write")
+    static let removeContainerRead = known("X-Remove-Container-Read")
+    static let removeContainerWrite = known("X-Remove-Container-Write")
+    static let versionsLocation = known("X-Versions-Location")
+    static let historyLocation = known("X-History-Location")
+    static let removeVersionsLocation = known("X-Remove-Versions-Location")
+    static let removeHistoryLocation = known("X-Remove-History-Location")
+    static let storagePolicy = known("X-Storage-Policy")
+    static let detectContentType = known("X-Detect-Content-Type")
 
     /// A header name written in this source, so always valid.
-    private static func known(_ name: String) -> HTTPField.Name {
+    static func known(_ name: String) -> HTTPField.Name {
         guard let field = HTTPField.Name(name) else { preconditionFailure("invalid header name \(name)") }
         return field
     }

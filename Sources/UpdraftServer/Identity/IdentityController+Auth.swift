@@ -32,9 +32,10 @@ extension IdentityController {
             return Responder.plain.empty()
         }
         v3.add(.get, "auth/catalog", .authenticated) { request, context in
-            try context.caller()
+            let caller = try context.caller()
             return try responder(request).respond(
-                CatalogEnvelope(catalog: try await identity.catalog(), links: ["self": selfURL(request)]))
+                CatalogEnvelope(
+                    catalog: try await identity.catalog(projectID: caller.projectID), links: ["self": selfURL(request)]))
         }
         v3.add(.get, "auth/projects", .authenticated) { request, context in
             let caller = try context.caller()
