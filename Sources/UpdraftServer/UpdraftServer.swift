@@ -73,7 +73,8 @@ public enum UpdraftServer {
     /// The APIs the cloud serves, in build order: each may use the services of those before it
     /// (compute plugs its servers into networking's ports when networking is on).
     static func apis(networking: Bool) -> [any API.Type] {
-        [IdentityAPI.self, ImageAPI.self, ObjectStorageAPI.self] + (networking ? [NetworkAPI.self] : []) + [ComputeAPI.self]
+        [IdentityAPI.self, ImageAPI.self, ObjectStorageAPI.self, S3API.self] + (networking ? [NetworkAPI.self] : [])
+            + [ComputeAPI.self]
     }
 
     /// Everything one running cloud is made of, built from a configuration.

@@ -29,6 +29,9 @@ struct RouteAccessTests {
         // TempURLs grant callers without a token, so ObjectStorageService.authorize checks
         // every write (ObjectStorageServiceTests covers readers, strangers and anonymous callers).
         "PUT /object-store/v1/**", "POST /object-store/v1/**", "DELETE /object-store/v1/**",
+        // S3 authenticates each request by its signature (an EC2 credential), not a token, and
+        // then asks the same ObjectStorageService rule; unsigned requests read public buckets only.
+        "PUT /s3", "POST /s3", "DELETE /s3", "PUT /s3/**", "POST /s3/**", "DELETE /s3/**",
     ]
 
     static let writes: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]

@@ -252,3 +252,31 @@ extension IdentityService {
         try await write { db in try await db.raw("DELETE FROM credentials WHERE id = \(bind: id)").run() }
     }
 }
+
+extension IdentityService {
+    /// Who an EC2 access key acts as, for the S3 API: the credential's secret (to check the
+    /// request's signature with) and the caller it stands for, with the user's effective
+    /// roles on the credential's project now. 401 for an unknown key, a disabled user or
+    /// project, or a user who no longer holds a role there.
+    public func ec2Caller(access: String) async throws -> (secret: String, caller: AuthContext) {
+        let credential: EC2Credential
+        do {
+            credential = try await ec2Credential(access: access)
+        } catch {
+            throw UpdraftError.unauthorized("The AWS access key Id you provided does not exist in our records.")
+        }
+        let (user, project, roles) = try await read { db in
+            let user = try await Self.user(id: credential.userID, db)
+            let project = try await Self.project(id: credential.projectID, db)
+            let roles = try await Self.effectiveRoles(userID: user.id, on: .project, project.id, db)
+            return (user, project, roles)
+        }
+        guard user.enabled, project.enabled, !roles.isEmpty else {
+            throw UpdraftError.unauthorized("The credential's user cannot act in its project.")
+        }
+        let caller = AuthContext(
+            userID: user.id, userDomainID: user.domainID, scope: .project(id: project.id, domainID: project.domainID),
+            roles: Set(roles.map(\.name)), auditID: "ec2-" + access.prefix(8))
+        return (credential.secret, caller)
+    }
+}

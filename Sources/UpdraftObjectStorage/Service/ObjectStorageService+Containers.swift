@@ -16,13 +16,16 @@ extension ObjectStorageService {
         public init() {}
     }
 
+    /// A missing container; S3 names it `NoSuchBucket`.
+    static let noSuchContainer = UpdraftError(.notFound, "The resource could not be found.", kind: "NoSuchBucket")
+
     /// Checks a container name: 1 to 256 bytes, no slash.
     func checkContainerName(_ name: String) throws(UpdraftError) {
-        if name.isEmpty { throw .notFound("The resource could not be found.") }
+        if name.isEmpty { throw Self.noSuchContainer }
         if name.utf8.count > limits.maxContainerNameLength {
             throw .badRequest("Container name length of \(name.utf8.count) longer than \(limits.maxContainerNameLength)")
         }
-        if name.contains("/") { throw .notFound("The resource could not be found.") }
+        if name.contains("/") { throw Self.noSuchContainer }
     }
 
     static func containerRow(_ project: String, _ name: String, _ db: any SQLDatabase) async throws -> Container? {
@@ -32,9 +35,7 @@ extension ObjectStorageService {
 
     /// The container, or 404.
     static func existingContainer(_ project: String, _ name: String, _ db: any SQLDatabase) async throws -> Container {
-        guard let container = try await containerRow(project, name, db) else {
-            throw UpdraftError.notFound("The resource could not be found.")
-        }
+        guard let container = try await containerRow(project, name, db) else { throw noSuchContainer }
         return container
     }
 
@@ -106,8 +107,22 @@ extension ObjectStorageService {
             if try await db.raw("SELECT name FROM object_entries WHERE container_id = \(bind: container.id) LIMIT 1").first()
                 != nil
             {
-                throw UpdraftError.conflict("There was a conflict when trying to complete your request.")
+                throw UpdraftError(
+                    .conflict, "There was a conflict when trying to complete your request.", kind: "BucketNotEmpty")
             }
+            // Uploads in progress end with the container; their parts' blobs go to the reaper.
+            for row in try await db.raw(
+                """
+                SELECT blob FROM object_upload_parts WHERE upload_id IN
+                  (SELECT id FROM object_uploads WHERE container_id = \(bind: container.id))
+                """
+            ).all() {
+                try await Self.collectGarbage(try row.string("blob"), db)
+            }
+            try await db.raw(
+                "DELETE FROM object_upload_parts WHERE upload_id IN (SELECT id FROM object_uploads WHERE container_id = \(bind: container.id))"
+            ).run()
+            try await db.raw("DELETE FROM object_uploads WHERE container_id = \(bind: container.id)").run()
             try await db.raw("DELETE FROM object_containers WHERE id = \(bind: container.id)").run()
         }
     }
@@ -164,5 +179,29 @@ extension ObjectStorageService {
             WHERE id = \(bind: container.id)
             """
         ).run()
+    }
+
+    /// The project whose container `name` anyone may read, when exactly one has such a
+    /// container: how S3 finds the bucket of an unsigned request.
+    public func publicContainerOwner(_ name: String) async throws(UpdraftError) -> String? {
+        let rows = try await read { db in
+            try await db.raw(
+                "SELECT project_id, read_acl FROM object_containers WHERE name = \(bind: name) AND read_acl IS NOT NULL"
+            ).all().map { (try $0.string("project_id"), try $0.string("read_acl")) }
+        }
+        let owners = rows.filter { (try? ContainerACL(parsing: $0.1).publicRead) == true }.map(\.0)
+        return owners.count == 1 ? owners[0] : nil
+    }
+
+    /// The project whose container `name` a request of project `preferred` means: its own when
+    /// it has one, else the only other project with one, else its own (where it is missing).
+    public func containerOwner(_ name: String, preferring preferred: String) async throws(UpdraftError) -> String {
+        let owners = try await read { db in
+            try await db.raw("SELECT project_id FROM object_containers WHERE name = \(bind: name)").all().map {
+                try $0.string("project_id")
+            }
+        }
+        if owners.contains(preferred) || owners.count != 1 { return preferred }
+        return owners[0]
     }
 }

@@ -93,7 +93,9 @@ extension ObjectStorageService {
             expected != staged.md5
         {
             await blobs.discard(staged)
-            throw .unprocessable("The ETag you sent does not match the MD5 of the data Updraft received.")
+            // Swift answers 422; S3 calls it BadDigest (400).
+            throw UpdraftError(
+                .unprocessable, "The ETag you sent does not match the MD5 of the data Updraft received.", kind: "BadDigest")
         }
         var object = StoredObject(
             containerID: container.id, name: name, kind: write.manifest == nil ? .plain : .dynamic, blob: staged.id,

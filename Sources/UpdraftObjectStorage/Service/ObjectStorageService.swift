@@ -38,7 +38,10 @@ public final class ObjectStorageService: Sendable {
         do {
             try await blobs.recover { id in
                 try await self.database.withConnection { db in
-                    try await db.raw("SELECT blob FROM object_entries WHERE blob = \(bind: id)").first() != nil
+                    if try await db.raw("SELECT blob FROM object_entries WHERE blob = \(bind: id)").first() != nil {
+                        return true
+                    }
+                    return try await db.raw("SELECT blob FROM object_upload_parts WHERE blob = \(bind: id)").first() != nil
                 }
             }
         } catch {
@@ -159,7 +162,21 @@ extension ObjectStorageService {
     /// so listings come in Swift's order and a page is one index range.
     public static let migrations: [Migration] = [
         Migration(
-            "objects-1", schema(collate: ""), postgres: schema(collate: " COLLATE \"C\""))
+            "objects-1", schema(collate: ""), postgres: schema(collate: " COLLATE \"C\"")),
+        Migration(
+            "objects-2",
+            [
+                """
+                CREATE TABLE object_uploads (id TEXT PRIMARY KEY, container_id TEXT NOT NULL, name TEXT NOT NULL,
+                  created_at DOUBLE PRECISION NOT NULL, content_type TEXT NOT NULL, metadata TEXT NOT NULL, headers TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE object_upload_parts (upload_id TEXT NOT NULL, part_number BIGINT NOT NULL, blob TEXT NOT NULL,
+                  size BIGINT NOT NULL, etag TEXT NOT NULL, modified_at DOUBLE PRECISION NOT NULL,
+                  PRIMARY KEY (upload_id, part_number))
+                """,
+                "CREATE INDEX object_upload_parts_blob ON object_upload_parts (blob)",
+            ]),
     ]
 
     static func schema(collate: String) -> [String] {

@@ -16,6 +16,9 @@ enum FaultDialect: Sendable {
     case neutron
     /// Swift's short HTML page: `<html><h1>Not Found</h1><p>...</p></html>`.
     case swift
+    /// S3's `<Error><Code>NoSuchKey</Code><Message>...</Message></Error>`; S3 refuses a bad
+    /// signature or a missing grant with 403, never 401.
+    case s3
     /// Keystone's body without the `WWW-Authenticate` header, for paths no API serves.
     case plain
 
@@ -36,8 +39,17 @@ enum FaultDialect: Sendable {
     /// 400 where the others answer 415.
     func status(for code: UpdraftError.Code) -> Int {
         if self == .keystone, code == .unsupportedMediaType { return 400 }
+        if self == .s3, code == .unauthorized { return 403 }
+        if self == .s3, code == .unprocessable { return 400 }
         return code.httpStatus
     }
+
+    /// S3's error codes where the error names none.
+    static let s3Codes: [Int: String] = [
+        400: "InvalidRequest", 401: "AccessDenied", 403: "AccessDenied", 404: "NoSuchKey", 405: "MethodNotAllowed",
+        409: "OperationAborted", 411: "MissingContentLength", 412: "PreconditionFailed", 413: "EntityTooLarge",
+        416: "InvalidRange", 422: "BadDigest", 501: "NotImplemented",
+    ]
 
     /// Neutron's fault types where the error names none.
     static let neutronKinds: [Int: String] = [
@@ -79,6 +91,13 @@ enum FaultDialect: Sendable {
                     "message": .string(message), "detail": "",
                 ])
             ])
+        case .s3:
+            headers[.contentType] = "application/xml"
+            let code = kind ?? Self.s3Codes[status] ?? "InternalError"
+            let xml =
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code>"
+                + "<Message>\(Markup.escape(message))</Message></Error>"
+            return (headers, Array(xml.utf8))
         case .swift:
             headers[.contentType] = "text/html; charset=UTF-8"
             return (headers, Array("<html><h1>\(title)</h1><p>\(Markup.escape(message))</p></html>".utf8))

@@ -37,6 +37,11 @@ extension HTTPField.Name {
     static let removeHistoryLocation = known("X-Remove-History-Location")
     static let storagePolicy = known("X-Storage-Policy")
     static let detectContentType = known("X-Detect-Content-Type")
+    static let amzACL = known("x-amz-acl")
+    static let amzCopySource = known("x-amz-copy-source")
+    static let amzCopySourceRange = known("x-amz-copy-source-range")
+    static let amzMetadataDirective = known("x-amz-metadata-directive")
+    static let amzDecodedContentLength = known("x-amz-decoded-content-length")
 
     /// A header name written in this source, so always valid.
     static func known(_ name: String) -> HTTPField.Name {

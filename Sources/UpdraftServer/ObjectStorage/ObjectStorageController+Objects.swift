@@ -212,11 +212,7 @@ extension ObjectStorageController {
         }
         let etag = body.etag ?? object.etag
         headers[.eTag] = object.kind == .plain || manifestGet ? etag : "\"\(etag)\""
-        let preconditions = Preconditions(
-            ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch],
-            ifModifiedSince: request.headers[.ifModifiedSince].flatMap(Timestamp.parseHTTPDate),
-            ifUnmodifiedSince: request.headers[.ifUnmodifiedSince].flatMap(Timestamp.parseHTTPDate))
-        switch preconditions.evaluate(etag: etag, modified: object.modifiedAt, isRead: true) {
+        switch Preconditions(request.headers).evaluate(etag: etag, modified: object.modifiedAt, isRead: true) {
         case .proceed: break
         case .notModified: return Self.empty(.notModified, headers)
         case .failed: throw UpdraftError.preconditionFailed("A precondition of the request failed.")

@@ -97,3 +97,13 @@ enum SwiftListing {
         return text + "</\(root.tag)>"
     }
 }
+
+extension Preconditions {
+    /// The conditional headers of a Swift or S3 request; a date that does not parse is ignored.
+    init(_ headers: HTTPFields) {
+        self.init(
+            ifMatch: headers[.ifMatch], ifNoneMatch: headers[.ifNoneMatch],
+            ifModifiedSince: headers[.ifModifiedSince].flatMap(Timestamp.parseHTTPDate),
+            ifUnmodifiedSince: headers[.ifUnmodifiedSince].flatMap(Timestamp.parseHTTPDate))
+    }
+}
