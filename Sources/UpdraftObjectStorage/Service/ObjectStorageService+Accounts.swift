@@ -17,7 +17,8 @@ extension ObjectStorageService {
         let row = try await db.raw("SELECT * FROM object_accounts WHERE project_id = \(bind: project)").first()
         let totals = try await db.raw(
             """
-            SELECT COUNT(*) AS containers, COALESCE(SUM(object_count), 0) AS objects, COALESCE(SUM(bytes_used), 0) AS bytes
+            SELECT COUNT(*) AS containers, CAST(COALESCE(SUM(object_count), 0) AS BIGINT) AS objects,
+              CAST(COALESCE(SUM(bytes_used), 0) AS BIGINT) AS bytes
             FROM object_containers WHERE project_id = \(bind: project)
             """
         ).first()
