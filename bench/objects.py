@@ -216,7 +216,8 @@ def main() -> None:
         emit(rss_during_upload(args.url, args.token, container, args.pid, args.rss_bytes))
     if args.list_container:
         emit(listing(args.url, args.token, args.list_container, args.list_objects, args.list_calls))
-    setup.request("DELETE", f"/{container}")
+    # A fresh connection: the first one has idled through every phase and a server may have closed it.
+    Client(args.url, args.token).request("DELETE", f"/{container}")
 
 
 if __name__ == "__main__":
