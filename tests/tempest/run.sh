@@ -167,8 +167,8 @@ operator_role = member
 # Account quotas are set by a cloud administrator, who holds the admin role.
 reseller_admin_role = admin
 [object-storage-feature-enabled]
-# What /info lists; container sync, bulk and FormPOST are not served yet.
-discoverable_apis = slo,dlo,tempurl,account_quotas,container_quotas
+# What /info lists; container sync, FormPOST and static websites are not served yet.
+discoverable_apis = slo,dlo,tempurl,account_quotas,container_quotas,bulk_delete,bulk_upload
 container_sync = false
 object_versioning = true
 discoverability = true

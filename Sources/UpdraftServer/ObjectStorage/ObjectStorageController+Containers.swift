@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import UpdraftCore
 import UpdraftObjectStorage
 
@@ -8,6 +9,7 @@ import UpdraftObjectStorage
 extension ObjectStorageController {
     /// Serves `HEAD`, `GET` (the container listing) and `POST` (metadata) on `/v1/AUTH_{project}`.
     func account(_ request: Request, _ project: String, caller: ObjectStorageService.Caller) async throws -> Response {
+        if let bulk = try await bulk(request, project, container: nil, caller: caller) { return bulk }
         switch request.method {
         case .head, .get:
             let (account, entries): (Account, [ListingEntry])
@@ -57,6 +59,7 @@ extension ObjectStorageController {
     func container(_ request: Request, _ project: String, _ name: String, caller: ObjectStorageService.Caller)
         async throws -> Response
     {
+        if let bulk = try await bulk(request, project, container: name, caller: caller) { return bulk }
         switch request.method {
         case .head, .get:
             let (container, entries): (Container, [ListingEntry])
@@ -118,5 +121,41 @@ extension ObjectStorageController {
         }
         if headers[.removeVersionsLocation] != nil || headers[.removeHistoryLocation] != nil { change.versioning = .some(nil) }
         return change
+    }
+
+    /// Swift's bulk operations, when the query asks for one: `?bulk-delete` (POST or DELETE
+    /// on the account, paths one a line) and `?extract-archive=tar` (PUT on the account or a
+    /// container). Nil for any other request.
+    func bulk(_ request: Request, _ project: String, container: String?, caller: ObjectStorageService.Caller)
+        async throws -> Response?
+    {
+        let query = request.query
+        if query["bulk-delete"] != nil, container == nil, request.method == .post || request.method == .delete {
+            let text = String(buffer: try await request.body.collect(upTo: 16 << 20))
+            let paths = text.split(whereSeparator: \.isNewline).map { String($0).removingPercentEncoding ?? String($0) }
+            let result = try await storage.bulkDelete(project, paths: paths, caller: caller)
+            return Self.bulkDeleteResponse(result, request: request)
+        }
+        guard let format = query["extract-archive"], request.method == .put else { return nil }
+        guard format == "tar" else {
+            throw UpdraftError.badRequest("Unsupported archive format \(format): only tar is accepted.")
+        }
+        let result = try await storage.extractArchive(
+            project, into: container, archive: TarStream(request.body), caller: caller)
+        let status = result.errors.isEmpty ? "201 Created" : "400 Bad Request"
+        if SwiftListing.format(request) == .json {
+            let body: JSONValue = .object([
+                "Number Files Created": .integer(result.created), "Response Status": .string(status),
+                "Response Body": "", "Errors": .array(result.errors.map { .array([.string($0.path), .string($0.status)]) }),
+            ])
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
+        }
+        let text =
+            "Number Files Created: \(result.created)\nResponse Body: \nResponse Status: \(status)\nErrors: \n"
+            + result.errors.map { "\($0.path), \($0.status)\n" }.joined()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

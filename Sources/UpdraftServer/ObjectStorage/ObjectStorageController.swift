@@ -180,6 +180,10 @@ struct ObjectStorageController: Sendable {
                 "allowed_digests": .array(["sha1", "sha256", "sha512"]),
             ]),
             "account_quotas": .object([:]), "container_quotas": .object([:]),
+            "bulk_delete": .object([
+                "max_deletes_per_request": .integer(limits.maxDeletesPerRequest), "max_failed_deletes": 1000,
+            ]),
+            "bulk_upload": .object(["max_containers_per_extraction": 10000, "max_failed_extractions": 1000]),
         ])
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
