@@ -181,27 +181,22 @@ extension ObjectStorageService {
         ).run()
     }
 
-    /// The project whose container `name` anyone may read, when exactly one has such a
-    /// container: how S3 finds the bucket of an unsigned request.
-    public func publicContainerOwner(_ name: String) async throws(UpdraftError) -> String? {
+    /// The project whose container `name` an S3 request means, as buckets are named within a
+    /// project. A request of project `preferred` means its own container when it has one, else
+    /// the only other project's (whose ACL then decides), else its own (where it is missing).
+    /// An unsigned request (`preferred` nil) means the one container of that name anyone may
+    /// read; nil when there is not exactly one.
+    public func containerOwner(_ name: String, preferring preferred: String?) async throws(UpdraftError) -> String? {
         let rows = try await read { db in
-            try await db.raw(
-                "SELECT project_id, read_acl FROM object_containers WHERE name = \(bind: name) AND read_acl IS NOT NULL"
-            ).all().map { (try $0.string("project_id"), try $0.string("read_acl")) }
-        }
-        let owners = rows.filter { (try? ContainerACL(parsing: $0.1).publicRead) == true }.map(\.0)
-        return owners.count == 1 ? owners[0] : nil
-    }
-
-    /// The project whose container `name` a request of project `preferred` means: its own when
-    /// it has one, else the only other project with one, else its own (where it is missing).
-    public func containerOwner(_ name: String, preferring preferred: String) async throws(UpdraftError) -> String {
-        let owners = try await read { db in
-            try await db.raw("SELECT project_id FROM object_containers WHERE name = \(bind: name)").all().map {
-                try $0.string("project_id")
+            try await db.raw("SELECT project_id, read_acl FROM object_containers WHERE name = \(bind: name)").all().map {
+                (try $0.string("project_id"), try $0.optionalString("read_acl"))
             }
         }
-        if owners.contains(preferred) || owners.count != 1 { return preferred }
-        return owners[0]
+        guard let preferred else {
+            let owners = rows.filter { row in row.1.map { (try? ContainerACL(parsing: $0).publicRead) == true } ?? false }
+            return owners.count == 1 ? owners[0].0 : nil
+        }
+        if rows.contains(where: { $0.0 == preferred }) || rows.count != 1 { return preferred }
+        return rows[0].0
     }
 }

@@ -247,7 +247,7 @@ extension ObjectStorageService {
                     if error.code == .notFound {
                         result.notFound += 1
                     } else {
-                        result.errors.append((segment.name, "\(error.code.httpStatus) \(error.message)"))
+                        result.errors.append((segment.name, Self.statusLine(error)))
                     }
                 }
             }

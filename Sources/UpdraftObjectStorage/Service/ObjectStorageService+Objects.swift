@@ -97,12 +97,11 @@ extension ObjectStorageService {
             throw UpdraftError(
                 .unprocessable, "The ETag you sent does not match the MD5 of the data Updraft received.", kind: "BadDigest")
         }
-        var object = StoredObject(
+        let object = StoredObject(
             containerID: container.id, name: name, kind: write.manifest == nil ? .plain : .dynamic, blob: staged.id,
             blobSize: staged.size, size: staged.size, etag: staged.md5,
             contentType: write.contentType ?? Self.guessContentType(name), modifiedAt: Self.now, metadata: write.metadata,
             headers: write.headers, deleteAt: write.deleteAt, manifest: write.manifest)
-        if object.kind == .dynamic { object.size = staged.size }
         return try await commit(object, project: project, containerName: containerName, staged: staged, write: write)
     }
 

@@ -142,20 +142,8 @@ extension ObjectStorageController {
         }
         let result = try await storage.extractArchive(
             project, into: container, archive: TarStream(request.body), caller: caller)
-        let status = result.errors.isEmpty ? "201 Created" : "400 Bad Request"
-        if SwiftListing.format(request) == .json {
-            let body: JSONValue = .object([
-                "Number Files Created": .integer(result.created), "Response Status": .string(status),
-                "Response Body": "", "Errors": .array(result.errors.map { .array([.string($0.path), .string($0.status)]) }),
-            ])
-            return Response(
-                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
-        }
-        let text =
-            "Number Files Created: \(result.created)\nResponse Body: \nResponse Status: \(status)\nErrors: \n"
-            + result.errors.map { "\($0.path), \($0.status)\n" }.joined()
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Self.bulkResponse(
+            counts: [("Number Files Created", result.created)],
+            status: result.errors.isEmpty ? "201 Created" : "400 Bad Request", errors: result.errors, request: request)
     }
 }

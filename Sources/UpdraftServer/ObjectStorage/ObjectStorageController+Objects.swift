@@ -223,7 +223,6 @@ extension ObjectStorageController {
         case .whole:
             return Self.stream(body, status: .ok, headers: headers)
         case .unsatisfiable:
-            headers[.contentRange] = "bytes */\(size)"
             var response = FaultDialect.swift.response(
                 status: 416, message: "The Range requested is not available.", publicBase: "")
             response.headers[.contentRange] = "bytes */\(size)"
@@ -293,20 +292,29 @@ extension ObjectStorageController {
 
     /// The answer to `DELETE ?multipart-manifest=delete`, in JSON when asked, as Swift's bulk middleware writes it.
     static func bulkDeleteResponse(_ result: ObjectStorageService.BulkDeleteResult, request: Request) -> Response {
-        let status = result.errors.isEmpty ? "200 OK" : "400 Bad Request"
+        bulkResponse(
+            counts: [("Number Deleted", result.deleted), ("Number Not Found", result.notFound)],
+            status: result.errors.isEmpty ? "200 OK" : "400 Bad Request", errors: result.errors, request: request)
+    }
+
+    /// An answer of Swift's bulk middleware: its counts, the overall status and each failure,
+    /// in JSON when asked, else as `Key: value` lines. Always 200: the outcome is in the body.
+    static func bulkResponse(
+        counts: [(String, Int)], status: String, errors: [(path: String, status: String)], request: Request
+    ) -> Response {
         if SwiftListing.format(request) == .json {
-            let body: JSONValue = .object([
-                "Number Deleted": .integer(result.deleted), "Number Not Found": .integer(result.notFound),
+            var fields: [String: JSONValue] = [
                 "Response Status": .string(status), "Response Body": "",
-                "Errors": .array(result.errors.map { .array([.string($0.path), .string($0.status)]) }),
-            ])
+                "Errors": .array(errors.map { .array([.string($0.path), .string($0.status)]) }),
+            ]
+            for (key, count) in counts { fields[key] = .integer(count) }
             return Response(
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
+                body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(fields).serialized())))
         }
         let text =
-            "Number Deleted: \(result.deleted)\nNumber Not Found: \(result.notFound)\nResponse Body: \n"
-            + "Response Status: \(status)\nErrors: \n" + result.errors.map { "\($0.path), \($0.status)\n" }.joined()
+            counts.map { "\($0.0): \($0.1)\n" }.joined() + "Response Body: \nResponse Status: \(status)\nErrors: \n"
+            + errors.map { "\($0.path), \($0.status)\n" }.joined()
         return Response(
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

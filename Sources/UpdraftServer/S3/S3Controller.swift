@@ -57,12 +57,8 @@ struct S3Controller: Sendable {
         // AccessDenied, not NoSuchBucket); a new bucket is always its own. An unsigned request
         // finds the one public bucket of that name.
         let creates = request.method == .put && key == nil && request.query["acl"] == nil
-        let owner: String?
-        if let own = signed.owner {
-            owner = creates ? own : try await storage.containerOwner(bucket, preferring: own)
-        } else {
-            owner = try await storage.publicContainerOwner(bucket)
-        }
+        let owner =
+            creates ? signed.owner : try await storage.containerOwner(bucket, preferring: signed.owner)
         guard let project = owner else { throw UpdraftError(.forbidden, "Access Denied", kind: "AccessDenied") }
         if let key {
             return try await object(request, project, bucket, key, signed: signed)
