@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import shlex
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,63 +26,19 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import HTTP_TIMEOUT, VENV, Api, Cleanup, Cloud, Factory, unique
+from conftest import HTTP_TIMEOUT, Api, Cleanup, Cloud, Factory, unique
+from swiftcli import SWIFT, Swift, md5_file
 
-SWIFT = VENV / "bin" / "swift"
-SWIFT_TIMEOUT = 120.0
 REGION = "us-east-1"
 MiB = 1 << 20
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers (copied in spirit from test_object_cli.py, not imported across modules)
-
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+# Helpers
 
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def parse_stat(text: str) -> dict[str, str]:
-    """`swift stat` prints `Key: value` lines, right-aligned keys."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition(":")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
-
-
-@dataclass
-class Swift:
-    """`swift ARGS` with one user's OS_* environment (built from scratch by the fixtures)."""
-
-    env: dict[str, str]
-
-    def run(self, *args: str, check: bool = True, cwd: Path | None = None,
-            timeout: float = SWIFT_TIMEOUT) -> subprocess.CompletedProcess[str]:
-        try:
-            p = subprocess.run([str(SWIFT), *args], env=self.env, cwd=cwd, stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`swift {shlex.join(args)}` still running after {timeout:.0f} s (killed)")
-        if check:
-            assert p.returncode == 0, (f"`swift {shlex.join(args)}` exited {p.returncode}\n"
-                                       f"stdout: {p.stdout}\nstderr: {p.stderr}")
-        return p
-
-    def stat(self, *args: str) -> dict[str, str]:
-        return parse_stat(self.run("stat", *args).stdout)
-
-    def list(self, *args: str) -> list[str]:
-        return self.run("list", *args, timeout=10.0).stdout.splitlines()
 
 
 def error_code(e: ClientError) -> str:
