@@ -198,6 +198,59 @@ struct ObjectStorageServiceTests {
         }
     }
 
+    @Test(
+        "FormPOST: a form signed with the account's key stores its files under the prefix; expired or badly signed forms store nothing"
+    )
+    func formPost() async throws {
+        try await Self.withService { service, _ in
+            _ = try await service.putContainer("p", "c", .init(), caller: Self.owner)
+            var key = MetadataChange()
+            key.assigned["temp-url-key"] = "secret"
+            try await service.updateAccount("p", key, caller: Self.owner)
+            func form(expires: Int, key: String, files: Int = 1, maxSize: Int = 100) -> String {
+                let path = "/v1/AUTH_p/c/up-"
+                let message = "\(path)\n\n\(maxSize)\n\(files)\n\(expires)"
+                let signature = ObjectStorageService.hmacs(message, key: key, digest: "sha256")[0]
+                let fields = [
+                    "redirect": "", "max_file_size": "\(maxSize)", "max_file_count": "\(files)",
+                    "expires": "\(expires)", "signature": signature,
+                ]
+                var body = ""
+                for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+                    body += "--b\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+                }
+                for (name, text) in [("one.txt", "hello"), ("two.txt", "world")] {
+                    body += "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\(name)\"\r\n"
+                    body += "Content-Type: text/x-test\r\n\r\n\(text)\r\n"
+                }
+                return body + "--b--\r\n"
+            }
+            func post(_ text: String) async throws -> ObjectStorageService.FormPostResult {
+                try await service.formPost(
+                    "p", "c", prefix: "up-", paths: ["/v1/AUTH_p/c/up-"],
+                    form: FormDataStream(BufferSequence(ByteBuffer(string: text)), boundary: "b"))
+            }
+            let now = Int(Date.now.timeIntervalSince1970)
+            let one = try await post(form(expires: now + 60, key: "secret"))
+            #expect(one.status == 400 && one.message == "max file count exceeded")
+            #expect(one.created.map(\.name) == ["up-one.txt"])
+            #expect(one.created.first?.contentType == "text/x-test")
+            let both = try await post(form(expires: now + 60, key: "secret", files: 2))
+            #expect(both.status == 201 && both.created.map(\.name) == ["up-one.txt", "up-two.txt"])
+            for (text, message) in [
+                (form(expires: now - 1, key: "secret"), "FormPost: Form Expired"),
+                (form(expires: now + 60, key: "wrong"), "FormPost: Invalid Signature"),
+                (form(expires: now + 60, key: "secret", maxSize: 3), "FormPost: max_file_size exceeded"),
+            ] {
+                _ = try? await service.deleteObject("p", "c", "up-one.txt", caller: Self.owner)
+                let error = await #expect(throws: UpdraftError.self) { _ = try await post(text) }
+                #expect(error?.message == message)
+                let names = try await service.listObjects("p", "c", .init(), caller: Self.owner).1.map(\.name)
+                #expect(names == ["up-two.txt"])
+            }
+        }
+    }
+
     static func put(
         _ service: ObjectStorageService, _ container: String, _ name: String, _ text: String,
         as caller: ObjectStorageService.Caller

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import hmac
 import os
 import shlex
 import time
@@ -421,6 +422,42 @@ def test_tempurl_response_hides_metadata_and_is_an_attachment(owner: Owner, cont
     assert r.headers.get("Content-Disposition", "").startswith("inline")
     # The owner, with a token, still sees every header.
     assert swift.stat(c, "report.txt")["Meta Color"] == "blue"
+
+
+def test_formpost_lets_a_browser_upload_without_a_token(owner: Owner, containers: Callable[[str], str],
+                                                        tempurl_key: str) -> None:
+    """A signed HTML form (Swift's formpost): files land under the path's prefix, the answer
+    redirects where the form says, and a form signed with another key stores nothing."""
+    c = containers("form")
+    owner.swift.run("post", c)
+    url = owner.url(c, "uploads/")
+    path = urlsplit(url).path
+
+    def form(key: str, redirect: str = "https://example.invalid/done") -> dict[str, str]:
+        expires = str(int(time.time()) + 60)
+        fields = {"redirect": redirect, "max_file_size": "1048576", "max_file_count": "2", "expires": expires}
+        body = "\n".join([path, redirect, fields["max_file_size"], fields["max_file_count"], expires])
+        fields["signature"] = hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
+        return fields
+
+    files = [("file1", ("a.txt", b"alpha\n", "text/plain")), ("file2", ("b.bin", os.urandom(70_000), "application/x-b"))]
+    r = anonymous("POST", url, data=form(tempurl_key), files=files, allow_redirects=False)
+    assert r.status_code == 303, (r.status_code, r.text)
+    assert r.headers["Location"] == "https://example.invalid/done?status=201&message=", r.headers
+    listed = owner.swift.run("list", c).stdout.split()
+    assert listed == ["uploads/a.txt", "uploads/b.bin"], listed
+    assert owner.swift.stat(c, "uploads/a.txt")["Content Type"] == "text/plain"
+    assert md5_file_bytes(owner, c, "uploads/b.bin") == hashlib.md5(files[1][1][1]).hexdigest()
+
+    r = anonymous("POST", url, data=form("not-the-key", redirect=""), files=[("f", ("c.txt", b"x", "text/plain"))])
+    assert r.status_code == 401 and "FormPost: Invalid Signature" in r.text, (r.status_code, r.text)
+    assert owner.swift.run("list", c).stdout.split() == listed
+
+
+def md5_file_bytes(owner: Owner, container: str, name: str) -> str:
+    r = requests.get(owner.url(container, name), headers={"X-Auth-Token": owner.token()}, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, r.text
+    return hashlib.md5(r.content).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

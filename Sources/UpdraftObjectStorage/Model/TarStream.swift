@@ -5,29 +5,13 @@ import UpdraftCore
 /// size, then its bytes as an async sequence, in constant memory. POSIX ustar names
 /// (prefix + name), pax `path` records and GNU long names are understood; other entries are
 /// skipped. Used by one task at a time, entry after entry.
-public final class TarStream<Base: AsyncSequence> where Base.Element == ByteBuffer {
-    var iterator: Base.AsyncIterator
-    var buffer = ByteBuffer()
+public final class TarStream<Base: AsyncSequence>: BufferedStream<Base> where Base.Element == ByteBuffer {
     /// Bytes of the current entry not yet read, and the padding after them.
     var remaining: Int64 = 0
     var padding: Int64 = 0
 
-    public init(_ base: Base) {
-        iterator = base.makeAsyncIterator()
-    }
-
     static func malformed(_ what: String) -> UpdraftError {
         UpdraftError(.badRequest, "Invalid Tar File: \(what)")
-    }
-
-    /// Reads until `count` bytes are buffered; false when the archive ends first.
-    func fill(_ count: Int) async throws -> Bool {
-        while buffer.readableBytes < count {
-            guard var more = try await iterator.next() else { return false }
-            buffer.discardReadBytes()
-            buffer.writeBuffer(&more)
-        }
-        return true
     }
 
     /// Drops `count` bytes of the archive.

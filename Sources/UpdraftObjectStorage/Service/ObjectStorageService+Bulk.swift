@@ -85,11 +85,16 @@ extension ObjectStorageService {
 
     /// `404 Not Found`, as the bulk answers name a failure.
     static func statusLine(_ error: UpdraftError) -> String {
+        statusLine(code: error.code.httpStatus)
+    }
+
+    /// `201 Created`: a status code with its reason phrase.
+    public static func statusLine(code: Int) -> String {
         let titles = [
-            400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-            412: "Precondition Failed", 413: "Request Entity Too Large", 422: "Unprocessable Entity",
+            201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            409: "Conflict", 411: "Length Required", 412: "Precondition Failed", 413: "Request Entity Too Large",
+            422: "Unprocessable Entity", 500: "Internal Server Error",
         ]
-        let status = error.code.httpStatus
-        return "\(status) \(titles[status] ?? "Error")"
+        return "\(code) \(titles[code] ?? "Error")"
     }
 }

@@ -38,9 +38,22 @@ extension ObjectStorageService {
         }
         guard expires > Self.now else { return false }
         if let prefix = url.prefix, !object.hasPrefix(prefix) { return false }
-        let keys: [String]
+        let keys = await signingKeys(project, container)
+        let methods = method == "HEAD" ? ["HEAD", "GET", "PUT"] : [method]
+        let messages = methods.flatMap { method in
+            paths.map { path in
+                url.prefix.map { "\(method)\n\(url.expires)\nprefix:\(Self.prefixPath(path, object: object, prefix: $0))" }
+                    ?? "\(method)\n\(url.expires)\n\(path)"
+            }
+        }
+        return Self.signs(url.signature, any: messages, keys: keys)
+    }
+
+    /// The TempURL keys of the account and the container (`Temp-URL-Key` and `-Key-2`), which
+    /// sign TempURLs and FormPOST forms; none when either is missing.
+    func signingKeys(_ project: String, _ container: String) async -> [String] {
         do {
-            keys = try await read { db in
+            return try await read { db in
                 let account = try await Self.account(project, db)
                 let container = try await Self.containerRow(project, container, db)
                 return [
@@ -49,28 +62,26 @@ extension ObjectStorageService {
                 ].compactMap { $0 }
             }
         } catch {
-            return false
+            return []
         }
-        let methods = method == "HEAD" ? ["HEAD", "GET", "PUT"] : [method]
-        var (digest, signature) = ("", url.signature)
+    }
+
+    /// Whether `signature` is an HMAC of one of `messages` under one of `keys`: hex, or
+    /// `<digest>:<base64>` as Swift also accepts.
+    static func signs(_ signature: String, any messages: [String], keys: [String]) -> Bool {
+        var (digest, signature) = ("", signature)
         if let colon = signature.firstIndex(of: ":") {
             digest = String(signature[..<colon])
             signature = String(signature[signature.index(after: colon)...])
-            guard let raw = Data(base64Encoded: Self.unURLSafe(signature)) else { return false }
+            guard tempURLDigests.contains(digest), let raw = Data(base64Encoded: Self.unURLSafe(signature)) else {
+                return false
+            }
             signature = raw.hexString
         }
+        let wanted = signature.lowercased()
         for key in keys {
-            for method in methods {
-                for path in paths {
-                    let signed =
-                        url.prefix.map {
-                            "\(method)\n\(url.expires)\nprefix:\(Self.prefixPath(path, object: object, prefix: $0))"
-                        }
-                        ?? "\(method)\n\(url.expires)\n\(path)"
-                    for candidate in Self.hmacs(signed, key: key, digest: digest) where candidate == signature.lowercased() {
-                        return true
-                    }
-                }
+            for message in messages where hmacs(message, key: key, digest: digest).contains(wanted) {
+                return true
             }
         }
         return false

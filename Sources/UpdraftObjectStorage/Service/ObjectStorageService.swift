@@ -53,7 +53,8 @@ public final class ObjectStorageService: Sendable {
     public enum Caller: Sendable {
         case anonymous
         case user(AuthContext)
-        /// A valid TempURL for the object path and method of this request.
+        /// A TempURL valid for the object path and method of this request, or a FormPOST form
+        /// whose signature the service checked.
         case signed
     }
 

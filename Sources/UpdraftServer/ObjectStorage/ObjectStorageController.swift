@@ -72,6 +72,10 @@ struct ObjectStorageController: Sendable {
 
     func dispatch(_ request: Request, _ context: Context) async throws -> Response {
         let target = try Self.target(request.uri.path)
+        // FormPOST decides alone, token or not, as Swift's formpost middleware runs before auth.
+        if request.method == .post, let container = target.container, let boundary = Self.formBoundary(request) {
+            return try await formPost(request, target, container, boundary: boundary)
+        }
         let caller = try await caller(request, context, target)
         switch (target.container, target.object) {
         case (nil, _):
@@ -110,6 +114,45 @@ struct ObjectStorageController: Sendable {
         return .signed
     }
 
+    /// The boundary of a `multipart/form-data` body, which makes a POST a FormPOST.
+    static func formBoundary(_ request: Request) -> String? {
+        guard let type = request.headers[.contentType],
+            type.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "multipart/form-data"
+        else { return nil }
+        return FormData.parameters(type)["boundary"]
+    }
+
+    /// Serves a FormPOST: each file of the form stored under the path's prefix. Swift's
+    /// answers: the status line as text, or a 303 to the form's `redirect` with
+    /// `status` and `message` in its query.
+    func formPost(_ request: Request, _ target: Target, _ container: String, boundary: String) async throws -> Response {
+        let paths = [target.swiftPath, "/object-store" + target.swiftPath]
+        let result = try await storage.formPost(
+            target.project, container, prefix: target.object ?? "", paths: paths,
+            form: FormDataStream(request.body, boundary: boundary))
+        let statusLine = ObjectStorageService.statusLine(code: result.status)
+        guard let redirect = result.redirect else {
+            var text = statusLine
+            if !result.message.isEmpty { text += "\r\nFormPost: " + Self.titleCased(result.message, separator: " ") }
+            return Response(
+                status: .init(code: result.status), headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let query = "status=\(result.status)&message=\(Self.queryEscaped(result.message))"
+        let location = redirect + (redirect.contains("?") ? "&" : "?") + query
+        return Response(
+            status: .seeOther, headers: [.location: location, .contentType: "text/html; charset=UTF-8"],
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: "<html><body><p><a href=\"\(Markup.escape(location))\">Click to continue...</a></p></body></html>")))
+    }
+
+    static func queryEscaped(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
     /// The request's headers as lower-cased names and values, for metadata.
     static func headerList(_ request: Request) -> [(name: String, value: String)] {
         request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
@@ -129,10 +172,12 @@ struct ObjectStorageController: Sendable {
         }
     }
 
-    /// `big-size` as Swift writes stored header names: `Big-Size`.
-    static func titleCased(_ name: String) -> String {
-        name.split(separator: "-", omittingEmptySubsequences: false).map { $0.prefix(1).uppercased() + $0.dropFirst() }
-            .joined(separator: "-")
+    /// `big-size` as Swift writes stored header names: `Big-Size` (and, split at spaces,
+    /// a FormPOST message as Python's `str.title()` writes it).
+    static func titleCased(_ name: String, separator: Character = "-") -> String {
+        name.split(separator: separator, omittingEmptySubsequences: false)
+            .map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined(separator: String(separator))
     }
 
     /// An answer with no body: `Content-Length: 0` (or the size a HEAD describes) and a type,
@@ -184,6 +229,7 @@ struct ObjectStorageController: Sendable {
                 "max_deletes_per_request": .integer(limits.maxDeletesPerRequest), "max_failed_deletes": 1000,
             ]),
             "bulk_upload": .object(["max_containers_per_extraction": 10000, "max_failed_extractions": 1000]),
+            "formpost": .object(["allowed_digests": .array(["sha1", "sha256", "sha512"])]),
         ])
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
