@@ -13,7 +13,8 @@ import Foundation
 /// into place and syncs its directory, so the rename itself survives a power cut.
 ///
 /// Plain POSIX calls on the caller's task: each chunk lands in the page cache. The image
-/// store and the object store write through it, each hashing what it needs on the way.
+/// store writes through it, hashing what it needs on the way (the object store has its own
+/// writer past the page cache, `DirectWriter`).
 public struct DurableFile: ~Copyable {
     public let temporaryPath: String
     private let descriptor: Int32

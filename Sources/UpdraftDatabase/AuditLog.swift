@@ -48,11 +48,12 @@ public struct AuditLog: Sendable {
         self.database = database
     }
 
-    /// Appends `event`, stamped now.
+    /// Appends `event`, stamped now; durable when this returns (in a transaction, so that on
+    /// SQLite concurrent calls share one commit).
     public func record(_ event: Event) async throws {
         let id = Identifier.make()
         let at = Date.now.timeIntervalSince1970
-        try await database.withConnection { db in
+        try await database.transaction { db in
             try await db.raw(
                 """
                 INSERT INTO audit_events (id, at, request_id, user_id, project_id, api, method, path, status)

@@ -28,6 +28,7 @@ public final class Database: Sendable {
 
     public let kind: Kind
     private let backend: Backend
+    private let groupCommit = GroupCommit()
     private let eventLoopGroup: MultiThreadedEventLoopGroup
     private let logger: Logger
 
@@ -104,9 +105,13 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await withConnection { db in
-            try await db.raw(kind.isSQLite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+    /// On SQLite, transactions that arrive together share one commit (``GroupCommit``).
+    public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        if kind.isSQLite {
+            return try await groupCommit.transaction(body) { work in try await self.withConnection(work) }
+        }
+        return try await withConnection { db in
+            try await db.raw("BEGIN").run()
             do {
                 let result = try await body(db)
                 try await db.raw("COMMIT").run()
@@ -130,7 +135,7 @@ public final class Database: Sendable {
     }
 
     /// Runs a change in one transaction; driver errors become ``UpdraftError``.
-    public func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+    public func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         do {
             return try await transaction(body)
         } catch let error as UpdraftError {

@@ -161,6 +161,7 @@ public enum UpdraftServer {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
+                        LargeReads(),
                         ExpectContinue(),
                         UnknownMethodGuard { path in
                             let profile = directory.profile(for: path)

@@ -187,7 +187,9 @@ extension IdentityService {
 
     /// Changes a project's tags in one transaction: `change` receives the current tags and
     /// returns the new ones (or throws, changing nothing).
-    public func updateProjectTags(id: String, _ change: @Sendable ([String]) throws -> [String]) async throws -> [String] {
+    public func updateProjectTags(id: String, _ change: @escaping @Sendable ([String]) throws -> [String]) async throws
+        -> [String]
+    {
         try await write { db in
             let tags = try change(try await Self.project(id: id, db).tags)
             try await db.raw("UPDATE projects SET tags = \(bind: Self.tagsText(tags)) WHERE id = \(bind: id)").run()

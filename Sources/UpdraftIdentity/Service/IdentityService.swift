@@ -55,7 +55,7 @@ public final class IdentityService: Sendable {
     }
 
     /// Runs a change in one transaction and invalidates caches afterwards.
-    func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+    func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         defer { changed() }
         return try await database.write(body)
     }

@@ -169,7 +169,7 @@ public final class ImageService: Sendable {
     }
 
     /// Runs a change in one transaction, mapping store errors.
-    func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws(UpdraftError) -> R {
+    func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws(UpdraftError) -> R {
         do {
             return try await database.transaction(body)
         } catch {

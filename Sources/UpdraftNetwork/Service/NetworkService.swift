@@ -183,7 +183,7 @@ extension NetworkService {
     /// owns the resource, which the caller has already seen; a member of it changes its tags.
     public func updateTags(
         of id: String, ownedBy project: String, caller: AuthContext,
-        _ transform: @Sendable ([String]) throws(UpdraftError) -> [String]
+        _ transform: @escaping @Sendable ([String]) throws(UpdraftError) -> [String]
     ) async throws -> [String] {
         try Self.authorizeChange(caller, project)
         return try await database.write { db in

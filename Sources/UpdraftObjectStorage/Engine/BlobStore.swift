@@ -43,7 +43,7 @@ public protocol BlobReader: Sendable {
 }
 
 extension BlobReader {
-    /// The bytes of `range` (the whole blob when nil), in chunks of at most 1 MiB.
+    /// The bytes of `range` (the whole blob when nil), in chunks of at most 4 MiB.
     public func chunks(_ range: ClosedRange<Int64>? = nil) -> BlobChunks {
         BlobChunks(reader: self, range: range ?? ObjectBody.Part.whole(size))
     }
@@ -52,6 +52,8 @@ extension BlobReader {
 /// A blob's bytes as an async sequence of buffers, for a response body or a copy.
 public struct BlobChunks: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
+    /// Bytes per read.
+    static let chunkSize = 4 << 20
     let reader: any BlobReader
     /// Nil for no bytes.
     let range: ClosedRange<Int64>?
@@ -60,15 +62,33 @@ public struct BlobChunks: AsyncSequence, Sendable {
         let reader: any BlobReader
         var next: Int64
         let end: Int64
+        /// The read of the chunk after the one returned, started while that one is sent, so
+        /// the disk and the network work at once. If the download stops early, the read
+        /// finishes on its own and its bytes are dropped.
+        var ahead: Task<ByteBuffer, any Error>?
+
+        /// The chunk of `reader` that starts at `offset`.
+        static func chunk(_ reader: any BlobReader, at offset: Int64, end: Int64) async throws -> ByteBuffer {
+            try await reader.read(at: offset, count: Int(Swift.min(Int64(BlobChunks.chunkSize), end - offset + 1)))
+        }
 
         public mutating func next() async throws -> ByteBuffer? {
             guard next <= end else { return nil }
-            let count = Int(Swift.min(Int64(1 << 20), end - next + 1))
-            let buffer = try await reader.read(at: next, count: count)
+            let buffer: ByteBuffer
+            if let ahead {
+                buffer = try await ahead.value
+                self.ahead = nil
+            } else {
+                buffer = try await Self.chunk(reader, at: next, end: end)
+            }
             guard buffer.readableBytes > 0 else {
                 throw UpdraftError.internal("object data ended early at byte \(next) of \(end + 1)")
             }
             next += Int64(buffer.readableBytes)
+            if next <= end {
+                let (reader, offset, end) = (reader, next, end)
+                ahead = Task { try await Self.chunk(reader, at: offset, end: end) }
+            }
             return buffer
         }
     }

@@ -105,7 +105,7 @@ public final class ObjectStorageService: Sendable {
         }
     }
 
-    func write<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws(UpdraftError) -> R {
+    func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws(UpdraftError) -> R {
         do {
             return try await database.transaction(body)
         } catch {
