@@ -348,6 +348,46 @@ def test_public_read_acl_lets_anonymous_clients_read(owner: Owner, containers: C
     assert swift.list(c) == ["pic.bin"]
 
 
+def test_public_container_serves_as_a_static_web_site(owner: Owner, containers: Callable[[str], str],
+                                                     tmp_path: Path) -> None:
+    """Swift's staticweb: index pages, HTML listings of directories, a custom error page, and
+    the owner's token still getting the plain API unless it asks for the web view."""
+    swift = owner.swift
+    c = containers("site")
+    site = tmp_path / "site"
+    for name, text in {"index.html": "<h1>home</h1>", "docs/index.html": "<h1>docs</h1>",
+                       "data/a.csv": "1,2\n", "data/sub/b.csv": "3,4\n", "404error.html": "<h1>lost</h1>"}.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    swift.run("upload", c, ".", cwd=site)
+    swift.run("post", "-r", ".r:*,.rlistings", "-m", "web-index:index.html", "-m", "web-listings:true",
+              "-m", "web-error:error.html", c)
+
+    r = anonymous("GET", owner.url(c), allow_redirects=False)
+    assert r.status_code == 301 and r.headers["Location"].endswith(f"/{c}/"), (r.status_code, r.headers)
+    r = anonymous("GET", owner.url(c) + "/")
+    assert r.status_code == 200 and r.text == "<h1>home</h1>", (r.status_code, r.text)
+    assert anonymous("GET", owner.url(c, "docs/")).text == "<h1>docs</h1>"
+    r = anonymous("GET", owner.url(c, "data"), allow_redirects=False)
+    assert r.status_code == 301 and r.headers["Location"].endswith("/data/")
+    r = anonymous("GET", owner.url(c, "data/"))
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html"), (r.status_code, r.text)
+    assert 'href="./a%2Ecsv"' in r.text and 'href="./sub/"' in r.text and 'href="../"' in r.text, r.text
+    r = anonymous("GET", owner.url(c, "missing.html"))
+    assert r.status_code == 404 and r.text == "<h1>lost</h1>", (r.status_code, r.text)
+
+    # The owner's token gets the API's listing, and the web view when it asks.
+    token = {"X-Auth-Token": owner.token()}
+    r = requests.get(owner.url(c), headers=token, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200 and "data/a.csv" in r.text.split(), r.text
+    r = requests.get(owner.url(c) + "/", headers={**token, "X-Web-Mode": "true"}, timeout=HTTP_TIMEOUT)
+    assert r.text == "<h1>home</h1>"
+    # Without the ACL nobody anonymous gets anything, site or not.
+    swift.run("post", "-r", "", c)
+    assert anonymous("GET", owner.url(c) + "/").status_code == 401
+    assert anonymous("GET", owner.url(c, "data/")).status_code == 401
+
+
 # --------------------------------------------------------------------------------------------
 # 5. TempURL
 

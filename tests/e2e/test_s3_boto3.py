@@ -206,6 +206,10 @@ def test_create_list_head_locate_and_delete_bucket(owner: Owner) -> None:
     fails_with("NoSuchBucket", 404, s3.list_objects_v2, Bucket=name)
     fails_with("NoSuchBucket", 404, s3.delete_bucket, Bucket=name)
     fails_with("NoSuchBucket", 404, s3.put_object, Bucket=name, Key="k", Body=b"x")
+    # S3's naming rules hold for new buckets: too short, upper case, shaped like an address.
+    for bad in ("ab", "Upper-Case-Bucket", "192.168.5.4", "-leading-hyphen"):
+        fails_with("InvalidBucketName", 400, s3.create_bucket, Bucket=bad)
+        assert bad not in owner.swift.list()
 
 
 def test_delete_non_empty_bucket_is_bucket_not_empty(owner: Owner) -> None:

@@ -168,7 +168,7 @@ operator_role = member
 reseller_admin_role = admin
 [object-storage-feature-enabled]
 # What /info lists; container sync, FormPOST and static websites are not served yet.
-discoverable_apis = slo,dlo,tempurl,formpost,account_quotas,container_quotas,bulk_delete,bulk_upload
+discoverable_apis = slo,dlo,tempurl,formpost,staticweb,account_quotas,container_quotas,bulk_delete,bulk_upload
 container_sync = false
 object_versioning = true
 discoverability = true

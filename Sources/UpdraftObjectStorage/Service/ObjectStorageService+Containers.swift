@@ -47,6 +47,16 @@ extension ObjectStorageService {
         return container
     }
 
+    /// A container's static web site settings (its `web-*` metadata: `web-index`,
+    /// `web-listings`, `web-error`, `web-listings-css`, `web-listings-label`), read without
+    /// asking who wants them, as Swift's staticweb middleware does: they only shape answers to
+    /// requests that are authorized on their own. Empty when the container does not exist.
+    public func websiteSettings(_ project: String, _ name: String) async throws(UpdraftError) -> Metadata {
+        try checkContainerName(name)
+        let container = try await read { db in try await Self.containerRow(project, name, db) }
+        return container?.metadata.filter { $0.key.hasPrefix("web-") } ?? [:]
+    }
+
     /// Creates the container, or changes it when it exists; true when it was created.
     /// Serves `PUT /v1/AUTH_{project}/{container}`.
     @discardableResult

@@ -17,6 +17,7 @@ extension HTTPField.Name {
     static let destination = known("Destination")
     static let destinationAccount = known("Destination-Account")
     static let copyFrom = known("X-Copy-From")
+    static let webMode = known("X-Web-Mode")
     static let copyFromAccount = known("X-Copy-From-Account")
     static let copiedFrom = known("X-Copied-From")
     static let copiedFromAccount = known("X-Copied-From-Account")

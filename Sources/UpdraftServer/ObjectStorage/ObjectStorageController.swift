@@ -77,6 +77,7 @@ struct ObjectStorageController: Sendable {
             return try await formPost(request, target, container, boundary: boundary)
         }
         let caller = try await caller(request, context, target)
+        if let page = try await staticWeb(request, target, caller: caller) { return page }
         switch (target.container, target.object) {
         case (nil, _):
             return try await account(request, target.project, caller: caller)
@@ -229,7 +230,7 @@ struct ObjectStorageController: Sendable {
                 "max_deletes_per_request": .integer(limits.maxDeletesPerRequest), "max_failed_deletes": 1000,
             ]),
             "bulk_upload": .object(["max_containers_per_extraction": 10000, "max_failed_extractions": 1000]),
-            "formpost": .object(["allowed_digests": .array(["sha1", "sha256", "sha512"])]),
+            "formpost": .object(["allowed_digests": .array(["sha1", "sha256", "sha512"])]), "staticweb": .object([:]),
         ])
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],

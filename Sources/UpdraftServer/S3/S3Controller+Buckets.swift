@@ -19,6 +19,7 @@ extension S3Controller {
                 try await storage.updateContainer(project, bucket, change, caller: caller)
                 return Response(status: .ok)
             }
+            try Self.checkNewBucketName(bucket)
             try await storage.putContainer(project, bucket, change, caller: caller)
             return Response(status: .ok, headers: [.location: "/" + bucket])
         case .head:
@@ -47,6 +48,22 @@ extension S3Controller {
         default:
             throw UpdraftError(.unsupported, "This operation is not supported.", kind: "NotImplemented")
         }
+    }
+
+    /// S3's rules for a new bucket's name: 3 to 63 lower-case letters, digits, dots and
+    /// hyphens, starting and ending with a letter or digit, with no `..` and not shaped like an
+    /// IPv4 address. Existing containers of other names stay reachable through S3.
+    static func checkNewBucketName(_ name: String) throws(UpdraftError) {
+        let bytes = Array(name.utf8)
+        let allowed = { (byte: UInt8) in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        let valid =
+            (3...63).contains(bytes.count)
+            && bytes.allSatisfy { allowed($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+            && allowed(bytes[0]) && allowed(bytes[bytes.count - 1]) && !name.contains("..")
+            && !(name.split(separator: ".").count == 4 && name.split(separator: ".").allSatisfy { UInt8($0) != nil })
+        guard valid else { throw UpdraftError(.badRequest, "The specified bucket is not valid.", kind: "InvalidBucketName") }
     }
 
     /// The container read ACL of a canned S3 ACL: `public-read` lets anyone read and list.
