@@ -440,6 +440,9 @@ def test_multipart_parts_listing_copy_and_small_part_rule(owner: Owner) -> None:
     assert done["ETag"] == f'"{want}"'
     got = s3.get_object(Bucket=name, Key="joined.bin")
     assert got["Body"].read() == p1 + p2 and got["Metadata"] == {"color": "green"}
+    # The listing shows the same S3 ETag, as S3 lists a multipart object.
+    listed = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])}
+    assert listed["joined.bin"] == f'"{want}"', listed
 
     # A part other than the last smaller than 5 MiB: EntityTooSmall.
     up = s3.create_multipart_upload(Bucket=name, Key="small.bin")["UploadId"]

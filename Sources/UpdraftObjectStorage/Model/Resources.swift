@@ -95,6 +95,9 @@ public struct ListingQuery: Sendable {
     public var endMarker: String?
     public var limit: Int?
     public var reverse = false
+    /// List an object completed from S3 multipart parts with its S3 ETag (`<md5>-<parts>`),
+    /// as an S3 listing shows it, rather than the MD5 of its bytes.
+    public var s3ETags = false
 
     public init(
         prefix: String? = nil, delimiter: String? = nil, marker: String? = nil, endMarker: String? = nil, limit: Int? = nil,

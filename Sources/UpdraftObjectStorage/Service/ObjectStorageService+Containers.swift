@@ -146,14 +146,20 @@ extension ObjectStorageService {
         let entries = try await read { db in
             try await Self.collect(query, limit: limit) { bounds, count in
                 var sql: SQLQueryString = """
-                    SELECT name, size, etag, content_type, modified_at FROM object_entries
-                    WHERE container_id = \(bind: container.id)
+                    SELECT name, size, etag, content_type, modified_at\(unsafeRaw: query.s3ETags ? ", headers" : "")
+                    FROM object_entries WHERE container_id = \(bind: container.id)
                     """
                 sql += bounds.sql
                 sql += " LIMIT \(unsafeRaw: String(count))"
                 return try await db.raw(sql).all().map { row in
-                    ListingEntry.object(
-                        name: try row.string("name"), size: Int64(try row.int("size")), etag: try row.string("etag"),
+                    var etag = try row.string("etag")
+                    if query.s3ETags, let headers = try row.optionalString("headers"), headers != "{}",
+                        let s3 = Self.decode(headers)[Self.s3ETagHeader]
+                    {
+                        etag = s3
+                    }
+                    return ListingEntry.object(
+                        name: try row.string("name"), size: Int64(try row.int("size")), etag: etag,
                         contentType: try row.string("content_type"), modifiedAt: try row.double("modified_at"))
                 }
             }

@@ -109,8 +109,9 @@ extension S3Controller {
             }
             marker = decoded
         }
-        let listing = ListingQuery(
+        var listing = ListingQuery(
             prefix: query["prefix"], delimiter: query["delimiter"], marker: marker, limit: maxKeys + 1)
+        listing.s3ETags = true
         let (_, all) = try await storage.listObjects(project, bucket, listing, caller: caller)
         let truncated = all.count > maxKeys
         let entries = Array(all.prefix(maxKeys))
