@@ -125,13 +125,16 @@ struct DirectWriter {
         return (size, md5.finalize().hexString)
     }
 
-    /// `pwrite` until `count` bytes from `base` are at `offset`.
+    /// `pwrite` until `count` bytes from `base` are at `offset`. A filesystem that accepted
+    /// `O_DIRECT` at open but refuses the write (`EINVAL`) gets it through the page cache.
     static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int, at offset: Int64) throws(UpdraftError) {
         var done = 0
         while done < count {
             let n = pwrite(fd, base + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
+                let flags = fcntl(fd, F_GETFL)
+                if errno == EINVAL, flags & oDirect != 0, fcntl(fd, F_SETFL, flags & ~oDirect) == 0 { continue }
                 throw .internal("cannot write object data: \(String(cString: strerror(errno)))")
             }
             done += n

@@ -139,10 +139,15 @@ final class LocalBlobReader: BlobReader {
                 buffer.moveReaderIndex(forwardBy: skip)
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { raw in
                     guard let base = raw.baseAddress else { return 0 }
-                    var total = 0
-                    while total < wanted {
-                        let n = pread(descriptor, base + total, wanted - total, off_t(offset) + off_t(total))
+                    var (total, source, size) = (0, descriptor, wanted)
+                    while total < size {
+                        let n = pread(source, base + total, size - total, off_t(offset) + off_t(total))
                         if n < 0, errno == EINTR { continue }
+                        // A filesystem that refuses the direct read: the same bytes through the cache.
+                        if n < 0, errno == EINVAL, source != self.descriptor {
+                            (source, size) = (self.descriptor, count)
+                            continue
+                        }
                         if n <= 0 { break }
                         total += n
                     }
