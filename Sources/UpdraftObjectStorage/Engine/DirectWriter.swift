@@ -21,6 +21,8 @@ struct DirectWriter {
     /// Bytes per buffer, a multiple of any disk block size; small enough that a 1 MiB object
     /// is written half while its other half is hashed.
     static let bufferSize = 512 << 10
+    /// Buffers an upload fills in turn: one being filled, the others' writes in flight.
+    static let buffersPerUpload = 4
     static let alignment = 4096
     /// Linux's `O_DIRECT`, which Glibc's module leaves out (it needs `_GNU_SOURCE`).
     #if arch(arm64)
@@ -64,13 +66,15 @@ struct DirectWriter {
         }
         guard fd >= 0 else { throw .internal("cannot create \(path): \(String(cString: strerror(errno)))") }
         let (descriptor, direct) = (fd, isDirect)
-        let buffers = [Buffer.take(), Buffer.take()]
+        let buffers = (0..<buffersPerUpload).map { _ in Buffer.take() }
         defer { for buffer in buffers { buffer.give() } }
         var md5 = Insecure.MD5()
         var size: Int64 = 0
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var (current, filled, offset, inFlight) = (0, 0, Int64(0), false)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                // The buffers whose writes are in flight.
+                var writing: Set<Int> = []
+                var (current, filled, offset) = (0, 0, Int64(0))
                 for try await chunk in bytes {
                     guard size + Int64(chunk.readableBytes) <= limit else {
                         throw UpdraftError.overLimit("Your request is too large.")
@@ -88,15 +92,17 @@ struct DirectWriter {
                         rest.moveReaderIndex(forwardBy: count)
                         filled += count
                         guard filled == bufferSize else { continue }
-                        // The other buffer's write must end before it is filled again.
-                        if inFlight { try await group.next() }
-                        let (buffer, at) = (buffers[current], offset)
+                        let (buffer, at, index) = (buffers[current], offset, current)
                         group.addTask {
                             try await pool.runIfActive {
                                 try writeAll(descriptor, buffer.memory.baseAddress.unsafelyUnwrapped, bufferSize, at: at)
                             }
+                            return index
                         }
-                        (inFlight, offset, filled, current) = (true, offset + Int64(bufferSize), 0, 1 - current)
+                        writing.insert(current)
+                        (offset, filled, current) = (offset + Int64(bufferSize), 0, (current + 1) % buffers.count)
+                        // A buffer is filled again only once its write has ended.
+                        while writing.contains(current), let done = try await group.next() { writing.remove(done) }
                     }
                 }
                 try await group.waitForAll()
