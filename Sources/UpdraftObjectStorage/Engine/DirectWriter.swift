@@ -8,9 +8,9 @@ import UpdraftCore
     import Glibc
 #endif
 
-/// Streams a new file to disk past the page cache: bytes are copied into one of two aligned
-/// buffers and hashed (MD5) on the caller's task, while the other buffer is written with
-/// `O_DIRECT` on the blocking-I/O pool. Hashing and the disk work in parallel, and a large
+/// Streams a new file to disk past the page cache: bytes are copied into aligned buffers
+/// (``buffersPerUpload`` of them, in turn) and hashed (MD5) on the caller's task, while full
+/// buffers are written with `O_DIRECT` on the blocking-I/O pool. Hashing and the disk work in parallel, and a large
 /// upload neither copies into nor dirties the page cache (on a VM, the first touch of a
 /// page-cache page costs more than the disk). The tail that does not fill a disk block is
 /// written through the page cache, then one `fsync` makes the file durable.
