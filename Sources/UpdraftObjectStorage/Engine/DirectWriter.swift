@@ -10,8 +10,8 @@ import UpdraftCore
 
 /// Streams a new file to disk past the page cache: bytes are copied into aligned buffers
 /// (``buffersPerUpload`` of them, in turn) and hashed (MD5) on the caller's task, while full
-/// buffers are written with `O_DIRECT` on the blocking-I/O pool. Hashing and the disk work in parallel, and a large
-/// upload neither copies into nor dirties the page cache (on a VM, the first touch of a
+/// buffers are written with `O_DIRECT` on the blocking-I/O pool. Hashing and the disk work in
+/// parallel, and a large upload neither copies into nor dirties the page cache (on a VM, the first touch of a
 /// page-cache page costs more than the disk). The tail that does not fill a disk block is
 /// written through the page cache, then one `fsync` makes the file durable.
 ///
@@ -34,7 +34,7 @@ struct DirectWriter {
     /// Aligned buffers kept for the next upload, so each upload reuses memory already mapped.
     static let spare = Mutex<[Buffer]>([])
 
-    /// An aligned buffer, handed to the I/O pool while the caller fills the other one.
+    /// An aligned buffer, handed to the I/O pool while the caller fills the next one.
     struct Buffer: @unchecked Sendable {
         let memory: UnsafeMutableRawBufferPointer
 
@@ -58,14 +58,10 @@ struct DirectWriter {
     static func write<Bytes: AsyncSequence>(
         _ bytes: Bytes, to path: String, limit: Int64, pool: NIOThreadPool
     ) async throws(UpdraftError) -> (size: Int64, md5: String) where Bytes.Element == ByteBuffer {
-        var isDirect = true
         var fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | oDirect, 0o600)
-        if fd < 0, errno == EINVAL {
-            isDirect = false
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        }
+        if fd < 0, errno == EINVAL { fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw .internal("cannot create \(path): \(String(cString: strerror(errno)))") }
-        let (descriptor, direct) = (fd, isDirect)
+        let descriptor = fd
         let buffers = (0..<buffersPerUpload).map { _ in Buffer.take() }
         defer { for buffer in buffers { buffer.give() } }
         var md5 = Insecure.MD5()
@@ -113,7 +109,7 @@ struct DirectWriter {
                     let aligned = count / alignment * alignment
                     if aligned > 0 { try writeAll(descriptor, base, aligned, at: at) }
                     if count > aligned {
-                        if direct { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~oDirect) }
+                        _ = dropDirect(descriptor)
                         try writeAll(descriptor, base + aligned, count - aligned, at: at + Int64(aligned))
                     }
                     guard fsync(descriptor) == 0 else {
@@ -138,12 +134,17 @@ struct DirectWriter {
         while done < count {
             let n = pwrite(fd, base + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
-                if errno == EINTR { continue }
-                let flags = fcntl(fd, F_GETFL)
-                if errno == EINVAL, flags & oDirect != 0, fcntl(fd, F_SETFL, flags & ~oDirect) == 0 { continue }
-                throw .internal("cannot write object data: \(String(cString: strerror(errno)))")
+                let error = errno
+                if error == EINTR || (error == EINVAL && dropDirect(fd)) { continue }
+                throw .internal("cannot write object data: \(String(cString: strerror(error)))")
             }
             done += n
         }
+    }
+
+    /// Turns `O_DIRECT` off on `fd`; false when it was not on (or cannot be turned off).
+    static func dropDirect(_ fd: Int32) -> Bool {
+        let flags = fcntl(fd, F_GETFL)
+        return flags >= 0 && flags & oDirect != 0 && fcntl(fd, F_SETFL, flags & ~oDirect) == 0
     }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
