@@ -31,6 +31,8 @@ extension ObjectStorageService {
         var fields: [String: String] = [:]
         var result = FormPostResult(status: 400, message: "no files to process")
         var files = 0
+        // The TempURL keys, read once the first file needs them.
+        var keys: [String]?
         do {
             while let part = try await form.next() {
                 guard let filename = part.filename else {
@@ -46,7 +48,8 @@ extension ObjectStorageService {
                     (result.status, result.message) = (400, "max file count exceeded")
                     break
                 }
-                let (write, maxSize) = try await formWrite(fields, part, project, container, paths: paths)
+                if keys == nil { keys = await signingKeys(project, container) }
+                let (write, maxSize) = try formWrite(fields, part, paths: paths, keys: keys ?? [])
                 let name = prefix + (filename.isEmpty ? "filename" : filename)
                 do {
                     let bytes = form.body(limit: maxSize)
@@ -65,11 +68,11 @@ extension ObjectStorageService {
         return result
     }
 
-    /// The write one file of a form makes and its size limit, once the fields sign the form.
-    func formWrite(
-        _ fields: [String: String], _ part: FormData.Part, _ project: String, _ container: String,
-        paths: [String]
-    ) async throws(UpdraftError) -> (ObjectWrite, Int64) {
+    /// The write one file of a form makes and its size limit, once the fields sign the form
+    /// with one of `keys`.
+    func formWrite(_ fields: [String: String], _ part: FormData.Part, paths: [String], keys: [String])
+        throws(UpdraftError) -> (ObjectWrite, Int64)
+    {
         var write = ObjectWrite()
         guard let maxSize = Int64(fields["max_file_size"] ?? "0") else {
             throw .badRequest("FormPost: max_file_size not an integer")
@@ -97,7 +100,7 @@ extension ObjectStorageService {
                 fields["expires"] ?? "0",
             ].joined(separator: "\n")
         }
-        guard Self.signs(fields["signature"] ?? "", any: messages, keys: await signingKeys(project, container)) else {
+        guard Self.signs(fields["signature"] ?? "", any: messages, keys: keys) else {
             throw .unauthorized("FormPost: Invalid Signature")
         }
         return (write, maxSize)

@@ -24,7 +24,7 @@ extension ObjectStorageController {
                 metadata[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
             }
             index = value("web-index")
-            listings = ["true", "yes", "on", "1", "t", "y"].contains(value("web-listings")?.lowercased() ?? "")
+            listings = ObjectStorageController.isTrue(value("web-listings"))
             error = value("web-error")
             css = value("web-listings-css")
             label = value("web-listings-label")
@@ -38,7 +38,7 @@ extension ObjectStorageController {
     /// (a token without `X-Web-Mode`, a TempURL, a container that is no site).
     func staticWeb(_ request: Request, _ target: Target, caller: ObjectStorageService.Caller) async throws -> Response? {
         guard request.method == .get || request.method == .head, let container = target.container else { return nil }
-        let webMode = ["true", "yes", "on", "1", "t", "y"].contains(request.headers[.webMode]?.lowercased() ?? "")
+        let webMode = Self.isTrue(request.headers[.webMode])
         switch caller {
         case .anonymous: break
         case .user: if !webMode { return nil }

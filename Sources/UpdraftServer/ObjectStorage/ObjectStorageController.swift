@@ -39,6 +39,9 @@ struct ObjectStorageController: Sendable {
         var object: String?
         /// The decoded path as Swift itself would see it (`/v1/AUTH_.../c/o`), for TempURL signatures.
         var swiftPath: String
+
+        /// The paths a TempURL or FormPOST signature may cover: Swift's own, and the request's.
+        var signedPaths: [String] { [swiftPath, "/object-store" + swiftPath] }
     }
 
     static let root = "/object-store/v1/"
@@ -104,10 +107,9 @@ struct ObjectStorageController: Sendable {
             }
         }
         let url = ObjectStorageService.TempURL(signature: signature, expires: expires, prefix: query["temp_url_prefix"])
-        let paths = [target.swiftPath, "/object-store" + target.swiftPath]
         guard
             await storage.verify(
-                url, method: request.method.rawValue, paths: paths, project: target.project, container: container,
+                url, method: request.method.rawValue, paths: target.signedPaths, project: target.project, container: container,
                 object: object)
         else {
             throw .unauthorized("Temp URL invalid")
@@ -127,9 +129,8 @@ struct ObjectStorageController: Sendable {
     /// answers: the status line as text, or a 303 to the form's `redirect` with
     /// `status` and `message` in its query.
     func formPost(_ request: Request, _ target: Target, _ container: String, boundary: String) async throws -> Response {
-        let paths = [target.swiftPath, "/object-store" + target.swiftPath]
         let result = try await storage.formPost(
-            target.project, container, prefix: target.object ?? "", paths: paths,
+            target.project, container, prefix: target.object ?? "", paths: target.signedPaths,
             form: FormDataStream(request.body, boundary: boundary))
         let statusLine = ObjectStorageService.statusLine(code: result.status)
         guard let redirect = result.redirect else {
@@ -152,6 +153,11 @@ struct ObjectStorageController: Sendable {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~/")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// Swift's `config_true_value`: whether a header, query or metadata value means yes.
+    static func isTrue(_ value: String?) -> Bool {
+        ["true", "1", "yes", "on", "t", "y"].contains(value?.lowercased() ?? "")
     }
 
     /// The request's headers as lower-cased names and values, for metadata.

@@ -33,9 +33,7 @@ enum SwiftListing {
             guard let value = Int(limit) else { throw .preconditionFailed("Value of limit must be a positive integer") }
             listing.limit = value
         }
-        if let reverse = query["reverse"]?.lowercased() {
-            listing.reverse = ["true", "1", "yes", "on", "t", "y"].contains(reverse)
-        }
+        listing.reverse = ObjectStorageController.isTrue(query["reverse"])
         return listing
     }
 
