@@ -47,8 +47,8 @@ extension ObjectStorageController {
         let slash = request.uri.path.hasSuffix("/")
         let project = target.project
         guard let object = target.object else {
-            _ = try await storage.container(project, container, caller: caller)
-            let site = Website(try await storage.websiteSettings(project, container))
+            // The listing permission the container answer needs; its metadata holds the settings.
+            let site = Website(try await storage.container(project, container, caller: caller).metadata)
             guard site.enabled else {
                 if webMode { throw UpdraftError.notFound("The resource could not be found.") }
                 return nil
