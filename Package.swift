@@ -124,6 +124,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "UpdraftBlockStorage",
+            dependencies: [
+                "UpdraftCore",
+                "UpdraftDatabase",
+                "QEMU",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "UpdraftCompute",
             dependencies: [
                 "UpdraftCore",
@@ -146,6 +157,7 @@ let package = Package(
                 "UpdraftCompute",
                 "UpdraftNetwork",
                 "UpdraftObjectStorage",
+                "UpdraftBlockStorage",
                 "QEMU",
                 "GuestImage",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -172,7 +184,7 @@ let package = Package(
             name: "UpdraftTests",
             dependencies: [
                 "UpdraftCore", "UpdraftDatabase", "UpdraftIdentity", "UpdraftImage", "UpdraftCompute", "UpdraftNetwork",
-                "UpdraftObjectStorage", "UpdraftServer", "LinuxNet", "QEMU", "GuestImage",
+                "UpdraftObjectStorage", "UpdraftBlockStorage", "UpdraftServer", "LinuxNet", "QEMU", "GuestImage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],

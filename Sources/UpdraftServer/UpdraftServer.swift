@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import UpdraftBlockStorage
 import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
@@ -35,6 +36,7 @@ public enum UpdraftServer {
         public var compute = ComputeService.Configuration()
         public var network = NetworkService.Configuration()
         public var objectStorage = ObjectStorageService.Configuration()
+        public var blockStorage = BlockStorageService.Configuration()
 
         /// What carries tenant networks: Linux bridges, namespaces, nftables and dnsmasq,
         /// unless a test or a scale simulation asks for the fake one.
@@ -74,7 +76,7 @@ public enum UpdraftServer {
     /// (compute plugs its servers into networking's ports when networking is on).
     static func apis(networking: Bool) -> [any API.Type] {
         [IdentityAPI.self, ImageAPI.self, ObjectStorageAPI.self, S3API.self] + (networking ? [NetworkAPI.self] : [])
-            + [ComputeAPI.self]
+            + [BlockStorageAPI.self, ComputeAPI.self]
     }
 
     /// Everything one running cloud is made of, built from a configuration.

@@ -39,7 +39,7 @@ public struct Network: NeutronResource, Equatable {
 
     /// Neutron's body; provider attributes only for an administrator (``CodingUserInfoKey/neutronAdminView``).
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("admin_state_up", adminStateUp)
         try c.put("status", status)

@@ -71,7 +71,7 @@ public struct Port: NeutronResource, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("network_id", networkID)
         try c.put("mac_address", macAddress)

@@ -41,7 +41,7 @@ public struct Router: NeutronResource, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("admin_state_up", adminStateUp)
         try c.put("status", status)
@@ -82,7 +82,7 @@ public struct FloatingIP: NeutronResource, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("floating_network_id", floatingNetworkID)
         try c.put("floating_ip_address", floatingIPAddress)

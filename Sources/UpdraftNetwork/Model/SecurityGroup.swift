@@ -19,7 +19,7 @@ public struct SecurityGroup: NeutronResource, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("stateful", stateful)
         try c.put("shared", false)
@@ -63,7 +63,7 @@ public struct SecurityGroupRule: NeutronResource, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("security_group_id", securityGroupID)
         try c.put("direction", direction)

@@ -36,7 +36,7 @@ public struct StandardAttributes: Sendable, Equatable {
     }
 
     /// Writes the attributes as Neutron shows them, `project_id` twice (as `tenant_id` too).
-    func write(to c: inout KeyedEncodingContainer<NeutronKey>) throws {
+    func write(to c: inout KeyedEncodingContainer<FieldKey>) throws {
         try c.put("id", id)
         if let name { try c.put("name", name) }
         try c.put("description", description)
@@ -59,25 +59,6 @@ extension NeutronResource {
     public subscript<T>(dynamicMember keyPath: WritableKeyPath<StandardAttributes, T>) -> T {
         get { standard[keyPath: keyPath] }
         set { standard[keyPath: keyPath] = newValue }
-    }
-}
-
-/// A key of Neutron's JSON, by name.
-struct NeutronKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-extension KeyedEncodingContainer where K == NeutronKey {
-    /// Writes `value` under `key`; nil is written as `null`, as Neutron shows unset attributes.
-    mutating func put<T: Encodable>(_ key: String, _ value: T?) throws {
-        if let value {
-            try encode(value, forKey: NeutronKey(stringValue: key))
-        } else {
-            try encodeNil(forKey: NeutronKey(stringValue: key))
-        }
     }
 }
 

@@ -62,7 +62,7 @@ public struct Subnet: NeutronResource, Equatable {
     public var network: IPNetwork? { IPNetwork(cidr) }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: NeutronKey.self)
+        var c = encoder.container(keyedBy: FieldKey.self)
         try standard.write(to: &c)
         try c.put("network_id", networkID)
         try c.put("ip_version", ipVersion)

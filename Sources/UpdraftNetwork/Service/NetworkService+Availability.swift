@@ -35,7 +35,7 @@ extension NetworkService {
         public var subnets: [SubnetAvailability]
 
         public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: NeutronKey.self)
+            var c = encoder.container(keyedBy: FieldKey.self)
             try c.put("network_id", networkID)
             try c.put("network_name", networkName)
             try c.put("project_id", projectID)

@@ -130,7 +130,7 @@ extension NetworkService {
         public var subnetIDs: [String]
 
         public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: NeutronKey.self)
+            var c = encoder.container(keyedBy: FieldKey.self)
             try c.put("id", id)
             try c.put("project_id", projectID)
             try c.put("tenant_id", projectID)

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import QEMU
 import UpdraftCore
 import UpdraftDatabase
 
@@ -32,6 +33,15 @@ struct Assembly: Sendable {
     /// Makes `value` available to the APIs built after this one.
     mutating func provide<T: Sendable>(_ value: T) {
         provided[ObjectIdentifier(T.self)] = value
+    }
+
+    /// The one cache of base images that instances' root disks and volumes are made on,
+    /// under `DATA/cache/base`.
+    mutating func baseImageCache() throws -> QEMU.BaseImageCache {
+        if let cache = optional(QEMU.BaseImageCache.self) { return cache }
+        let cache = QEMU.BaseImageCache(directory: configuration.dataDirectory + "/cache/base", img: try QEMU.Img())
+        provide(cache)
+        return cache
     }
 
     /// A service an earlier API provided, or nil when no API in the list provides it.

@@ -1,0 +1,59 @@
+import Foundation
+import QEMU
+import ServiceLifecycle
+import UpdraftBlockStorage
+import UpdraftCore
+import UpdraftDatabase
+import UpdraftImage
+
+/// Cinder v3 under `/volume`: volumes as qcow2 files under `DATA/volumes`, made from images
+/// on the same cached bases instances boot from. Its service runs the slow work the API
+/// accepts with 202.
+struct BlockStorageAPI: API {
+    static let profile = APIProfile(name: "volume", faults: .nova, jsonBodiesOnly: true)
+    static var migrations: [Migration] { BlockStorageSchema.migrations }
+
+    let controller: BlockStorageController
+    let services: [any Service]
+
+    static func build(_ assembly: inout Assembly) async throws -> BlockStorageAPI {
+        let configuration = assembly.configuration
+        let backend = LocalVolumeBackend(
+            directory: configuration.dataDirectory + "/volumes", img: try QEMU.Img(),
+            bases: try assembly.baseImageCache())
+        let service = BlockStorageService(
+            configuration: configuration.blockStorage, database: assembly.database, backend: backend,
+            images: assembly.optional(ImageService.self).map(VolumeImagesBridge.init), logger: assembly.logger)
+        try await service.start()
+        assembly.provide(service)
+        return BlockStorageAPI(
+            controller: BlockStorageController(
+                storage: service, publicBase: assembly.publicBase, bodyLimit: configuration.bodyLimit),
+            services: [service])
+    }
+
+    var catalog: [CatalogItem] {
+        [
+            CatalogItem(type: "volumev3", name: "cinderv3", path: "/volume/v3/%(project_id)s"),
+            CatalogItem(type: "block-storage", name: "cinder", path: "/volume/v3/%(project_id)s"),
+        ]
+    }
+
+    func register(on routes: Routes) {
+        controller.register(on: routes)
+    }
+}
+
+/// Block storage's view of the image service: a volume from an image reads the image's file in place.
+struct VolumeImagesBridge: VolumeImages {
+    let images: ImageService
+
+    func image(_ id: String, caller: AuthContext) async throws -> VolumeImage {
+        let image = try await images.image(id, caller: caller)
+        return VolumeImage(
+            id: image.id, name: image.name, path: image.status == .active ? images.dataPath(of: image) : nil,
+            diskFormat: image.diskFormat ?? "raw", containerFormat: image.containerFormat ?? "bare",
+            size: image.size ?? 0, virtualSize: image.virtualSize, minDisk: image.minDisk, minRAM: image.minRAM,
+            checksum: image.checksum, properties: image.properties)
+    }
+}
