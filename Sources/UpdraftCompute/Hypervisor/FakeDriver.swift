@@ -100,7 +100,9 @@ public actor FakeDriver: HypervisorDriver {
     }
 
     public func snapshot(_ id: String, to path: String, format: String) async throws {
-        _ = try entry(id)
+        if try entry(id).spec.rootVolume != nil {
+            throw HypervisorError.invalidState("instance \(id) boots from a volume and has no root disk of its own")
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data("fake disk of \(id)\n".utf8)) else {
             throw HypervisorError.failed("cannot write \(path)")
         }
@@ -116,8 +118,11 @@ public actor FakeDriver: HypervisorDriver {
         instances[spec.id] = e
     }
 
+    /// Replaces the entry with `spec`, keeping the volumes the instance has.
     public func rebuild(_ spec: InstanceSpec) async throws {
         try await pause()
+        var spec = spec
+        if let old = instances[spec.id] { spec.volumes = old.spec.volumes }
         instances[spec.id] = Entry(spec: spec, state: .running, console: "UPDRAFT-GUEST-READY instance-id=\(spec.id)\n")
     }
 
