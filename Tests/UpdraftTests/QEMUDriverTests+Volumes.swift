@@ -1,7 +1,17 @@
 import Foundation
+import GuestImage
+import QEMU
 import Testing
 
 @testable import UpdraftCompute
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The built tiny guest image, when `updraft image build tiny` has run on this machine.
+private let tinyImage = GuestImage.cached(
+    cacheDirectory: GuestImage.defaultCacheDirectory(environment: ProcessInfo.processInfo.environment))
 
 extension QEMUDriverTests {
     @Test("spec.json keeps volumes with their PCI slots in snake_case, and reads records from before volumes")
@@ -68,6 +78,45 @@ extension QEMUDriverTests {
         }
     }
 
+    @Test("a stopped instance's volumes change only in its record; a suspended one refuses changes")
+    func volumesOfStoppedInstance() async throws {
+        let data = "/tmp/ud-" + UUID().uuidString.prefix(8).lowercased()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let driver = QEMUDriver(configuration: .init(dataDirectory: data))
+        let id = UUID().uuidString.lowercased()
+        let files = try await driver.files(id)
+        try FileManager.default.createDirectory(atPath: files.directory, withIntermediateDirectories: true)
+        let record = QEMUDriver.InstanceRecord(
+            id: id, name: "vm", vcpus: 1, memoryMB: 64, rootGB: 1, imageID: "img", basePath: "/c/img.raw", baseFormat: "raw",
+            hasKernel: false, hasRamdisk: false, commandLine: nil, hasConfigDrive: false, websocketPort: nil)
+        try await driver.writeRecord(record, files: files)
+        let one = VolumeDisk(volumeID: "11111111-aaaa", source: .file(path: data + "/one.qcow2", format: "qcow2"))
+        let two = VolumeDisk(volumeID: "22222222-bbbb", source: .file(path: data + "/two.raw", format: "raw"), readOnly: true)
+        let three = VolumeDisk(volumeID: "33333333-cccc", source: .file(path: data + "/three.raw", format: "raw"))
+
+        try await driver.attachVolume(id, one)
+        try await driver.attachVolume(id, one)
+        try await driver.attachVolume(id, two)
+        try await driver.detachVolume(id, volumeID: one.volumeID)
+        try await driver.attachVolume(id, three)
+        try await driver.detachVolume(id, volumeID: "not-attached")
+        #expect(try await driver.readRecord(id).volumes == [.init(disk: two, slot: 0x11), .init(disk: three, slot: 0x10)])
+        #expect(try await driver.resizeVolume(id, volumeID: two.volumeID, sizeBytes: 1 << 31) == false)
+        #expect(try await driver.snapshotVolume(id, volumeID: two.volumeID, to: data + "/copy.qcow2") == false)
+        #expect(!FileManager.default.fileExists(atPath: data + "/copy.qcow2"))
+        await #expect(throws: HypervisorError.notFound("nope")) { try await driver.attachVolume("nope", one) }
+
+        #expect(FileManager.default.createFile(atPath: files.memoryState, contents: Data()))
+        let suspended = "suspended instance \(id); resume it first"
+        await #expect(throws: HypervisorError.invalidState("cannot attach a volume to " + suspended)) {
+            try await driver.attachVolume(id, one)
+        }
+        await #expect(throws: HypervisorError.invalidState("cannot detach a volume from " + suspended)) {
+            try await driver.detachVolume(id, volumeID: two.volumeID)
+        }
+        #expect(try await driver.readRecord(id).volumes?.count == 2)
+    }
+
     @Test("an instance booted from volume has no root disk to snapshot, and a resize changes only vCPUs and memory")
     func bootFromVolumeRecord() async throws {
         let data = "/tmp/ud-" + UUID().uuidString.prefix(8).lowercased()
@@ -101,4 +150,202 @@ extension QEMUDriverTests {
         #expect(!FileManager.default.fileExists(atPath: files.directory))
         #expect(FileManager.default.fileExists(atPath: data + "/root.qcow2"))
     }
+
+    @Test("the fake driver keeps each instance's volumes and answers resize and snapshot only while it runs")
+    func fakeDriverVolumes() async throws {
+        let fake = FakeDriver()
+        let id = UUID().uuidString.lowercased()
+        try await fake.spawn(makeSpec(id: id, imagePath: "/unused"))
+        let volume = VolumeDisk(volumeID: "v1", source: .file(path: "/v/1", format: "qcow2"))
+        try await fake.attachVolume(id, volume)
+        try await fake.attachVolume(id, volume)
+        #expect(try await fake.volumes(id) == [volume])
+        #expect(try await fake.resizeVolume(id, volumeID: "v1", sizeBytes: 2 << 30))
+        try await fake.powerOff(id, grace: .zero)
+        #expect(try await fake.resizeVolume(id, volumeID: "v1", sizeBytes: 2 << 30) == false)
+        try await fake.rebuild(makeSpec(id: id, imagePath: "/unused"))
+        #expect(try await fake.volumes(id) == [volume])
+        try await fake.detachVolume(id, volumeID: "v1")
+        #expect(try await fake.volumes(id).isEmpty)
+    }
+
+    @Test(
+        "a real guest sees a volume hot-plugged, grown, copied live, kept across suspend and boots, and unplugged",
+        .enabled(if: qemuToolsAvailable && tinyImage != nil, "needs QEMU, qemu-img, genisoimage and the built tiny image"),
+        .timeLimit(.minutes(10)))
+    func volumesOnRealGuest() async throws {
+        let image = try #require(tinyImage)
+        let data = "/tmp/ud-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let configuration = QEMUDriver.Configuration(
+            dataDirectory: data, accelerator: .tcg(reason: "test"), websocketPorts: 15600...15699,
+            shutdownGrace: .seconds(30), killGrace: .seconds(2))
+        let driver = QEMUDriver(configuration: configuration)
+        var impatientConfiguration = configuration
+        impatientConfiguration.volumeDetachTimeout = .seconds(2)
+        let impatient = QEMUDriver(configuration: impatientConfiguration)
+        let id = UUID().uuidString.lowercased()
+        var spec = makeSpec(id: id, imagePath: image.disk.path)
+        spec.image = .init(id: "tiny", path: image.disk.path, diskFormat: "qcow2")
+        spec.memoryMB = 256
+        spec.configDrive = false
+        var pids: [Int32] = []
+        defer {
+            for pid in pids { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: data)
+        }
+        let instance = "\(data)/instances/\(id)"
+        func rememberPID() {
+            if let text = try? String(contentsOfFile: instance + "/qemu.pid", encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                pids.append(pid)
+            }
+        }
+        // A 1 GiB qcow2 volume whose first MiB holds a pattern, to find again in its live copy.
+        let img = try QEMU.Img()
+        let pattern = Data(repeating: 0x5a, count: 1 << 20)
+        let patternFile = data + "/pattern.raw"
+        #expect(FileManager.default.createFile(atPath: patternFile, contents: pattern))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: patternFile))
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.close()
+        let volumePath = data + "/volume.qcow2"
+        try await img.convert(from: patternFile, fromFormat: "raw", to: volumePath, format: "qcow2")
+        let volume = VolumeDisk(volumeID: UUID().uuidString.lowercased(), source: .file(path: volumePath, format: "qcow2"))
+        let node = QEMU.MachineConfiguration.Volume.nodeName(volumeID: volume.volumeID)
+
+        try await driver.spawn(spec)
+        rememberPID()
+        var mark = 0
+        #expect(await console(instance, after: mark, shows: "UPDRAFT-GUEST-READY"))
+
+        // Hot-plug: the guest's kernel finds a 1 GiB disk; a second attach changes nothing.
+        mark = consoleSize(instance)
+        try await driver.attachVolume(id, volume)
+        try await driver.attachVolume(id, volume)
+        #expect(await console(instance, after: mark, shows: "[vdb] 2097152 512-byte logical blocks"))
+        #expect(try await driver.readRecord(id).volumes == [.init(disk: volume, slot: 0x10)])
+
+        // Grown while attached: the guest is told at once.
+        #expect(try await driver.resizeVolume(id, volumeID: volume.volumeID, sizeBytes: 2 << 30))
+        #expect(await console(instance, after: mark, shows: "[vdb] new size: 4194304 512-byte logical blocks"))
+
+        // A live copy: a standalone qcow2 of the volume's new size.
+        let copy = data + "/copy.qcow2"
+        #expect(try await driver.snapshotVolume(id, volumeID: volume.volumeID, to: copy))
+        let copied = try await img.info(path: copy, format: "qcow2")
+        #expect(copied.virtualSize == 2 << 30 && copied.backingFile == nil)
+        try await img.convert(from: copy, fromFormat: "qcow2", to: data + "/copy.raw", format: "raw")
+        let copiedBytes = try FileHandle(forReadingFrom: URL(fileURLWithPath: data + "/copy.raw"))
+        #expect(try copiedBytes.read(upToCount: (1 << 20) + 1) == pattern + Data([0]))
+        try copiedBytes.close()
+
+        // A paused guest cannot release the disk: the detach gives up and the volume stays.
+        try await driver.pause(id)
+        do {
+            try await impatient.detachVolume(id, volumeID: volume.volumeID)
+            Issue.record("a paused guest released its disk")
+        } catch HypervisorError.failed(let message) {
+            #expect(message.contains("did not release the disk of volume \(volume.volumeID)"), "\(message)")
+        }
+        #expect(try await driver.readRecord(id).volumes?.count == 1)
+        try await driver.unpause(id)
+        try await driver.detachVolume(id, volumeID: volume.volumeID)
+        #expect(try await driver.readRecord(id).volumes == [])
+        let monitor = try await QEMU.Monitor.connect(socketPath: instance + "/qmp-ops.sock")
+        #expect(try await !monitor.peripheralDeviceIDs().contains(node + "-device"))
+        #expect(try await monitor.blockNodes()[node] == nil)
+        await monitor.close()
+
+        // Plugged in again, then suspended and resumed: the device is where the saved state wants it.
+        mark = consoleSize(instance)
+        try await driver.attachVolume(id, volume)
+        #expect(await console(instance, after: mark, shows: "[vdb] 4194304 512-byte logical blocks"))
+        try await driver.suspend(id)
+        spec.volumes = [volume]
+        try await driver.resume(spec)
+        rememberPID()
+        #expect(try await driver.powerStates()[id] == .running)
+        #expect(try await driver.resizeVolume(id, volumeID: volume.volumeID, sizeBytes: 3 << 30))
+        #expect(await console(instance, after: mark, shows: "[vdb] new size: 6291456 512-byte logical blocks"))
+
+        // Stopped, the volume is the caller's to grow or copy; the next boot has it from the start.
+        try await driver.powerOff(id, grace: .seconds(60))
+        #expect(try await driver.resizeVolume(id, volumeID: volume.volumeID, sizeBytes: 4 << 30) == false)
+        #expect(try await driver.snapshotVolume(id, volumeID: volume.volumeID, to: data + "/copy2.qcow2") == false)
+        #expect(!FileManager.default.fileExists(atPath: data + "/copy2.qcow2"))
+        mark = consoleSize(instance)
+        try await driver.powerOn(spec)
+        rememberPID()
+        #expect(await console(instance, after: mark, shows: "[vdb] 6291456 512-byte logical blocks"))
+        #expect(await console(instance, after: mark, shows: "UPDRAFT-GUEST-READY"))
+        print("QEMU driver, volume on a real guest:\n" + diskLines(instance))
+        try await driver.destroy(id)
+        #expect(FileManager.default.fileExists(atPath: volumePath))
+
+        // Booted from a volume: no disk of its own, the volume is the first virtio disk and the
+        // config drive comes after it.
+        let bootID = UUID().uuidString.lowercased()
+        let rootPath = data + "/root.qcow2"
+        try await img.createOverlay(base: image.disk.path, baseFormat: .qcow2, path: rootPath, sizeBytes: nil)
+        var bootSpec = makeSpec(id: bootID, imagePath: "/unused")
+        bootSpec.image = nil
+        bootSpec.memoryMB = 256
+        bootSpec.volumes = [
+            VolumeDisk(volumeID: UUID().uuidString.lowercased(), source: .file(path: rootPath, format: "qcow2"), bootIndex: 0)
+        ]
+        try await driver.spawn(bootSpec)
+        let bootInstance = "\(data)/instances/\(bootID)"
+        if let text = try? String(contentsOfFile: bootInstance + "/qemu.pid", encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            pids.append(pid)
+        }
+        #expect(await console(bootInstance, after: 0, shows: "UPDRAFT-GUEST-READY instance-id=\(bootID)"))
+        #expect(await console(bootInstance, after: 0, shows: "[vda] 34816 512-byte logical blocks"))
+        #expect(await console(bootInstance, after: 0, shows: "config drive on /dev/vdb"))
+        #expect(!FileManager.default.fileExists(atPath: bootInstance + "/disk"))
+        // A live copy of the root volume flattens its backing chain: the same bytes as the image.
+        let rootVolumeID = try #require(bootSpec.rootVolume?.volumeID)
+        #expect(try await driver.snapshotVolume(bootID, volumeID: rootVolumeID, to: data + "/root-copy.qcow2"))
+        #expect(try await img.info(path: data + "/root-copy.qcow2", format: "qcow2").backingFile == nil)
+        try await img.convert(from: data + "/root-copy.qcow2", fromFormat: "qcow2", to: data + "/root-copy.raw", format: "raw")
+        try await img.convert(from: image.disk.path, fromFormat: "qcow2", to: data + "/tiny.raw", format: "raw")
+        #expect(FileManager.default.contentsEqual(atPath: data + "/root-copy.raw", andPath: data + "/tiny.raw"))
+        print("QEMU driver, booted from volume:\n" + diskLines(bootInstance))
+        await #expect(
+            throws: HypervisorError.invalidState("instance \(bootID) boots from a volume and has no root disk of its own")
+        ) {
+            try await driver.snapshot(bootID, to: data + "/root-snap.qcow2", format: "qcow2")
+        }
+        try await driver.destroy(bootID)
+        #expect(FileManager.default.fileExists(atPath: rootPath))
+    }
+}
+
+/// The size of an instance's `console.log` now, to look only at what comes after.
+private func consoleSize(_ instance: String) -> Int {
+    FileManager.default.contents(atPath: instance + "/console.log")?.count ?? 0
+}
+
+/// The console lines about virtio disks and the config drive, for the test log.
+private func diskLines(_ instance: String) -> String {
+    let data = FileManager.default.contents(atPath: instance + "/console.log") ?? Data()
+    return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+        .filter { $0.contains("[vd") || $0.contains("config drive") || $0.contains("GUEST-READY") }
+        .joined(separator: "\n")
+}
+
+/// Whether the instance's console shows `text` past byte `offset` within `timeout` (TCG guests are slow).
+private func console(_ instance: String, after offset: Int, shows text: String, timeout: Duration = .seconds(180)) async
+    -> Bool
+{
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let data = FileManager.default.contents(atPath: instance + "/console.log") ?? Data()
+        if String(decoding: data.dropFirst(offset), as: UTF8.self).contains(text) { return true }
+        try? await Task.sleep(for: .milliseconds(500))
+    }
+    return false
 }

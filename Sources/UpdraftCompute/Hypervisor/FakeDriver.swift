@@ -143,6 +143,46 @@ public actor FakeDriver: HypervisorDriver {
         try entry(id).spec.nics
     }
 
+    /// Records the volume; attaching it twice succeeds.
+    public func attachVolume(_ id: String, _ volume: VolumeDisk) async throws {
+        var e = try entry(id)
+        if !e.spec.volumes.contains(where: { $0.volumeID == volume.volumeID }) { e.spec.volumes.append(volume) }
+        instances[id] = e
+    }
+
+    /// Drops the volume from the record; an unknown volume succeeds.
+    public func detachVolume(_ id: String, volumeID: String) async throws {
+        var e = try entry(id)
+        e.spec.volumes.removeAll { $0.volumeID == volumeID }
+        instances[id] = e
+    }
+
+    /// True (as a running hypervisor grows it) when the instance runs or is paused and has the
+    /// volume; the fake holds no bytes, so nothing else changes.
+    public func resizeVolume(_ id: String, volumeID: String, sizeBytes: Int64) async throws -> Bool {
+        try isLive(id, with: volumeID)
+    }
+
+    /// When the instance runs or is paused and has the volume, writes a small stand-in file at
+    /// `path` and returns true; otherwise false with nothing written.
+    public func snapshotVolume(_ id: String, volumeID: String, to path: String) async throws -> Bool {
+        guard try isLive(id, with: volumeID) else { return false }
+        guard FileManager.default.createFile(atPath: path, contents: Data("fake volume \(volumeID)\n".utf8)) else {
+            throw HypervisorError.failed("cannot write \(path)")
+        }
+        return true
+    }
+
+    private func isLive(_ id: String, with volumeID: String) throws -> Bool {
+        let e = try entry(id)
+        return [.running, .paused].contains(e.state) && e.spec.volumes.contains { $0.volumeID == volumeID }
+    }
+
+    /// The volumes instance `id` has now (for tests).
+    public func volumes(_ id: String) throws -> [VolumeDisk] {
+        try entry(id).spec.volumes
+    }
+
     public func powerStates() async throws -> [String: PowerState] {
         instances.mapValues(\.state)
     }

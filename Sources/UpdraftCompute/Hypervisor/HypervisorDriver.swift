@@ -44,6 +44,23 @@ public protocol HypervisorDriver: Sendable {
     func attachInterface(_ id: String, _ nic: InstanceSpec.NIC) async throws
     /// Unplugs the NIC of `portID`: from a running guest at once, and from every later boot.
     func detachInterface(_ id: String, portID: String) async throws
+    /// Plugs a block-storage volume into the instance: hot into a running (or paused) guest,
+    /// and in every later boot. Attaching an attached volume succeeds.
+    func attachVolume(_ id: String, _ volume: VolumeDisk) async throws
+    /// Unplugs the volume `volumeID`: from a running guest once the guest has released it (a
+    /// guest that does not is `.failed`, and the volume stays attached), and from every later
+    /// boot. Detaching a volume that is not attached succeeds.
+    func detachVolume(_ id: String, volumeID: String) async throws
+    /// Grows the attached volume `volumeID` to `sizeBytes` in the running hypervisor, which
+    /// tells the guest at once; true when done. False, with nothing changed, when the instance
+    /// does not run or the volume is not plugged in: then nothing holds the file and the
+    /// caller grows it itself (a running hypervisor holds a write lock on the file).
+    func resizeVolume(_ id: String, volumeID: String, sizeBytes: Int64) async throws -> Bool
+    /// A crash-consistent point-in-time copy of the attached volume `volumeID`, made by the
+    /// running hypervisor while the guest goes on, written to `path` as a standalone qcow2;
+    /// true when done. False, with nothing written, when the instance does not run or the
+    /// volume is not plugged in: then the caller copies the file itself.
+    func snapshotVolume(_ id: String, volumeID: String, to path: String) async throws -> Bool
 
     /// The power state of every instance this host knows, running or not.
     func powerStates() async throws -> [String: PowerState]

@@ -36,17 +36,23 @@ public actor QEMUDriver: HypervisorDriver {
         public var killGrace: Duration
         /// How long a launched QEMU may take until its QMP socket accepts.
         public var launchTimeout: Duration
+        /// How long a volume detach waits for the guest to release the disk (a TCG guest is slow).
+        public var volumeDetachTimeout: Duration
+        /// How long a live copy of a volume may take.
+        public var volumeCopyTimeout: Duration
 
         /// Settings under one data directory: `DATA/instances` and `DATA/cache/base`, with the
         /// tools found by name, the accelerator probed, `pc` machines, websocket ports
-        /// 5700–5999, a 60 s shutdown grace and a 5 s kill grace.
+        /// 5700–5999, a 60 s shutdown grace, a 5 s kill grace, 60 s for a guest to release a
+        /// detached volume and an hour for a live volume copy.
         public init(
             dataDirectory: String, qemuBinary: String = "qemu-system-x86_64", qemuImgBinary: String = "qemu-img",
             genisoimageBinary: String = "genisoimage", accelerator: QEMU.Accelerator? = nil,
             machineType: QEMU.MachineConfiguration.MachineType = .pc,
             capacity: (vcpus: Int, memoryMB: Int, diskGB: Int)? = nil, websocketPorts: ClosedRange<Int> = 5700...5999,
             shutdownGrace: Duration = .seconds(60), killGrace: Duration = .seconds(5),
-            launchTimeout: Duration = .seconds(30)
+            launchTimeout: Duration = .seconds(30), volumeDetachTimeout: Duration = .seconds(60),
+            volumeCopyTimeout: Duration = .seconds(3600)
         ) {
             self.instancesDirectory = dataDirectory + "/instances"
             self.imageCacheDirectory = dataDirectory + "/cache/base"
@@ -60,6 +66,8 @@ public actor QEMUDriver: HypervisorDriver {
             self.shutdownGrace = shutdownGrace
             self.killGrace = killGrace
             self.launchTimeout = launchTimeout
+            self.volumeDetachTimeout = volumeDetachTimeout
+            self.volumeCopyTimeout = volumeCopyTimeout
         }
     }
 
