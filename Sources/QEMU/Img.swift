@@ -36,6 +36,11 @@ extension QEMU {
             self.binary = try QEMU.locateBinary(binary)
         }
 
+        /// Creates an empty standalone image of `sizeBytes` at `path` (`create`).
+        public func create(path: String, format: MachineConfiguration.Disk.Format, sizeBytes: Int64) async throws {
+            try await QEMU.runChecked(binary, ["create", "-q", "-f", format.rawValue, path, String(sizeBytes)])
+        }
+
         /// Creates a qcow2 image at `path` backed by `base`, so it stores only what the guest
         /// changes. `sizeBytes` grows the overlay past the base's size; nil keeps the base's.
         public func createOverlay(base: String, baseFormat: MachineConfiguration.Disk.Format, path: String, sizeBytes: Int64?)

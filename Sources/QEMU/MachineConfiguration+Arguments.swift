@@ -31,6 +31,20 @@ extension QEMU.MachineConfiguration {
             }
             argv += ["-drive", drive]
         }
+        // Before every other -device, so their automatic slots go around the volumes' fixed ones.
+        for volume in volumes {
+            var blockdev = "driver=\(volume.format.rawValue),node-name=\(volume.nodeName),file.driver=file"
+            blockdev += ",file.filename=\(Self.escape(volume.path))"
+            if volume.readOnly {
+                blockdev += ",read-only=on"
+            }
+            var device = "virtio-blk-pci,drive=\(volume.nodeName),id=\(volume.deviceID),serial=\(Self.escape(volume.serial))"
+            device += ",addr=\(Volume.address(volume.slot))"
+            if let bootIndex = volume.bootIndex {
+                device += ",bootindex=\(bootIndex)"
+            }
+            argv += ["-blockdev", blockdev, "-device", device]
+        }
         if let kernelBoot {
             argv += ["-kernel", kernelBoot.kernel]
             if let initrd = kernelBoot.initrd {

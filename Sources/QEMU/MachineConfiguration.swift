@@ -122,6 +122,8 @@ extension QEMU {
         public var accelerator: Accelerator
         public var machineType: MachineType
         public var disks: [Disk]
+        /// Block-storage volumes, each at its own PCI slot; a root volume has `bootIndex` 0.
+        public var volumes: [Volume]
         public var kernelBoot: DirectKernelBoot?
         /// The serial console log; appended to across boots and written with no reader attached.
         public var serialLogPath: String
@@ -146,10 +148,10 @@ extension QEMU {
         public var logPath: String?
 
         /// A machine with the given identity and size; everything else has Nova-like defaults
-        /// (`pc`, SMBIOS serial = `uuid`, no disks, no VNC, daemonized).
+        /// (`pc`, SMBIOS serial = `uuid`, no disks or volumes, no VNC, daemonized).
         public init(
             name: String, uuid: String, vcpus: Int, memoryMiB: Int, accelerator: Accelerator,
-            machineType: MachineType = .pc, disks: [Disk] = [], kernelBoot: DirectKernelBoot? = nil,
+            machineType: MachineType = .pc, disks: [Disk] = [], volumes: [Volume] = [], kernelBoot: DirectKernelBoot? = nil,
             serialLogPath: String, qmpSocketPath: String, pidFilePath: String, vnc: VNC? = nil,
             smbios: SMBIOS? = nil, nics: [NIC] = [], incomingStateFile: String? = nil, startPaused: Bool = false,
             daemonize: Bool = true
@@ -161,6 +163,7 @@ extension QEMU {
             self.accelerator = accelerator
             self.machineType = machineType
             self.disks = disks
+            self.volumes = volumes
             self.kernelBoot = kernelBoot
             self.serialLogPath = serialLogPath
             self.qmpSocketPath = qmpSocketPath

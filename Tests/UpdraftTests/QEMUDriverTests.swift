@@ -7,7 +7,7 @@ import Testing
     import Glibc
 #endif
 
-private let qemuToolsAvailable = ["qemu-system-x86_64", "qemu-img", "genisoimage"].allSatisfy { name in
+let qemuToolsAvailable = ["qemu-system-x86_64", "qemu-img", "genisoimage"].allSatisfy { name in
     ["/usr/bin/", "/usr/local/bin/", "/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
 }
 
@@ -112,7 +112,7 @@ struct QEMUDriverTests {
         let driver = QEMUDriver(configuration: .init(dataDirectory: data))
         let id = UUID().uuidString.lowercased()
         var spec = makeSpec(id: id, imagePath: "/unused")
-        spec.image.diskFormat = "vmdk"
+        spec.image?.diskFormat = "vmdk"
         await #expect(throws: HypervisorError.self) { try await driver.spawn(spec) }
         #expect(!FileManager.default.fileExists(atPath: "\(data)/instances/\(id)"))
         #expect(try await driver.powerStates().isEmpty)
@@ -278,11 +278,11 @@ struct QEMUDriverTests {
 }
 
 /// Whether `pid` is a live process; a zombie (PID 1 here reaps lazily) has an empty cmdline.
-private func isRunning(_ pid: Int32) -> Bool {
+func isRunning(_ pid: Int32) -> Bool {
     !(FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).isEmpty
 }
 
-private func makeSpec(id: String, imagePath: String) -> InstanceSpec {
+func makeSpec(id: String, imagePath: String) -> InstanceSpec {
     InstanceSpec(
         id: id, vcpus: 1, memoryMB: 64, rootGB: 0,
         image: .init(id: "img-1", path: imagePath, diskFormat: "raw"), configDrive: true,

@@ -100,7 +100,9 @@ public actor FakeDriver: HypervisorDriver {
     }
 
     public func snapshot(_ id: String, to path: String, format: String) async throws {
-        _ = try entry(id)
+        if try entry(id).spec.rootVolume != nil {
+            throw HypervisorError.invalidState("instance \(id) boots from a volume and has no root disk of its own")
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data("fake disk of \(id)\n".utf8)) else {
             throw HypervisorError.failed("cannot write \(path)")
         }
@@ -116,8 +118,11 @@ public actor FakeDriver: HypervisorDriver {
         instances[spec.id] = e
     }
 
+    /// Replaces the entry with `spec`, keeping the volumes the instance has.
     public func rebuild(_ spec: InstanceSpec) async throws {
         try await pause()
+        var spec = spec
+        if let old = instances[spec.id] { spec.volumes = old.spec.volumes }
         instances[spec.id] = Entry(spec: spec, state: .running, console: "UPDRAFT-GUEST-READY instance-id=\(spec.id)\n")
     }
 
@@ -136,6 +141,46 @@ public actor FakeDriver: HypervisorDriver {
     /// The NICs instance `id` has now (for tests).
     public func nics(_ id: String) throws -> [InstanceSpec.NIC] {
         try entry(id).spec.nics
+    }
+
+    /// Records the volume; attaching it twice succeeds.
+    public func attachVolume(_ id: String, _ volume: VolumeDisk) async throws {
+        var e = try entry(id)
+        if !e.spec.volumes.contains(where: { $0.volumeID == volume.volumeID }) { e.spec.volumes.append(volume) }
+        instances[id] = e
+    }
+
+    /// Drops the volume from the record; an unknown volume succeeds.
+    public func detachVolume(_ id: String, volumeID: String) async throws {
+        var e = try entry(id)
+        e.spec.volumes.removeAll { $0.volumeID == volumeID }
+        instances[id] = e
+    }
+
+    /// True (as a running hypervisor grows it) when the instance runs or is paused and has the
+    /// volume; the fake holds no bytes, so nothing else changes.
+    public func resizeVolume(_ id: String, volumeID: String, sizeBytes: Int64) async throws -> Bool {
+        try isLive(id, with: volumeID)
+    }
+
+    /// When the instance runs or is paused and has the volume, writes a small stand-in file at
+    /// `path` and returns true; otherwise false with nothing written.
+    public func snapshotVolume(_ id: String, volumeID: String, to path: String) async throws -> Bool {
+        guard try isLive(id, with: volumeID) else { return false }
+        guard FileManager.default.createFile(atPath: path, contents: Data("fake volume \(volumeID)\n".utf8)) else {
+            throw HypervisorError.failed("cannot write \(path)")
+        }
+        return true
+    }
+
+    private func isLive(_ id: String, with volumeID: String) throws -> Bool {
+        let e = try entry(id)
+        return [.running, .paused].contains(e.state) && e.spec.volumes.contains { $0.volumeID == volumeID }
+    }
+
+    /// The volumes instance `id` has now (for tests).
+    public func volumes(_ id: String) throws -> [VolumeDisk] {
+        try entry(id).spec.volumes
     }
 
     public func powerStates() async throws -> [String: PowerState] {

@@ -16,7 +16,7 @@ public protocol HypervisorDriver: Sendable {
     /// grown to the flavor's root disk, and the config drive) and boots it.
     func spawn(_ spec: InstanceSpec) async throws
     /// Boots an instance whose disks exist (after stop, or on unshelve with `spec`'s disks
-    /// already created by `spawn`).
+    /// already created by `spawn`), with `spec`'s NICs and volumes.
     func powerOn(_ spec: InstanceSpec) async throws
     /// ACPI power-off, then a hard stop after `grace`.
     func powerOff(_ id: String, grace: Duration) async throws
@@ -30,17 +30,37 @@ public protocol HypervisorDriver: Sendable {
     func resume(_ spec: InstanceSpec) async throws
     /// A standalone copy of the instance's root disk (no backing file) in `format`
     /// written to `path`; the instance keeps running (it is paused for the copy when live).
+    /// An instance whose root disk is a volume has none: `.invalidState`.
     func snapshot(_ id: String, to path: String, format: String) async throws
     /// Stops the instance if it runs and removes its disks and runtime files.
     func destroy(_ id: String) async throws
-    /// Grows the root disk and changes vCPUs and memory for the next boot.
+    /// Grows the root disk and changes vCPUs and memory for the next boot (only vCPUs and
+    /// memory when the root disk is a volume).
     func resize(_ spec: InstanceSpec) async throws
-    /// Replaces the root disk with a fresh overlay of `spec`'s image and boots it.
+    /// Replaces the root disk with a fresh overlay of `spec`'s image and boots it; the
+    /// attached volumes stay.
     func rebuild(_ spec: InstanceSpec) async throws
     /// Plugs one more NIC into the instance: hot into a running guest, and in every later boot.
     func attachInterface(_ id: String, _ nic: InstanceSpec.NIC) async throws
     /// Unplugs the NIC of `portID`: from a running guest at once, and from every later boot.
     func detachInterface(_ id: String, portID: String) async throws
+    /// Plugs a block-storage volume into the instance: hot into a running (or paused) guest,
+    /// and in every later boot. Attaching an attached volume succeeds.
+    func attachVolume(_ id: String, _ volume: VolumeDisk) async throws
+    /// Unplugs the volume `volumeID`: from a running guest once the guest has released it (a
+    /// guest that does not is `.failed`, and the volume stays attached), and from every later
+    /// boot. Detaching a volume that is not attached succeeds.
+    func detachVolume(_ id: String, volumeID: String) async throws
+    /// Grows the attached volume `volumeID` to `sizeBytes` in the running hypervisor, which
+    /// tells the guest at once; true when done. False, with nothing changed, when the instance
+    /// does not run or the volume is not plugged in: then nothing holds the file and the
+    /// caller grows it itself (a running hypervisor holds a write lock on the file).
+    func resizeVolume(_ id: String, volumeID: String, sizeBytes: Int64) async throws -> Bool
+    /// A crash-consistent point-in-time copy of the attached volume `volumeID`, made by the
+    /// running hypervisor while the guest goes on, written to `path` as a standalone qcow2;
+    /// true when done. False, with nothing written, when the instance does not run or the
+    /// volume is not plugged in: then the caller copies the file itself.
+    func snapshotVolume(_ id: String, volumeID: String, to path: String) async throws -> Bool
 
     /// The power state of every instance this host knows, running or not.
     func powerStates() async throws -> [String: PowerState]
@@ -204,17 +224,23 @@ public struct InstanceSpec: Sendable, Equatable {
     public var vcpus: Int
     public var memoryMB: Int
     public var rootGB: Int
-    public var image: BootImage
+    /// The image the root disk is made from; nil when the root disk is a volume
+    /// (``rootVolume``), which then wins over an image given anyway.
+    public var image: BootImage?
     public var configDrive: Bool
     public var metadata: Metadata
     /// Its NICs in the order the guest sees them; none on a cloud without networking.
     public var nics: [NIC]
+    /// The block-storage volumes attached to it, the root volume of a server booted from
+    /// volume among them.
+    public var volumes: [VolumeDisk]
 
     public init(
-        id: String, vcpus: Int, memoryMB: Int, rootGB: Int, image: BootImage, configDrive: Bool, metadata: Metadata,
-        nics: [NIC] = []
+        id: String, vcpus: Int, memoryMB: Int, rootGB: Int, image: BootImage?, configDrive: Bool, metadata: Metadata,
+        nics: [NIC] = [], volumes: [VolumeDisk] = []
     ) {
         self.nics = nics
+        self.volumes = volumes
         self.id = id
         self.vcpus = vcpus
         self.memoryMB = memoryMB
@@ -222,6 +248,49 @@ public struct InstanceSpec: Sendable, Equatable {
         self.image = image
         self.configDrive = configDrive
         self.metadata = metadata
+    }
+}
+
+extension InstanceSpec {
+    /// The volume the instance boots from (`bootIndex` 0), if its root disk is a volume.
+    public var rootVolume: VolumeDisk? {
+        volumes.first { $0.bootIndex == 0 }
+    }
+}
+
+/// A block-storage volume as the hypervisor attaches it: where its bytes are and how the guest sees it.
+public struct VolumeDisk: Sendable, Equatable, Codable {
+    /// Where QEMU reads the volume. Only local files today; a Ceph RBD case would be added here.
+    public enum Source: Sendable, Equatable, Codable {
+        /// An image file on this host in `format`, `qcow2` or `raw` (never probed).
+        case file(path: String, format: String)
+    }
+
+    /// The block-storage volume's id.
+    public var volumeID: String
+    public var source: Source
+    /// Whether the guest may only read it (a read-only attachment).
+    public var readOnly: Bool
+    /// The serial the guest sees (/dev/disk/by-id/virtio-<serial>): the volume id's first 20 characters, as Nova sets it.
+    public var serial: String
+    /// 0 when the volume is the root disk of a server booted from volume; nil for a data volume.
+    public var bootIndex: Int?
+
+    /// The volume `volumeID` read from `source`; its serial is the id's first 20 characters.
+    public init(volumeID: String, source: Source, readOnly: Bool = false, bootIndex: Int? = nil) {
+        self.volumeID = volumeID
+        self.source = source
+        self.readOnly = readOnly
+        self.serial = String(volumeID.prefix(20))
+        self.bootIndex = bootIndex
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case volumeID = "volume_id"
+        case source
+        case readOnly = "read_only"
+        case serial
+        case bootIndex = "boot_index"
     }
 }
 

@@ -3,20 +3,27 @@ import QEMU
 import UpdraftCore
 
 extension QEMUDriver {
-    /// Creates the root disk overlay (grown to the flavor's root disk), copies a kernel and
-    /// ramdisk into the instance directory, builds the config drive, and returns the record
-    /// to boot with (not yet written).
-    func createDisks(for spec: InstanceSpec, files: InstanceFiles) async throws -> InstanceRecord {
-        let img = try QEMU.Img(binary: configuration.qemuImgBinary)
-        let base = try await baseImage(spec.image)
-        let baseSize = try await img.info(path: base.path, format: base.format.rawValue).virtualSize
-        let wanted = Int64(spec.rootGB) << 30
-        try await img.createOverlay(
-            base: base.path, baseFormat: base.format, path: files.disk, sizeBytes: wanted > baseSize ? wanted : nil)
-        if let kernel = spec.image.kernelPath {
+    /// Creates the root disk overlay (grown to the flavor's root disk) unless `rootOnVolume`,
+    /// copies a kernel and ramdisk into the instance directory, builds the config drive, and
+    /// returns the record to boot with (not yet written), `spec`'s volumes at their slots.
+    func createDisks(for spec: InstanceSpec, files: InstanceFiles, rootOnVolume: Bool) async throws -> InstanceRecord {
+        var base: (path: String, format: QEMU.MachineConfiguration.Disk.Format)?
+        if !rootOnVolume {
+            guard let image = spec.image else {
+                throw HypervisorError.invalidState("instance \(spec.id) has neither an image nor a root volume to boot from")
+            }
+            let img = try QEMU.Img(binary: configuration.qemuImgBinary)
+            let cached = try await baseImage(image)
+            let baseSize = try await img.info(path: cached.path, format: cached.format.rawValue).virtualSize
+            let wanted = Int64(spec.rootGB) << 30
+            try await img.createOverlay(
+                base: cached.path, baseFormat: cached.format, path: files.disk, sizeBytes: wanted > baseSize ? wanted : nil)
+            base = cached
+        }
+        if let kernel = spec.image?.kernelPath {
             try FileManager.default.copyItem(atPath: kernel, toPath: files.kernel)
         }
-        if let ramdisk = spec.image.ramdiskPath {
+        if let ramdisk = spec.image?.ramdiskPath {
             try FileManager.default.copyItem(atPath: ramdisk, toPath: files.ramdisk)
         }
         if spec.configDrive {
@@ -24,9 +31,10 @@ extension QEMUDriver {
         }
         return InstanceRecord(
             id: spec.id, name: spec.metadata.name, vcpus: spec.vcpus, memoryMB: spec.memoryMB, rootGB: spec.rootGB,
-            imageID: spec.image.id, basePath: base.path, baseFormat: base.format.rawValue,
-            hasKernel: spec.image.kernelPath != nil, hasRamdisk: spec.image.ramdiskPath != nil,
-            commandLine: spec.image.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil, nics: spec.nics)
+            imageID: spec.image?.id, basePath: base?.path, baseFormat: base?.format.rawValue,
+            hasKernel: spec.image?.kernelPath != nil, hasRamdisk: spec.image?.ramdiskPath != nil,
+            commandLine: spec.image?.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil, nics: spec.nics,
+            volumes: try slotted(spec.volumes, recorded: [], rootSlotFree: rootOnVolume))
     }
 
     /// The cached base for `image`: made once per image id by converting the image file

@@ -30,11 +30,15 @@ extension QEMUDriver {
         return await probe.value
     }
 
-    /// The QEMU command line for `record`, optionally restoring saved memory.
+    /// The QEMU command line for `record`, optionally restoring saved memory: the root disk
+    /// (none when it is a volume), the config drive, the volumes at their slots, the NICs.
     func machine(
         for record: InstanceRecord, files: InstanceFiles, accelerator: QEMU.Accelerator, incoming: Bool
-    ) -> QEMU.MachineConfiguration {
-        var disks = [QEMU.MachineConfiguration.Disk(path: files.disk, format: .qcow2)]
+    ) throws -> QEMU.MachineConfiguration {
+        var disks: [QEMU.MachineConfiguration.Disk] = []
+        if record.hasLocalRoot {
+            disks.append(.init(path: files.disk, format: .qcow2))
+        }
         if record.hasConfigDrive {
             disks.append(.configDrive(path: files.configDrive))
         }
@@ -45,7 +49,8 @@ extension QEMUDriver {
         }
         var machine = QEMU.MachineConfiguration(
             name: Self.processName(record.id), uuid: record.id, vcpus: record.vcpus, memoryMiB: record.memoryMB,
-            accelerator: accelerator, machineType: configuration.machineType, disks: disks, kernelBoot: kernelBoot,
+            accelerator: accelerator, machineType: configuration.machineType, disks: disks,
+            volumes: try (record.volumes ?? []).map(Self.machineVolume), kernelBoot: kernelBoot,
             serialLogPath: files.console, qmpSocketPath: files.qmpSocket, pidFilePath: files.pidFile,
             vnc: record.websocketPort.map { .init(socketPath: files.vncSocket, websocketPort: $0) },
             incomingStateFile: incoming ? files.memoryState : nil)
@@ -90,7 +95,7 @@ extension QEMUDriver {
         // QEMU holds its own copies once started; ours close either way.
         defer { for tap in taps { close(tap) } }
         return try await process.launch(
-            machine(for: record, files: files, accelerator: accelerator, incoming: incoming), logFile: files.launchLog,
+            try machine(for: record, files: files, accelerator: accelerator, incoming: incoming), logFile: files.launchLog,
             descriptors: taps, timeout: configuration.launchTimeout)
     }
 

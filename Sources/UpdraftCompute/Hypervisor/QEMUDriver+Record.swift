@@ -9,10 +9,12 @@ extension QEMUDriver {
         var vcpus: Int
         var memoryMB: Int
         var rootGB: Int
-        var imageID: String
-        /// The base image the overlay `disk` is backed by, and its format.
-        var basePath: String
-        var baseFormat: String
+        /// The image the root disk was made from; nil when the root disk is a volume.
+        var imageID: String?
+        /// The base image the overlay `disk` is backed by, and its format; nil when there is
+        /// no `disk` because the root disk is a volume.
+        var basePath: String?
+        var baseFormat: String?
         /// Whether `kernel` and `ramdisk` were copied into the instance directory.
         var hasKernel: Bool
         var hasRamdisk: Bool
@@ -21,6 +23,9 @@ extension QEMUDriver {
         var websocketPort: Int?
         /// The NICs every boot plugs in, in order (absent in records written before networking).
         var nics: [InstanceSpec.NIC]?
+        /// The volumes every boot plugs in, each at the PCI slot it was given when first
+        /// attached (absent in records written before volumes).
+        var volumes: [AttachedVolume]?
 
         enum CodingKeys: String, CodingKey {
             case id = "uuid"
@@ -37,6 +42,38 @@ extension QEMUDriver {
             case hasConfigDrive = "config_drive"
             case websocketPort = "websocket_port"
             case nics
+            case volumes
+        }
+
+        /// Whether the root disk is the instance's own `disk` overlay (else it is a volume).
+        var hasLocalRoot: Bool { basePath != nil }
+    }
+
+    /// A volume in `spec.json`: the volume as compute gave it, and the PCI slot its device
+    /// keeps across hot-plug, suspend and every boot. Stored as the volume's own keys plus
+    /// `pci_slot`.
+    struct AttachedVolume: Codable, Equatable, Sendable {
+        var disk: VolumeDisk
+        var slot: Int
+
+        init(disk: VolumeDisk, slot: Int) {
+            self.disk = disk
+            self.slot = slot
+        }
+
+        private enum SlotKeys: String, CodingKey {
+            case slot = "pci_slot"
+        }
+
+        init(from decoder: any Decoder) throws {
+            disk = try VolumeDisk(from: decoder)
+            slot = try decoder.container(keyedBy: SlotKeys.self).decode(Int.self, forKey: .slot)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try disk.encode(to: encoder)
+            var container = encoder.container(keyedBy: SlotKeys.self)
+            try container.encode(slot, forKey: .slot)
         }
     }
 

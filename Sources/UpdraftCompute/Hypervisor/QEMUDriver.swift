@@ -36,17 +36,23 @@ public actor QEMUDriver: HypervisorDriver {
         public var killGrace: Duration
         /// How long a launched QEMU may take until its QMP socket accepts.
         public var launchTimeout: Duration
+        /// How long a volume detach waits for the guest to release the disk (a TCG guest is slow).
+        public var volumeDetachTimeout: Duration
+        /// How long a live copy of a volume may take.
+        public var volumeCopyTimeout: Duration
 
         /// Settings under one data directory: `DATA/instances` and `DATA/cache/base`, with the
         /// tools found by name, the accelerator probed, `pc` machines, websocket ports
-        /// 5700–5999, a 60 s shutdown grace and a 5 s kill grace.
+        /// 5700–5999, a 60 s shutdown grace, a 5 s kill grace, 60 s for a guest to release a
+        /// detached volume and an hour for a live volume copy.
         public init(
             dataDirectory: String, qemuBinary: String = "qemu-system-x86_64", qemuImgBinary: String = "qemu-img",
             genisoimageBinary: String = "genisoimage", accelerator: QEMU.Accelerator? = nil,
             machineType: QEMU.MachineConfiguration.MachineType = .pc,
             capacity: (vcpus: Int, memoryMB: Int, diskGB: Int)? = nil, websocketPorts: ClosedRange<Int> = 5700...5999,
             shutdownGrace: Duration = .seconds(60), killGrace: Duration = .seconds(5),
-            launchTimeout: Duration = .seconds(30)
+            launchTimeout: Duration = .seconds(30), volumeDetachTimeout: Duration = .seconds(60),
+            volumeCopyTimeout: Duration = .seconds(3600)
         ) {
             self.instancesDirectory = dataDirectory + "/instances"
             self.imageCacheDirectory = dataDirectory + "/cache/base"
@@ -60,6 +66,8 @@ public actor QEMUDriver: HypervisorDriver {
             self.shutdownGrace = shutdownGrace
             self.killGrace = killGrace
             self.launchTimeout = launchTimeout
+            self.volumeDetachTimeout = volumeDetachTimeout
+            self.volumeCopyTimeout = volumeCopyTimeout
         }
     }
 
@@ -105,15 +113,16 @@ public actor QEMUDriver: HypervisorDriver {
                 undo.add("remove \(files.directory)") { try FileManager.default.removeItem(atPath: files.directory) }
                 undo.add("stop the QEMU of \(spec.id)") { await self.hardStop(spec.id, files: files) }
                 try await run("spawn \(spec.id)") {
-                    var record = try await createDisks(for: spec, files: files)
+                    var record = try await createDisks(for: spec, files: files, rootOnVolume: spec.rootVolume != nil)
                     try await launch(&record, files: files)
                 }
             }
         }
     }
 
-    /// Boots an instance from its existing disks; a saved memory state is restored (as
-    /// libvirt's managed save is). Booting a running instance succeeds.
+    /// Boots an instance from its existing disks with `spec`'s NICs and volumes (a volume
+    /// keeps the PCI slot it had); a saved memory state is restored (as libvirt's managed
+    /// save is). Booting a running instance succeeds.
     public func powerOn(_ spec: InstanceSpec) async throws {
         try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
@@ -122,6 +131,7 @@ public actor QEMUDriver: HypervisorDriver {
             record.vcpus = spec.vcpus
             record.memoryMB = spec.memoryMB
             record.nics = spec.nics
+            record.volumes = try slotted(spec.volumes, recorded: record.volumes ?? [], rootSlotFree: !record.hasLocalRoot)
             try await run("power on \(spec.id)") {
                 if FileManager.default.fileExists(atPath: files.memoryState) {
                     try await restore(&record, files: files)
@@ -221,16 +231,23 @@ public actor QEMUDriver: HypervisorDriver {
             }
             // The saved device state has the NICs it had; only their taps may have moved.
             if let nics = record.nics, nics.map(\.portID) == spec.nics.map(\.portID) { record.nics = spec.nics }
+            // Likewise its volumes, each at its recorded slot; only their files may have moved.
+            if let volumes = record.volumes, Set(volumes.map(\.disk.volumeID)) == Set(spec.volumes.map(\.volumeID)) {
+                record.volumes = try slotted(spec.volumes, recorded: volumes, rootSlotFree: false)
+            }
             try await run("resume \(spec.id)") { try await restore(&record, files: files) }
         }
     }
 
     /// A standalone copy of the root disk. A running guest is paused for the copy (`stop`
-    /// flushes its disk) and continued after, even if the copy fails.
+    /// flushes its disk) and continued after, even if the copy fails. A root disk that is a
+    /// volume is `.invalidState`: block storage snapshots it.
     public func snapshot(_ id: String, to path: String, format: String) async throws {
         try await locks.withLock(id) {
             let files = try self.files(id)
-            _ = try readRecord(id)
+            guard try readRecord(id).hasLocalRoot else {
+                throw HypervisorError.invalidState("instance \(id) boots from a volume and has no root disk of its own")
+            }
             var pausedHere = false
             if running(id) != nil {
                 try await withMonitor(id, doing: "snapshot") { monitor in
@@ -257,7 +274,8 @@ public actor QEMUDriver: HypervisorDriver {
     }
 
     /// Stops QEMU (verified by pid and name) and removes the instance directory; the shared
-    /// base image stays. Destroying an unknown instance succeeds.
+    /// base image and the volumes' files (block storage's) stay. Destroying an unknown
+    /// instance succeeds.
     public func destroy(_ id: String) async throws {
         try await locks.withLock(id) {
             let files = try self.files(id)
@@ -272,7 +290,8 @@ public actor QEMUDriver: HypervisorDriver {
     }
 
     /// Grows the root disk to the flavor's size and records vCPUs and memory for the next
-    /// boot. The instance must be stopped; a disk is never shrunk.
+    /// boot (only those when the root disk is a volume). The instance must be stopped; a disk
+    /// is never shrunk.
     public func resize(_ spec: InstanceSpec) async throws {
         try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
@@ -281,22 +300,25 @@ public actor QEMUDriver: HypervisorDriver {
                 throw HypervisorError.invalidState("instance \(spec.id) must be stopped to resize")
             }
             try await run("resize \(spec.id)") {
-                let img = try QEMU.Img(binary: configuration.qemuImgBinary)
-                let wanted = Int64(spec.rootGB) << 30
-                let current = try await img.info(path: files.disk, format: "qcow2").virtualSize
-                if wanted > current {
-                    try await img.resize(path: files.disk, format: .qcow2, sizeBytes: wanted)
+                if record.hasLocalRoot {
+                    let img = try QEMU.Img(binary: configuration.qemuImgBinary)
+                    let wanted = Int64(spec.rootGB) << 30
+                    let current = try await img.info(path: files.disk, format: "qcow2").virtualSize
+                    if wanted > current {
+                        try await img.resize(path: files.disk, format: .qcow2, sizeBytes: wanted)
+                    }
+                    record.rootGB = spec.rootGB
                 }
                 record.vcpus = spec.vcpus
                 record.memoryMB = spec.memoryMB
-                record.rootGB = spec.rootGB
                 try writeRecord(record, files: files)
             }
         }
     }
 
     /// Stops the instance, replaces its root disk (and config drive) with fresh ones for
-    /// `spec`'s image, and boots it.
+    /// `spec`'s image, and boots it with the volumes it has. A root disk that is a volume is
+    /// block storage's to reimage: only the config drive is made again.
     public func rebuild(_ spec: InstanceSpec) async throws {
         try await locks.withLock(spec.id) {
             let files = try self.files(spec.id)
@@ -307,9 +329,10 @@ public actor QEMUDriver: HypervisorDriver {
                 where FileManager.default.fileExists(atPath: path) {
                     try FileManager.default.removeItem(atPath: path)
                 }
-                var record = try await createDisks(for: spec, files: files)
+                var record = try await createDisks(for: spec, files: files, rootOnVolume: !old.hasLocalRoot)
                 record.websocketPort = old.websocketPort
                 record.nics = old.nics ?? spec.nics
+                record.volumes = old.volumes ?? record.volumes
                 try await launch(&record, files: files)
             }
         }
