@@ -53,11 +53,6 @@ extension QEMU {
             try await QEMU.runChecked(binary, arguments)
         }
 
-        /// Creates an empty image of `sizeBytes` at `path` (thin: a qcow2 or sparse raw file).
-        public func create(path: String, format: MachineConfiguration.Disk.Format, sizeBytes: Int64) async throws {
-            try await QEMU.runChecked(binary, ["create", "-q", "-f", format.rawValue, path, String(sizeBytes)])
-        }
-
         /// Writes a standalone copy of `source` (its backing chain flattened) to `destination`
         /// in `format`. Opens the source shared (`-U`), so a paused VM's disk can be copied.
         public func convert(from source: String, fromFormat: String, to destination: String, format: String)
