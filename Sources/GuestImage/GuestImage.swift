@@ -9,7 +9,7 @@ public enum GuestImage {
     public static let recipe = "tiny"
 
     /// Bumped whenever the recipe's output changes for the same package versions; older caches are rebuilt.
-    public static let recipeVersion = 3
+    public static let recipeVersion = 4
 
     /// The line the guest prints on its serial console when it is ready, followed by its instance id.
     public static let bootMarker = "UPDRAFT-GUEST-READY instance-id="

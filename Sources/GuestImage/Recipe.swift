@@ -10,8 +10,12 @@ extension GuestImage {
         ]
 
         /// Modules Debian builds as `=m` that the guest needs: virtio PCI disks and NICs, the config
-        /// drive's ISO 9660, the ACPI power button reported through evdev, and virtio-rng for entropy.
-        static let modules = ["virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "isofs", "button", "evdev"]
+        /// drive's ISO 9660, ext4 (which also mounts the ext2 busybox's `mke2fs` makes on a volume)
+        /// with the crc32c it asks the crypto API for at mount, the ACPI power button reported
+        /// through evdev, and virtio-rng for entropy.
+        static let modules = [
+            "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "isofs", "ext4", "crc32c_generic", "button", "evdev",
+        ]
 
         /// Shared libraries dropbear and dropbearkey need, looked up in the unpacked packages.
         static let libraries = [
