@@ -3,7 +3,10 @@ two servers on a routed network, one reached from the host through a floating IP
 the guests reaching each other, the metadata service answering each guest for itself, security
 group changes taking effect on running guests, spoofing and other projects getting nothing
 through, `--nic auto` in a fresh project, a kill -9 of `updraft` that SSH survives, and a
-teardown that leaves nothing on the host. Runs on the session's cloud (SQLite and PostgreSQL).
+teardown that leaves nothing on the host. The same two guests carry the block-storage tests:
+a volume hot-attached, written, detached and read back in the other guest, grown and
+snapshotted while attached, hidden from other projects, capped by quota, and an attach that a
+kill -9 interrupts. Runs on the session's cloud (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -93,6 +96,10 @@ class Lab:
 
     def cli(self, *args: str) -> Any:
         return self.cloud.openstack(*args, env=self.env)
+
+    def cli_fails(self, *args: str) -> str:
+        failed = self.cloud.openstack_fails(*args, env=self.env)
+        return failed.stderr + failed.stdout
 
     def boot(self, name: str, *extra: str) -> dict[str, Any]:
         return self.cli("server", "create", unique(name), "--image", "updraft-tiny", "--flavor", self.flavor["id"],
@@ -245,11 +252,143 @@ def test_attaching_an_interface_to_a_running_guest_and_detaching_it(lab: Lab) ->
     lab.cli("network", "delete", other["id"])
 
 
+# --------------------------------------------------------------------------------------------
+# Volumes on the same guests
+
+
+def volume_status(lab: Lab, volume_id: str) -> str:
+    return lab.cli("volume", "show", volume_id)["status"]
+
+
+def volume_device(guest: Guest, volume_id: str) -> str | None:
+    """The guest's disk whose virtio serial is the volume's (its id's first 20 characters, as Nova sets it)."""
+    listing = guest.run("for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/serial 2>/dev/null); done").stdout
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1] == volume_id[:20]:
+            return parts[0]
+    return None
+
+
+def attach(lab: Lab, server: dict[str, Any], guest: Guest, volume_id: str) -> str:
+    """Attaches a volume to a running server and returns the disk the guest sees it as."""
+    lab.cli("server", "add", "volume", server["id"], volume_id)
+    assert eventually(lambda: volume_status(lab, volume_id) == "in-use", 60), volume_status(lab, volume_id)
+    found: list[str] = []
+    assert eventually(lambda: bool(found.append(volume_device(guest, volume_id) or "") or found[-1]), 30), \
+        "the guest does not see the volume"
+    return found[-1]
+
+
+def detach(lab: Lab, server: dict[str, Any], guest: Guest, volume_id: str) -> None:
+    lab.cli("server", "remove", "volume", server["id"], volume_id)
+    assert eventually(lambda: volume_status(lab, volume_id) == "available", 90), volume_status(lab, volume_id)
+    assert volume_device(guest, volume_id) is None, "the guest still has the disk"
+
+
+def new_volume(lab: Lab, *args: str) -> dict[str, Any]:
+    volume = lab.cli("volume", "create", unique("vol"), *args)
+    assert eventually(lambda: volume_status(lab, volume["id"]) == "available", 60), volume_status(lab, volume["id"])
+    return volume
+
+
+def test_a_volume_written_in_one_guest_is_read_back_in_the_other(lab: Lab) -> None:
+    volume = new_volume(lab, "--size", "1")
+    disk = attach(lab, lab.vm1, lab.guest1, volume["id"])
+    size = lab.guest1.run(f"cat /sys/block/{disk}/size").stdout.strip()
+    assert size == str(2 * 1024 * 1024), f"a 1 GiB volume shows {size} sectors"
+    written = lab.guest1.run(
+        f"mke2fs -q /dev/{disk} && mkdir -p /mnt/v && mount -t ext2 /dev/{disk} /mnt/v"
+        f" && echo carried-{volume['id']} > /mnt/v/file && sync && umount /mnt/v", timeout=60)
+    assert written.returncode == 0, written.stderr + lab.guest1.run(
+        "cat /proc/filesystems; lsmod; ls -la /dev/vd* /mnt; dmesg | tail -20").stdout
+    server = lab.cli("server", "show", lab.vm1["id"])
+    assert volume["id"] in str(server["volumes_attached"])
+    detach(lab, lab.vm1, lab.guest1, volume["id"])
+
+    disk = attach(lab, lab.vm2, lab.guest2, volume["id"])
+    read = lab.guest2.run(f"mkdir -p /mnt/v && mount -t ext2 /dev/{disk} /mnt/v && cat /mnt/v/file; umount /mnt/v")
+    assert read.stdout.strip() == f"carried-{volume['id']}", read.stderr
+    lab.data_volume = volume  # type: ignore[attr-defined]
+    lab.data_disk = disk  # type: ignore[attr-defined]
+
+
+def test_an_attached_volume_grows_inside_the_running_guest(lab: Lab) -> None:
+    volume, disk = lab.data_volume, lab.data_disk  # type: ignore[attr-defined]
+    lab.cli("volume", "set", "--size", "2", volume["id"])
+    assert eventually(lambda: lab.cli("volume", "show", volume["id"])["size"] == 2, 60)
+    assert volume_status(lab, volume["id"]) == "in-use"
+    assert eventually(
+        lambda: lab.guest2.run(f"cat /sys/block/{disk}/size").stdout.strip() == str(4 * 1024 * 1024), 30), \
+        "the guest does not see the new size"
+
+
+def test_a_snapshot_of_an_attached_volume_makes_a_volume_with_the_same_file(lab: Lab) -> None:
+    volume = lab.data_volume  # type: ignore[attr-defined]
+    snapshot = lab.cli("volume", "snapshot", "create", "--volume", volume["id"], "--force", unique("snap"))
+    assert eventually(
+        lambda: lab.cli("volume", "snapshot", "show", snapshot["id"])["status"] == "available", 60)
+    copy = new_volume(lab, "--snapshot", snapshot["id"])
+    assert lab.cli("volume", "show", copy["id"])["size"] == 2
+    disk = attach(lab, lab.vm1, lab.guest1, copy["id"])
+    read = lab.guest1.run(f"mkdir -p /mnt/c && mount -t ext2 /dev/{disk} /mnt/c && cat /mnt/c/file; umount /mnt/c")
+    assert read.stdout.strip() == f"carried-{volume['id']}", read.stderr
+    detach(lab, lab.vm1, lab.guest1, copy["id"])
+    lab.cli("volume", "delete", copy["id"])
+    lab.cli("volume", "snapshot", "delete", snapshot["id"])
+    assert eventually(lambda: not lab.cli("volume", "snapshot", "list"), 30)
+
+
+def test_another_project_sees_none_of_the_volumes(cloud: Cloud, lab: Lab) -> None:
+    cleanup = Cleanup(cloud.api)
+    try:
+        user, project = Factory(cloud.api, cleanup).member()
+        env = cloud.user_env(user["name"], user["password"], project_name=project["name"])
+        assert cloud.openstack("volume", "list", env=env) == []
+        assert cloud.openstack("volume", "snapshot", "list", env=env) == []
+        failed = cloud.openstack_fails("volume", "show", lab.data_volume["id"], env=env)  # type: ignore[attr-defined]
+        assert "No Volume found" in failed.stderr or "could not be found" in failed.stderr, failed.stderr
+    finally:
+        cleanup.run()
+
+
+def test_a_volume_past_the_gigabytes_quota_is_refused_with_413_and_not_made(cloud: Cloud, lab: Lab) -> None:
+    cloud.openstack("quota", "set", "--gigabytes", "5", lab.project["id"])
+    try:
+        before = lab.cli("volume", "list")
+        failed = lab.cli_fails("volume", "create", "--size", "10", unique("big"))
+        assert "413" in failed and "gigabytes quota" in failed, failed
+        assert lab.cli("volume", "list") == before
+    finally:
+        cloud.openstack("quota", "set", "--gigabytes", "1000", lab.project["id"])
+
+
+def test_kill_9_during_an_attach_ends_attached_or_available(cloud: Cloud, lab: Lab) -> None:
+    assert cloud.server is not None
+    volume = new_volume(lab, "--size", "1")
+    lab.cli("server", "add", "volume", lab.vm1["id"], volume["id"])
+    cloud.server.crash_and_restart()
+    assert eventually(lambda: volume_status(lab, volume["id"]) in ("in-use", "available"), 90), \
+        volume_status(lab, volume["id"])
+    attached = [v["id"] for v in lab.cli("server", "show", lab.vm1["id"])["volumes_attached"]]
+    if volume_status(lab, volume["id"]) == "in-use":
+        assert attached == [volume["id"]]
+        assert eventually(lambda: volume_device(lab.guest1, volume["id"]) is not None, 30)
+        detach(lab, lab.vm1, lab.guest1, volume["id"])
+    else:
+        assert attached == []
+    lab.cli("volume", "delete", volume["id"])
+
+
 def test_deleting_everything_leaves_nothing_on_the_host(lab: Lab) -> None:
     ids = [lab.net["id"], lab.router["id"]]
     ports = [p["ID"] for p in lab.cli("port", "list", "--network", lab.net["id"])]
     for server in (lab.vm1, lab.vm2):
         lab.cli("server", "delete", server["id"], "--wait")
+    if hasattr(lab, "data_volume"):
+        assert eventually(lambda: volume_status(lab, lab.data_volume["id"]) == "available", 30)
+        lab.cli("volume", "delete", lab.data_volume["id"])
+        assert eventually(lambda: not lab.cli("volume", "list"), 30)
     for address in (lab.fip1, lab.fip2):
         lab.cli("floating", "ip", "delete", address)
     lab.cli("router", "remove", "subnet", lab.router["id"], lab.subnet["id"])

@@ -10,7 +10,7 @@ extension ComputeService {
     func execute(_ job: Job) async {
         let id: String
         switch job {
-        case .spawn(let i), .destroy(let i), .operate(let i, _, _): id = i
+        case .spawn(let i), .destroy(let i), .operate(let i, _, _), .volume(let i, _): id = i
         }
         do {
             try await locks.withLock(id) {
@@ -18,6 +18,7 @@ extension ComputeService {
                 case .spawn: try await self.spawn(id)
                 case .destroy: try await self.destroy(id)
                 case .operate(_, let action, let parameters): try await self.operate(id, action, parameters)
+                case .volume(_, let job): await self.runVolumeJob(id, job)
                 }
             }
         } catch {
@@ -36,11 +37,12 @@ extension ComputeService {
             boot.commandLine = image.properties["os_command_line"]
         }
         let nics = try await networks?.nics(instance: instance.id) ?? []
+        let volumes = try await volumeDisks(of: instance.id)
         // A server with no NIC cannot reach the metadata service: the config drive is its only source.
         return InstanceSpec(
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
             rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: nics.isEmpty || instance.configDrive,
-            metadata: Self.metadata(of: instance), nics: nics)
+            metadata: Self.metadata(of: instance), nics: nics, volumes: volumes)
     }
 
     /// What the guest is told about itself (config drive and metadata service alike).
@@ -118,6 +120,7 @@ extension ComputeService {
         guard let instance = try await database.read({ db in try await self.repository.find(id, db) }) else { return }
         if let host = instance.host, let driver = drivers[host] { try await driver.destroy(id) }
         try await networks?.unplug(instance)
+        await releaseVolumes(of: id)
         if let shelved = instance.shelvedImageID { await images.deleteImage(shelved) }
         try await mutate(id) { i in
             i.vmState = .deleted

@@ -38,6 +38,8 @@ public final class ComputeService: Service, Sendable {
         case spawn(String)
         case operate(String, ServerAction, Parameters)
         case destroy(String)
+        /// Plugging or unplugging one volume of a server.
+        case volume(String, VolumeJob)
     }
 
     /// What an action carries beyond the instance: the new image, flavor or snapshot id.
@@ -54,6 +56,8 @@ public final class ComputeService: Service, Sendable {
     public let images: any ComputeImages
     /// The network service's ports; nil on a cloud without networking (servers get no NIC).
     public let networks: (any ComputeNetworks)?
+    /// The block-storage service's volumes; nil on a cloud without it.
+    public let volumes: (any ComputeVolumes)?
     /// The drivers of the hosts this controller runs instances on, by hostname. One today;
     /// agents on other hosts join here later.
     let drivers: [String: any HypervisorDriver]
@@ -67,12 +71,14 @@ public final class ComputeService: Service, Sendable {
 
     public init(
         configuration: Configuration, database: Database, images: any ComputeImages,
-        networks: (any ComputeNetworks)? = nil, drivers: [String: any HypervisorDriver], logger: Logger
+        networks: (any ComputeNetworks)? = nil, volumes: (any ComputeVolumes)? = nil,
+        drivers: [String: any HypervisorDriver], logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
         self.images = images
         self.networks = networks
+        self.volumes = volumes
         self.drivers = drivers
         self.logger = logger
         (jobs, submit) = AsyncStream.makeStream(of: Job.self)
@@ -105,6 +111,7 @@ public final class ComputeService: Service, Sendable {
             if !reaped.isEmpty { logger.notice("reaped orphaned instances", metadata: ["ids": "\(reaped)"]) }
         }
         try await recoverInterruptedWork()
+        try await recoverVolumes()
     }
 
     static var now: Date { Date.now }

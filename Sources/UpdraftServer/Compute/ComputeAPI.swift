@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import UpdraftBlockStorage
 import UpdraftCompute
 import UpdraftDatabase
 import UpdraftImage
@@ -22,8 +23,10 @@ struct ComputeAPI: API {
             networks: assembly.optional(NetworkService.self).map {
                 NetworkBridge(network: $0, zone: configuration.compute.availabilityZone)
             },
+            volumes: assembly.optional(BlockStorageService.self).map(VolumeBridge.init),
             drivers: try UpdraftServer.hypervisorDrivers(configuration, logger: assembly.logger), logger: assembly.logger)
         try await compute.start()
+        assembly.optional(BlockStorageService.self)?.hypervisor = HypervisorBridge(compute: compute)
         assembly.provide(compute)
         let powerSync = PeriodicService(
             name: "power-state-sync", interval: configuration.powerSyncInterval, clock: ContinuousClock(),

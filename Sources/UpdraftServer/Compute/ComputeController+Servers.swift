@@ -38,15 +38,20 @@ extension ComputeController {
         route(v, .get, "servers/detail", .authenticated) { request, _, call in
             let servers = try await compute.listServers(try self.listQuery(request, call))
             let networking = try await compute.networking(of: servers)
+            let volumes = try await compute.volumeMappings(of: servers)
             return call.respond(
                 self.page(
-                    "servers", servers.map { ServerView.detail($0, call, networking: networking[$0.id]) }, servers.last?.id,
-                    request, call))
+                    "servers",
+                    servers.map {
+                        ServerView.detail($0, call, networking: networking[$0.id], volumes: volumes[$0.id] ?? [])
+                    }, servers.last?.id, request, call))
         }
         route(v, .get, "servers/:id", .authenticated) { _, context, call in
             let server = try await compute.server(try context.parameter("id"), caller: call.caller)
             let networking = try await compute.networking(of: [server])
-            return call.respond(.object(["server": ServerView.detail(server, call, networking: networking[server.id])]))
+            let volumes = try await compute.volumeMappings(of: [server])[server.id] ?? []
+            return call.respond(
+                .object(["server": ServerView.detail(server, call, networking: networking[server.id], volumes: volumes)]))
         }
         route(v, .put, "servers/:id", .member) { request, context, call in
             let id = try context.parameter("id")

@@ -74,6 +74,7 @@ struct ComputeController: Sendable {
         registerAggregates(on: v21)
         registerUsage(on: v21)
         registerImages(on: v21)
+        registerVolumeAttachments(on: v21)
     }
 
     /// Registers a handler, behind `access`, that runs with the caller and a negotiated

@@ -79,7 +79,10 @@ enum ServerView {
     }
 
     /// The full server body for `GET /servers/{id}` and `/servers/detail`.
-    static func detail(_ i: Instance, _ call: ComputeController.Call, networking: ServerNetworking? = nil) -> JSONValue {
+    static func detail(
+        _ i: Instance, _ call: ComputeController.Call, networking: ServerNetworking? = nil,
+        volumes: [BlockDeviceMapping] = []
+    ) -> JSONValue {
         let bookmark = call.bookmark
         var s: [String: JSONValue] = [
             "id": .string(i.id), "name": .string(i.name), "status": .string(i.status),
@@ -102,7 +105,12 @@ enum ServerView {
             "OS-EXT-STS:task_state": i.taskState.map { .string($0.rawValue) } ?? .null,
             "OS-EXT-STS:vm_state": .string(i.vmState.rawValue),
             "OS-EXT-STS:power_state": .number(Double(i.powerState.rawValue)),
-            "os-extended-volumes:volumes_attached": .array([]),
+            "os-extended-volumes:volumes_attached": .array(
+                volumes.map { mapping in
+                    var fields: [String: JSONValue] = ["id": .string(mapping.volumeID)]
+                    if call.version.atLeast(3) { fields["delete_on_termination"] = .bool(mapping.deleteOnTermination) }
+                    return .object(fields)
+                }),
         ]
         if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(i.status) {
             s["progress"] = .number(Double(i.progress))

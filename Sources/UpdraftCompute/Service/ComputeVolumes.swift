@@ -1,0 +1,64 @@
+import Foundation
+import UpdraftCore
+
+/// What compute needs from the block-storage service: volumes reserved for a server, where
+/// their bytes are when the hypervisor plugs them, and telling block storage when they are
+/// plugged and unplugged. The composition root adapts the Cinder service to it, so compute
+/// does not depend on the block-storage module; a cloud without it passes none.
+public protocol ComputeVolumes: Sendable {
+    /// Reserves an available volume the caller may use for `instance` (Cinder's attachment
+    /// create): the volume is `reserved`. Returns the attachment's id.
+    func reserve(volume: String, instance: String, caller: AuthContext) async throws -> String
+    /// Where the volume of `attachment` is, for the hypervisor of `host`; the volume is `attaching`.
+    func connect(attachment: String, host: String) async throws -> VolumeDisk
+    /// The hypervisor has plugged it: the volume is `in-use`, seen by the guest at `device`.
+    func complete(attachment: String, device: String) async throws
+    /// A detach starts: the volume is `detaching`.
+    func beginDetaching(volume: String, caller: AuthContext) async throws
+    /// A detach did not happen: the volume is `in-use` again.
+    func rollDetaching(volume: String) async throws
+    /// The server let go of it (or an attach failed): the attachment goes, the volume is `available`.
+    func release(attachment: String) async throws
+    /// Deletes a volume whose server went and asked for it (`delete_on_termination`).
+    func delete(volume: String) async throws
+    /// Attachments block storage holds that never completed, for the reconcile after a restart.
+    func unfinishedAttachments() async throws -> [(attachment: String, volume: String, instance: String?)]
+}
+
+/// One volume attached to a server: Nova's block device mapping.
+public struct BlockDeviceMapping: Sendable, Equatable {
+    /// `attaching` (reserved, not yet plugged), `attached`, `detaching`.
+    public enum Status: String, Sendable {
+        case attaching, attached, detaching
+    }
+
+    public var id: String
+    public var instanceID: String
+    public var volumeID: String
+    public var attachmentID: String
+    /// `/dev/vdb`: where Nova reports it (the guest names disks itself).
+    public var device: String
+    /// 0 for the root volume of a server booted from volume.
+    public var bootIndex: Int?
+    public var tag: String?
+    public var deleteOnTermination: Bool
+    public var status: Status
+    /// Where its bytes are, once block storage said (Nova's `connection_info`).
+    public var disk: VolumeDisk?
+
+    public init(
+        id: String, instanceID: String, volumeID: String, attachmentID: String, device: String, bootIndex: Int?,
+        tag: String?, deleteOnTermination: Bool, status: Status, disk: VolumeDisk?
+    ) {
+        self.id = id
+        self.instanceID = instanceID
+        self.volumeID = volumeID
+        self.attachmentID = attachmentID
+        self.device = device
+        self.bootIndex = bootIndex
+        self.tag = tag
+        self.deleteOnTermination = deleteOnTermination
+        self.status = status
+        self.disk = disk
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import UpdraftBlockStorage
+import UpdraftCompute
+import UpdraftCore
+
+/// Compute's view of block storage: Cinder's attachment flow (reserve, connect, complete,
+/// release) as compute calls it, in process.
+struct VolumeBridge: ComputeVolumes {
+    let storage: BlockStorageService
+
+    func reserve(volume: String, instance: String, caller: AuthContext) async throws -> String {
+        try await storage.reserve(volumeID: volume, instance: instance, caller: caller).id
+    }
+
+    func connect(attachment: String, host: String) async throws -> VolumeDisk {
+        let connection = try await storage.connect(attachmentID: attachment, host: host, caller: .system)
+        switch connection.location {
+        case .file(let path, let format):
+            return VolumeDisk(
+                volumeID: connection.volumeID, source: .file(path: path, format: format), readOnly: connection.readOnly)
+        }
+    }
+
+    func complete(attachment: String, device: String) async throws {
+        try await storage.complete(attachmentID: attachment, device: device, caller: .system)
+    }
+
+    func beginDetaching(volume: String, caller: AuthContext) async throws {
+        try await storage.beginDetaching(volumeID: volume, caller: caller)
+    }
+
+    func rollDetaching(volume: String) async throws {
+        try await storage.rollDetaching(volumeID: volume, caller: .system)
+    }
+
+    func release(attachment: String) async throws {
+        try await storage.release(attachmentID: attachment, caller: .system)
+    }
+
+    func delete(volume: String) async throws {
+        try await storage.deleteVolume(volume, cascade: true, force: false, caller: .system)
+    }
+
+    func unfinishedAttachments() async throws -> [(attachment: String, volume: String, instance: String?)] {
+        try await storage.unfinishedAttachments().map { ($0.id, $0.volumeID, $0.instanceID) }
+    }
+}
+
+/// Block storage's view of compute: an attached volume is grown and copied by the QEMU
+/// that holds it.
+struct HypervisorBridge: VolumeHypervisor {
+    let compute: ComputeService
+
+    func extend(volume: String, instance: String, sizeBytes: Int64) async throws -> Bool {
+        try await compute.extendAttachedVolume(volume, instance: instance, sizeBytes: sizeBytes)
+    }
+
+    func snapshot(volume: String, instance: String, to path: String) async throws -> Bool {
+        try await compute.snapshotAttachedVolume(volume, instance: instance, to: path)
+    }
+}
