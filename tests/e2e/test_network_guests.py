@@ -363,6 +363,29 @@ def test_a_volume_past_the_gigabytes_quota_is_refused_with_413_and_not_made(clou
         cloud.openstack("quota", "set", "--gigabytes", "1000", lab.project["id"])
 
 
+def test_a_server_boots_from_a_volume_made_from_the_guest_image(lab: Lab) -> None:
+    root = new_volume(lab, "--image", "updraft-tiny", "--size", "2", "--bootable")
+    assert lab.cli("volume", "show", root["id"])["bootable"] in ("true", True)
+    server = lab.cli("server", "create", unique("bfv"), "--volume", root["id"], "--flavor", lab.flavor["id"],
+                     "--network", lab.net["id"], "--security-group", lab.group["id"],
+                     "--key-name", lab.keypair["name"], "--wait")
+    address = lab.floating(server)
+    try:
+        assert volume_status(lab, root["id"]) == "in-use"
+        shown = lab.cli("server", "show", server["id"])
+        assert [v["id"] for v in shown["volumes_attached"]] == [root["id"]]
+        guest = Guest(lab.key, address)
+        assert eventually(guest.answers, BOOT_DEADLINE), "no SSH into the server booted from volume"
+        disk = volume_device(guest, root["id"])
+        assert disk == "vda", f"the root volume is {disk}"
+        assert guest.run("cat /sys/block/vda/size").stdout.strip() == str(4 * 1024 * 1024)
+    finally:
+        lab.cli("server", "delete", server["id"], "--wait")
+        lab.cli("floating", "ip", "delete", address)
+    assert eventually(lambda: volume_status(lab, root["id"]) == "available", 30), volume_status(lab, root["id"])
+    lab.cli("volume", "delete", root["id"])
+
+
 def test_kill_9_during_an_attach_ends_attached_or_available(cloud: Cloud, lab: Lab) -> None:
     assert cloud.server is not None
     volume = new_volume(lab, "--size", "1")

@@ -116,7 +116,7 @@ flavor_ref = 42
 flavor_ref_alt = 84
 build_timeout = 300
 min_microversion = 2.1
-max_microversion = 2.47
+max_microversion = 2.49
 [compute-feature-enabled]
 resize = true
 console_output = true
@@ -173,8 +173,34 @@ container_sync = false
 object_versioning = true
 discoverability = true
 tempurl_digest_hashlib = sha256
+[volume]
+catalog_type = volumev3
+endpoint_type = publicURL
+region = $OS_REGION_NAME
+build_timeout = 300
+min_microversion = 3.0
+max_microversion = 3.71
+volume_size = 1
+disk_format = raw,qcow2
+storage_protocol = file
+vendor_name = Updraft
+backend_names = local
+[volume-feature-enabled]
+# Volumes are qcow2 files on the host (snapshots, clones, extend while attached); backups,
+# manage/unmanage, multi-attach and consistency groups are not served.
+snapshot = true
+clone = true
+backup = false
+manage_snapshot = false
+manage_volume = false
+multi_backend = false
+extend_attached_volume = true
+extend_attached_encrypted_volume = false
+volume_revert = false
+cluster_active_active = false
+api_extensions = os-availability-zone,os-extended-snapshot-attributes,os-hosts,os-quota-sets,os-services,os-vol-host-attr,os-vol-image-meta,os-vol-mig-status-attr,os-vol-tenant-attr,os-volume-actions,os-volume-type-access,scheduler-stats,capabilities,os-types-manage,os-types-extra-specs
 [service_available]
-cinder = false
+cinder = true
 neutron = $neutron
 glance = true
 swift = true

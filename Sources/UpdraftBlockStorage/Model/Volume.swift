@@ -91,12 +91,15 @@ public struct Volume: Sendable, Equatable, Encodable {
         try c.put("consistencygroup_id", String?.none)
         try c.put("replication_status", String?.none)
         try c.put("migration_status", String?.none)
-        try c.put("os-vol-tenant-attr:tenant_id", projectID)
-        if !imageMetadata.isEmpty { try c.put("volume_image_metadata", imageMetadata) }
-        if view.admin {
-            try c.put("os-vol-host-attr:host", BlockStorageService.backendHost)
-            try c.put("os-vol-mig-status-attr:migstat", String?.none)
-            try c.put("os-vol-mig-status-attr:name_id", String?.none)
+        // Cinder's extensions add these to reads only (show, detail), not to a create's or an update's answer.
+        if view.extended {
+            try c.put("os-vol-tenant-attr:tenant_id", projectID)
+            if !imageMetadata.isEmpty { try c.put("volume_image_metadata", imageMetadata) }
+            if view.admin {
+                try c.put("os-vol-host-attr:host", BlockStorageService.backendHost)
+                try c.put("os-vol-mig-status-attr:migstat", String?.none)
+                try c.put("os-vol-mig-status-attr:name_id", String?.none)
+            }
         }
         if view.minor >= 13 { try c.put("group_id", String?.none) }
         if view.minor >= 21 { try c.put("provider_id", String?.none) }
@@ -116,11 +119,15 @@ public struct VolumeView: Sendable {
     public var admin: Bool
     /// `http://host:port/volume`.
     public var base: String
+    /// Whether the attributes Cinder's extensions add to reads are shown (show and detail
+    /// answers, not a create's or an update's).
+    public var extended: Bool
 
-    public init(minor: Int, admin: Bool, base: String) {
+    public init(minor: Int, admin: Bool, base: String, extended: Bool = true) {
         self.minor = minor
         self.admin = admin
         self.base = base
+        self.extended = extended
     }
 
     /// Cinder's `self` and `bookmark` links of `collection/id`.

@@ -76,6 +76,5 @@ public struct VolumeType: Sendable, Equatable, Encodable {
         try c.put("is_public", isPublic)
         try c.put("os-volume-type-access:is_public", isPublic)
         try c.put("extra_specs", encoder.volumeView.admin ? extraSpecs : extraSpecs.filter { $0.key.hasPrefix("multiattach") })
-        try c.put("qos_specs_id", String?.none)
     }
 }

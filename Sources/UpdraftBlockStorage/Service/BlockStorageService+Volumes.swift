@@ -216,6 +216,11 @@ extension BlockStorageService {
             guard let volume = try await database.read({ db in try await VolumeRepository.find(id, db) }),
                 volume.status == .creating
             else { return }
+            // As Cinder's scheduler: a type that asks for another backend finds no valid host.
+            let type = try await database.read { db in try await Self.types(where: "id = \(bind: volume.typeID)", db).first }
+            if let wanted = type?.extraSpecs["volume_backend_name"], wanted != Self.backendName {
+                throw UpdraftError(.badRequest, "No valid backend was found: volume type asks for backend \(wanted).")
+            }
             if let snapshotID = volume.snapshotID {
                 try await backend.create(id, sizeGB: volume.size, copying: backend.location(snapshot: snapshotID))
             } else if let sourceID = volume.sourceVolumeID {

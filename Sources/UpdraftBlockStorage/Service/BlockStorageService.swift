@@ -23,6 +23,8 @@ public final class BlockStorageService: Service, Sendable {
         public var maxLimit = 1000
         /// The type a volume gets when it names none, made on first start.
         public var defaultTypeName = "__DEFAULT__"
+        /// Where the volumes are kept, for the capacity the backend reports.
+        public var dataDirectory = "."
 
         public init() {}
     }
@@ -38,6 +40,8 @@ public final class BlockStorageService: Service, Sendable {
 
     /// What Cinder shows as the volume's host (`os-vol-host-attr:host`: host@backend#pool).
     public static let backendHost = "updraft@local#local"
+    /// The one backend's `volume_backend_name`.
+    public static let backendName = "local"
     /// The volume service's id (`service_uuid`, 3.48+): one service per cloud.
     public static let serviceUUID = "8a3e1c5a-7d55-4d0c-9a55-0b9f5d7e1a01"
 

@@ -76,14 +76,16 @@ public enum ComputeSchema {
                 "ALTER TABLE instances ADD COLUMN requested_nics TEXT NOT NULL DEFAULT '[]'",
                 "ALTER TABLE instances ADD COLUMN security_groups TEXT NOT NULL DEFAULT '[]'",
             ]),
-        // Volumes attached to servers (Nova's block device mappings), with where their bytes are.
+        // Volumes attached to servers (Nova's block device mappings): what a create asked for, and
+        // once made, the volume, its attachment and where its bytes are.
         Migration(
             "compute-3",
             [
                 """
-                CREATE TABLE block_device_mappings (id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, volume_id TEXT NOT NULL,
-                  attachment_id TEXT NOT NULL, device TEXT NOT NULL, boot_index BIGINT, tag TEXT,
+                CREATE TABLE block_device_mappings (id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, volume_id TEXT,
+                  attachment_id TEXT, device TEXT NOT NULL, boot_index BIGINT, tag TEXT,
                   delete_on_termination BOOLEAN NOT NULL, status TEXT NOT NULL, connection TEXT,
+                  source_type TEXT NOT NULL DEFAULT 'volume', source_id TEXT, volume_size BIGINT,
                   created_at DOUBLE PRECISION NOT NULL)
                 """,
                 "CREATE INDEX block_device_mappings_instance ON block_device_mappings (instance_id)",

@@ -27,17 +27,23 @@ extension ComputeService {
     }
 
     /// Builds what the driver needs to boot `instance`, from `imageID` (the shelved image on unshelve).
+    /// A server booted from volume (no image, a root volume) boots from that volume.
     func spec(_ instance: Instance, imageID: String? = nil) async throws -> InstanceSpec {
-        let image = try await images.image(imageID ?? instance.imageID, caller: .system)
-        guard let path = image.path else { throw UpdraftError.conflict("Image \(image.id) has no data.") }
-        var boot = InstanceSpec.BootImage(id: image.id, path: path, diskFormat: image.diskFormat)
-        if let kernel = instance.kernelID, let ramdisk = instance.ramdiskID {
-            boot.kernelPath = try await images.image(kernel, caller: .system).path
-            boot.ramdiskPath = try await images.image(ramdisk, caller: .system).path
-            boot.commandLine = image.properties["os_command_line"]
+        let volumes = try await volumeDisks(of: instance.id)
+        var boot: InstanceSpec.BootImage?
+        let bootImageID = imageID ?? instance.imageID
+        if !(bootImageID.isEmpty && volumes.contains { $0.bootIndex == 0 }) {
+            let image = try await images.image(bootImageID, caller: .system)
+            guard let path = image.path else { throw UpdraftError.conflict("Image \(image.id) has no data.") }
+            var bootImage = InstanceSpec.BootImage(id: image.id, path: path, diskFormat: image.diskFormat)
+            if let kernel = instance.kernelID, let ramdisk = instance.ramdiskID {
+                bootImage.kernelPath = try await images.image(kernel, caller: .system).path
+                bootImage.ramdiskPath = try await images.image(ramdisk, caller: .system).path
+                bootImage.commandLine = image.properties["os_command_line"]
+            }
+            boot = bootImage
         }
         let nics = try await networks?.nics(instance: instance.id) ?? []
-        let volumes = try await volumeDisks(of: instance.id)
         // A server with no NIC cannot reach the metadata service: the config drive is its only source.
         return InstanceSpec(
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
@@ -73,6 +79,7 @@ extension ComputeService {
                 if let networks {
                     undo.add("release the ports of \(id)") { try await networks.unplug(placed) }
                 }
+                try await prepareBlockDevices(placed)
                 try await plugPorts(placed)
                 try await driver.spawn(try await spec(placed))
                 try await mutate(id) { i in

@@ -27,6 +27,9 @@ extension ComputeService {
         public var networks: NetworkRequest = .unspecified
         /// Names (or ids) of the security groups for its ports; empty is the project's `default`.
         public var securityGroups: [String] = []
+        /// Volumes to make or attach at boot (`block_device_mapping_v2`); one with boot index 0
+        /// is the root disk, and `imageID` is then empty.
+        public var blockDevices: [BlockDeviceRequest] = []
 
         public init(
             name: String, imageID: String, flavorID: String, keyName: String? = nil, userData: String? = nil,
@@ -76,7 +79,25 @@ extension ComputeService {
         if let userData = request.userData, Data(base64Encoded: userData, options: .ignoreUnknownCharacters) == nil {
             throw UpdraftError.badRequest("Invalid input for field/attribute user_data. Value: not valid base64.")
         }
-        let image = try await bootableImage(request.imageID, caller: caller)
+        let bootsFromVolume = request.blockDevices.contains { $0.bootIndex == 0 }
+        if !request.blockDevices.isEmpty { _ = try requireVolumes() }
+        if request.blockDevices.contains(where: { $0.sourceType == "volume" }), request.maxCount > 1 {
+            throw UpdraftError.badRequest("Block device mapping is invalid: one volume cannot be attached to several servers.")
+        }
+        let image =
+            bootsFromVolume
+            ? ComputeImage(
+                id: "", name: "", status: "active", diskFormat: "raw", path: nil, minDisk: 0, minRam: 0, size: 0,
+                properties: [:], createdAt: Self.now, updatedAt: Self.now)
+            : try await bootableImage(request.imageID, caller: caller)
+        for device in request.blockDevices where device.sourceType == "image" {
+            let source = try await bootableImage(device.uuid ?? "", caller: caller)
+            if let size = device.volumeSize, source.minDisk > size {
+                throw UpdraftError.badRequest(
+                    "Volume is smaller than the minimum size specified in image metadata. Volume size is \(size) GiB. Minimum size is \(source.minDisk) GiB."
+                )
+            }
+        }
         let flavor = try await requestedFlavor(request.flavorID, caller: caller)
         guard !flavor.disabled else { throw UpdraftError.badRequest("Flavor \(flavor.id) is disabled.") }
         if flavor.disk > 0, image.minDisk > flavor.disk {
@@ -154,6 +175,7 @@ extension ComputeService {
             }
             return created
         }
+        try await requestBlockDevices(request.blockDevices, for: instances, caller: caller)
         for instance in instances { enqueue(.spawn(instance.id)) }
         return CreateResult(servers: instances, adminPass: request.adminPass ?? Self.generatedPassword())
     }

@@ -23,19 +23,23 @@ extension ComputeService {
     static func mapping(_ row: any SQLRow) throws -> BlockDeviceMapping {
         let connection = try row.optionalString("connection")
         return BlockDeviceMapping(
-            id: try row.string("id"), instanceID: try row.string("instance_id"), volumeID: try row.string("volume_id"),
-            attachmentID: try row.string("attachment_id"), device: try row.string("device"),
+            id: try row.string("id"), instanceID: try row.string("instance_id"),
+            volumeID: try row.optionalString("volume_id"), attachmentID: try row.optionalString("attachment_id"),
+            device: try row.string("device"),
             bootIndex: try row.decodeNil(column: "boot_index") ? nil : try row.int("boot_index"),
             tag: try row.optionalString("tag"), deleteOnTermination: try row.bool("delete_on_termination"),
             status: BlockDeviceMapping.Status(rawValue: try row.string("status")) ?? .attaching,
-            disk: try connection.map { try JSONDecoder().decode(VolumeDisk.self, from: Data($0.utf8)) })
+            disk: try connection.map { try JSONDecoder().decode(VolumeDisk.self, from: Data($0.utf8)) },
+            sourceType: try row.string("source_type"), sourceID: try row.optionalString("source_id"),
+            volumeSize: try row.decodeNil(column: "volume_size") ? nil : try row.int("volume_size"))
     }
 
     static func mappings(where condition: SQLQueryString, _ db: any SQLDatabase) async throws -> [BlockDeviceMapping] {
         try await db.raw(
             """
             SELECT id, instance_id, volume_id, attachment_id, device, boot_index, tag, delete_on_termination, status,
-              connection FROM block_device_mappings WHERE \(condition) ORDER BY created_at, id
+              connection, source_type, source_id, volume_size
+            FROM block_device_mappings WHERE \(condition) ORDER BY created_at, id
             """
         ).all().map(mapping)
     }
@@ -129,10 +133,11 @@ extension ComputeService {
         try await db.raw(
             """
             INSERT INTO block_device_mappings (id, instance_id, volume_id, attachment_id, device, boot_index, tag,
-              delete_on_termination, status, connection, created_at)
+              delete_on_termination, status, connection, source_type, source_id, volume_size, created_at)
             VALUES (\(bind: mapping.id), \(bind: mapping.instanceID), \(bind: mapping.volumeID),
               \(bind: mapping.attachmentID), \(bind: mapping.device), \(bind: mapping.bootIndex), \(bind: mapping.tag),
               \(bind: mapping.deleteOnTermination), \(bind: mapping.status.rawValue), \(bind: connection),
+              \(bind: mapping.sourceType), \(bind: mapping.sourceID), \(bind: mapping.volumeSize),
               \(bind: Self.now.timeIntervalSince1970))
             """
         ).run()
@@ -200,28 +205,28 @@ extension ComputeService {
     func finishAttach(_ instanceID: String, mapping id: String) async {
         guard let volumes,
             let mapping = try? await database.read({ db in try await Self.mappings(where: "id = \(bind: id)", db).first }),
-            mapping.status == .attaching,
+            mapping.status == .attaching, let attachmentID = mapping.attachmentID, let volumeID = mapping.volumeID,
             let instance = try? await database.read({ db in try await self.repository.find(instanceID, db) })
         else { return }
         do {
-            var connected = try await volumes.connect(attachment: mapping.attachmentID, host: instance.host ?? "")
+            var connected = try await volumes.connect(attachment: attachmentID, host: instance.host ?? "")
             connected.bootIndex = mapping.bootIndex
             let disk = connected
             try await database.write { db in try await Self.setMapping(id, status: .attaching, disk: disk, db) }
             if let host = instance.host, let driver = drivers[host] {
                 try await driver.attachVolume(instanceID, disk)
             }
-            try await volumes.complete(attachment: mapping.attachmentID, device: mapping.device)
+            try await volumes.complete(attachment: attachmentID, device: mapping.device)
             try await database.write { db in try await Self.setMapping(id, status: .attached, db) }
             await finish(instanceID, error: nil)
         } catch {
             logger.error(
                 "volume attach failed",
-                metadata: ["instance": "\(instanceID)", "volume": "\(mapping.volumeID)", "error": "\(error)"])
+                metadata: ["instance": "\(instanceID)", "volume": "\(volumeID)", "error": "\(error)"])
             if let host = instance.host, let driver = drivers[host] {
-                try? await driver.detachVolume(instanceID, volumeID: mapping.volumeID)
+                try? await driver.detachVolume(instanceID, volumeID: volumeID)
             }
-            try? await volumes.release(attachment: mapping.attachmentID)
+            try? await volumes.release(attachment: attachmentID)
             try? await database.write { db in
                 try await db.raw("DELETE FROM block_device_mappings WHERE id = \(bind: id)").run()
             }
@@ -232,14 +237,14 @@ extension ComputeService {
     func finishDetach(_ instanceID: String, mapping id: String) async {
         guard let volumes,
             let mapping = try? await database.read({ db in try await Self.mappings(where: "id = \(bind: id)", db).first }),
-            mapping.status == .detaching,
+            mapping.status == .detaching, let attachmentID = mapping.attachmentID, let volumeID = mapping.volumeID,
             let instance = try? await database.read({ db in try await self.repository.find(instanceID, db) })
         else { return }
         do {
             if let host = instance.host, let driver = drivers[host] {
-                try await driver.detachVolume(instanceID, volumeID: mapping.volumeID)
+                try await driver.detachVolume(instanceID, volumeID: volumeID)
             }
-            try await volumes.release(attachment: mapping.attachmentID)
+            try await volumes.release(attachment: attachmentID)
             try await database.write { db in
                 try await db.raw("DELETE FROM block_device_mappings WHERE id = \(bind: id)").run()
             }
@@ -247,8 +252,8 @@ extension ComputeService {
         } catch {
             logger.error(
                 "volume detach failed",
-                metadata: ["instance": "\(instanceID)", "volume": "\(mapping.volumeID)", "error": "\(error)"])
-            try? await volumes.rollDetaching(volume: mapping.volumeID)
+                metadata: ["instance": "\(instanceID)", "volume": "\(volumeID)", "error": "\(error)"])
+            try? await volumes.rollDetaching(volume: volumeID)
             try? await database.write { db in try await Self.setMapping(id, status: .attached, db) }
             await finish(instanceID, error: Self.describe(error))
         }
@@ -271,12 +276,12 @@ extension ComputeService {
         else { return }
         for mapping in mappings {
             do {
-                try await volumes.release(attachment: mapping.attachmentID)
-                if mapping.deleteOnTermination { try await volumes.delete(volume: mapping.volumeID) }
+                if let attachment = mapping.attachmentID { try await volumes.release(attachment: attachment) }
+                if mapping.deleteOnTermination, let volume = mapping.volumeID { try await volumes.delete(volume: volume) }
             } catch {
                 logger.error(
                     "could not release a deleted server's volume",
-                    metadata: ["instance": "\(instanceID)", "volume": "\(mapping.volumeID)", "error": "\(error)"])
+                    metadata: ["instance": "\(instanceID)", "volume": "\(mapping.volumeID ?? "-")", "error": "\(error)"])
             }
             try? await database.write { db in
                 try await db.raw("DELETE FROM block_device_mappings WHERE id = \(bind: mapping.id)").run()
@@ -293,10 +298,10 @@ extension ComputeService {
             switch mapping.status {
             case .attaching: enqueue(.volume(mapping.instanceID, .attach(mapping.id)))
             case .detaching: enqueue(.volume(mapping.instanceID, .detach(mapping.id)))
-            case .attached: break
+            case .attached, .requested: break
             }
         }
-        let known = Set(mappings.map(\.attachmentID))
+        let known = Set(mappings.compactMap(\.attachmentID))
         for unfinished in try await volumes.unfinishedAttachments() where !known.contains(unfinished.attachment) {
             logger.notice(
                 "releasing a volume reservation no server holds",
@@ -327,6 +332,121 @@ extension ComputeService {
                 let host = instance.host, let driver = drivers[host]
             else { return false }
             return try await driver.snapshotVolume(instanceID, volumeID: volumeID, to: path)
+        }
+    }
+}
+
+// MARK: Volumes a create asks for
+
+extension ComputeService {
+    /// Records the volumes a create asked for on each new server, reserving the existing ones
+    /// at once (as Nova's API does) so a volume that cannot be used refuses the create. A
+    /// refusal removes the servers again.
+    func requestBlockDevices(_ requests: [BlockDeviceRequest], for instances: [Instance], caller: AuthContext)
+        async throws
+    {
+        guard !requests.isEmpty, let volumes else { return }
+        // The root first, then the others in the order asked.
+        let ordered = requests.filter { $0.bootIndex == 0 } + requests.filter { $0.bootIndex != 0 }
+        var reserved: [String] = []
+        do {
+            for instance in instances {
+                var taken: [String] = []
+                for request in ordered {
+                    var mapping = BlockDeviceMapping(
+                        id: UUID().uuidString.lowercased(), instanceID: instance.id, volumeID: nil, attachmentID: nil,
+                        device: request.bootIndex == 0
+                            ? "/dev/vda"
+                            : Self.deviceName(
+                                requested: request.deviceName, taken: taken,
+                                configDrive: instance.configDrive || networks == nil),
+                        bootIndex: request.bootIndex, tag: request.tag,
+                        deleteOnTermination: request.deleteOnTermination, status: .requested, disk: nil,
+                        sourceType: request.sourceType, sourceID: request.uuid, volumeSize: request.volumeSize)
+                    taken.append(mapping.device)
+                    if request.sourceType == "volume", let volume = request.uuid {
+                        do {
+                            mapping.attachmentID = try await volumes.reserve(
+                                volume: volume, instance: instance.id, caller: caller)
+                        } catch let error as UpdraftError where error.code == .notFound {
+                            throw UpdraftError.badRequest("Block Device Mapping is Invalid: failed to get volume \(volume).")
+                        } catch let error as UpdraftError {
+                            throw UpdraftError.badRequest("Block Device Mapping is Invalid: \(error.message)")
+                        }
+                        if let attachment = mapping.attachmentID { reserved.append(attachment) }
+                        mapping.volumeID = volume
+                        mapping.status = .attaching
+                    }
+                    let made = mapping
+                    try await database.write { db in try await Self.insert(made, db) }
+                }
+            }
+        } catch {
+            for attachment in reserved { try? await volumes.release(attachment: attachment) }
+            for instance in instances {
+                try? await database.write { db in
+                    try await db.raw("DELETE FROM block_device_mappings WHERE instance_id = \(bind: instance.id)").run()
+                }
+                _ = try? await mutate(instance.id) { i in
+                    i.vmState = .deleted
+                    i.taskState = nil
+                    i.terminatedAt = Self.now
+                }
+            }
+            throw error
+        }
+    }
+
+    /// The server's owner as block storage sees the work compute does for it later: its user,
+    /// a member of its project.
+    static func owner(of instance: Instance) -> AuthContext {
+        AuthContext(
+            userID: instance.userID, userDomainID: "default", scope: .project(id: instance.projectID, domainID: "default"),
+            roles: ["member", "reader"], auditID: "compute")
+    }
+
+    /// Makes, reserves and connects the volumes a server asked for, before it boots: each
+    /// step is recorded as it is done, so a spawn run again after a restart goes on from where
+    /// it stopped and never makes a volume twice.
+    func prepareBlockDevices(_ instance: Instance) async throws {
+        guard let volumes else { return }
+        let mappings = try await database.read { db in
+            try await Self.mappings(where: "instance_id = \(bind: instance.id)", db)
+        }
+        for var mapping in mappings where mapping.status == .requested || mapping.status == .attaching {
+            let id = mapping.id
+            if mapping.volumeID == nil {
+                let volume = try await volumes.createVolume(
+                    name: "\(instance.name)-\(mapping.device.split(separator: "/").last ?? "disk")",
+                    sizeGB: mapping.volumeSize, imageID: mapping.sourceType == "image" ? mapping.sourceID : nil,
+                    snapshotID: mapping.sourceType == "snapshot" ? mapping.sourceID : nil, owner: Self.owner(of: instance))
+                mapping.volumeID = volume
+                try await database.write { db in
+                    try await db.raw(
+                        "UPDATE block_device_mappings SET volume_id = \(bind: volume) WHERE id = \(bind: id)"
+                    ).run()
+                }
+            }
+            guard let volume = mapping.volumeID else { continue }
+            if mapping.attachmentID == nil {
+                let attachment = try await volumes.reserve(
+                    volume: volume, instance: instance.id, caller: Self.owner(of: instance))
+                mapping.attachmentID = attachment
+                try await database.write { db in
+                    try await db.raw(
+                        """
+                        UPDATE block_device_mappings SET attachment_id = \(bind: attachment),
+                        status = \(bind: BlockDeviceMapping.Status.attaching.rawValue) WHERE id = \(bind: id)
+                        """
+                    ).run()
+                }
+            }
+            guard let attachment = mapping.attachmentID else { continue }
+            var disk = try await volumes.connect(attachment: attachment, host: instance.host ?? "")
+            disk.bootIndex = mapping.bootIndex
+            try await volumes.complete(attachment: attachment, device: mapping.device)
+            let connected = disk
+            try await database.write { db in try await Self.setMapping(id, status: .attached, disk: connected, db) }
         }
     }
 }

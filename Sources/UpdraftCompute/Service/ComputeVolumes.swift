@@ -23,19 +23,28 @@ public protocol ComputeVolumes: Sendable {
     func delete(volume: String) async throws
     /// Attachments block storage holds that never completed, for the reconcile after a restart.
     func unfinishedAttachments() async throws -> [(attachment: String, volume: String, instance: String?)]
+    /// Makes a volume as `owner` (in its project, against its quota) of `sizeGB`, from an image,
+    /// a snapshot, or empty, and returns its id once it is available (an error when it ends in error).
+    func createVolume(name: String, sizeGB: Int?, imageID: String?, snapshotID: String?, owner: AuthContext)
+        async throws -> String
 }
 
-/// One volume attached to a server: Nova's block device mapping.
+/// One volume of a server: Nova's block device mapping. A create's mappings are recorded
+/// `requested` with their source; the spawn makes the volume (from an image, a snapshot, or
+/// empty), reserves and connects it.
 public struct BlockDeviceMapping: Sendable, Equatable {
-    /// `attaching` (reserved, not yet plugged), `attached`, `detaching`.
+    /// `requested` (nothing made or reserved yet), `attaching` (reserved, not yet plugged),
+    /// `attached`, `detaching`.
     public enum Status: String, Sendable {
-        case attaching, attached, detaching
+        case requested, attaching, attached, detaching
     }
 
     public var id: String
     public var instanceID: String
-    public var volumeID: String
-    public var attachmentID: String
+    /// The volume, once there is one.
+    public var volumeID: String?
+    /// Block storage's attachment, once the volume is reserved.
+    public var attachmentID: String?
     /// `/dev/vdb`: where Nova reports it (the guest names disks itself).
     public var device: String
     /// 0 for the root volume of a server booted from volume.
@@ -45,10 +54,15 @@ public struct BlockDeviceMapping: Sendable, Equatable {
     public var status: Status
     /// Where its bytes are, once block storage said (Nova's `connection_info`).
     public var disk: VolumeDisk?
+    /// What a create asked for: `volume`, `image`, `snapshot` or `blank`, the source's id and the size.
+    public var sourceType: String
+    public var sourceID: String?
+    public var volumeSize: Int?
 
     public init(
-        id: String, instanceID: String, volumeID: String, attachmentID: String, device: String, bootIndex: Int?,
-        tag: String?, deleteOnTermination: Bool, status: Status, disk: VolumeDisk?
+        id: String, instanceID: String, volumeID: String?, attachmentID: String?, device: String, bootIndex: Int?,
+        tag: String?, deleteOnTermination: Bool, status: Status, disk: VolumeDisk?, sourceType: String = "volume",
+        sourceID: String? = nil, volumeSize: Int? = nil
     ) {
         self.id = id
         self.instanceID = instanceID
@@ -60,5 +74,34 @@ public struct BlockDeviceMapping: Sendable, Equatable {
         self.deleteOnTermination = deleteOnTermination
         self.status = status
         self.disk = disk
+        self.sourceType = sourceType
+        self.sourceID = sourceID
+        self.volumeSize = volumeSize
+    }
+}
+
+/// One entry of a create's `block_device_mapping_v2` that makes or uses a volume.
+public struct BlockDeviceRequest: Sendable, Equatable {
+    /// `volume`, `image`, `snapshot` or `blank`.
+    public var sourceType: String
+    /// The volume, image or snapshot; nil for `blank`.
+    public var uuid: String?
+    public var bootIndex: Int?
+    public var volumeSize: Int?
+    public var deleteOnTermination: Bool
+    public var tag: String?
+    public var deviceName: String?
+
+    public init(
+        sourceType: String, uuid: String?, bootIndex: Int?, volumeSize: Int?, deleteOnTermination: Bool,
+        tag: String? = nil, deviceName: String? = nil
+    ) {
+        self.sourceType = sourceType
+        self.uuid = uuid
+        self.bootIndex = bootIndex
+        self.volumeSize = volumeSize
+        self.deleteOnTermination = deleteOnTermination
+        self.tag = tag
+        self.deviceName = deviceName
     }
 }

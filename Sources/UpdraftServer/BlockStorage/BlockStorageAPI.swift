@@ -21,8 +21,10 @@ struct BlockStorageAPI: API {
         let backend = LocalVolumeBackend(
             directory: configuration.dataDirectory + "/volumes", img: try QEMU.Img(),
             bases: try assembly.baseImageCache())
+        var settings = configuration.blockStorage
+        settings.dataDirectory = configuration.dataDirectory
         let service = BlockStorageService(
-            configuration: configuration.blockStorage, database: assembly.database, backend: backend,
+            configuration: settings, database: assembly.database, backend: backend,
             images: assembly.optional(ImageService.self).map(VolumeImagesBridge.init), logger: assembly.logger)
         try await service.start()
         assembly.provide(service)

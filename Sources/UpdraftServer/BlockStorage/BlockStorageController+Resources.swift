@@ -34,8 +34,9 @@ extension BlockStorageController {
         }
         route(v3, .post, "snapshots", .member) { request, _, call in
             let body = try await self.body(request, "snapshot")
+            // Cinder looks the missing volume up and answers 404.
             guard let volumeID = try body.string("volume_id") else {
-                throw UpdraftError.badRequest("Invalid input received: volume_id is required.")
+                throw UpdraftError(.notFound, "Volume None could not be found.")
             }
             let force = try Self.flag(body, "force")
             if call.atLeast(66) && force == false {
@@ -312,26 +313,6 @@ extension BlockStorageController {
                         ])
                     ])
                 ]))
-        }
-        route(v3, .get, "os-services", .admin) { _, _, call in
-            let now = BlockStorageService.timestamp(Date.now)
-            let zone = JSONValue.string(self.storage.configuration.availabilityZone)
-            func service(_ binary: String, _ host: String) -> JSONValue {
-                .object([
-                    "binary": .string(binary), "host": .string(host), "zone": zone, "status": "enabled", "state": "up",
-                    "updated_at": .string(now), "disabled_reason": .null,
-                ])
-            }
-            return call.respond(
-                .object([
-                    "services": .array([
-                        service("cinder-scheduler", "updraft"),
-                        service("cinder-volume", String(BlockStorageService.backendHost.split(separator: "#")[0])),
-                    ])
-                ]))
-        }
-        route(v3, .get, "extensions", .authenticated) { _, _, call in
-            call.respond(.object(["extensions": .array([])]))
         }
     }
 }

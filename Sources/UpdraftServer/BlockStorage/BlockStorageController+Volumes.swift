@@ -69,7 +69,7 @@ extension BlockStorageController {
                 throw UpdraftError.badRequest("Invalid input received: name must be at most 255 characters.")
             }
             let volume = try await self.storage.createVolume(create, caller: call.caller)
-            return try call.respond("volume", volume, status: .accepted)
+            return try call.respond("volume", volume, status: .accepted, extended: false)
         }
         route(v3, .get, "volumes/:id", .authenticated) { _, context, call in
             try call.respond("volume", try await self.storage.volume(try context.parameter("id"), caller: call.caller))
@@ -80,7 +80,7 @@ extension BlockStorageController {
             let metadata = body.has("metadata") ? try Self.strings(try body.object("metadata"), field: "metadata") : nil
             let volume = try await self.storage.updateVolume(
                 try context.parameter("id"), name: name, description: description, metadata: metadata, caller: call.caller)
-            return try call.respond("volume", volume)
+            return try call.respond("volume", volume, extended: false)
         }
         route(v3, .delete, "volumes/:id", .member) { request, context, call in
             let cascade = ["true", "True", "1"].contains(request.uri.queryParameters["cascade"].map(String.init) ?? "")

@@ -26,8 +26,13 @@ struct BlockStorageController: Sendable {
 
         func atLeast(_ minor: Int) -> Bool { version.atLeast(minor) }
 
-        /// A JSON answer `{"<key>": value}` written for this call's view.
-        func respond(_ key: String, _ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        /// A JSON answer `{"<key>": value}` written for this call's view; `extended: false`
+        /// for a create's or an update's answer, which Cinder writes without its extensions' attributes.
+        func respond(_ key: String, _ value: some Encodable, status: HTTPResponse.Status = .ok, extended: Bool = true)
+            throws -> Response
+        {
+            var view = view
+            view.extended = extended
             var bytes = Array("{\"\(key)\":".utf8)
             try StreamingJSONEncoder(userInfo: [.volumeView: view]).encode(value, appendingTo: &bytes)
             bytes.append(UInt8(ascii: "}"))
@@ -56,7 +61,7 @@ struct BlockStorageController: Sendable {
         let root = routes.group("volume")
         root.add(.get, "", .anyone) { request, _ in self.versions(request) }
         root.add(.get, "v3", .anyone) { request, _ in
-            Responder(base: "").respond(JSONValue.object(["version": self.versionBody(request)]))
+            Responder(base: "").respond(JSONValue.object(["versions": .array([self.versionBody(request)])]))
         }
         let v3 = routes.group("volume/v3/:project_id")
         registerVolumes(on: v3)
@@ -65,6 +70,7 @@ struct BlockStorageController: Sendable {
         registerTypes(on: v3)
         registerAttachments(on: v3)
         registerQuotas(on: v3)
+        registerAdmin(on: v3)
     }
 
     /// Registers a handler, behind `access`, that runs with the caller and a negotiated

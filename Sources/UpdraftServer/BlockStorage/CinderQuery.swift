@@ -75,7 +75,7 @@ struct CinderQuery: Sendable {
         var start = 0
         if let marker {
             guard let index = sorted.firstIndex(where: { id($0) == marker }) else {
-                throw .badRequest("Invalid input received: marker [\(marker)] not found")
+                throw UpdraftError(.notFound, "Marker \(marker) could not be found.")
             }
             start = index + 1
         }

@@ -208,11 +208,12 @@ extension ComputeController {
                     "Invalid input for field/attribute user_data. Value: it is not a base64 string of at most 65535 bytes.")
             }
         }
-        let imageRef = try body.string("imageRef") ?? ""
-        if imageRef.isEmpty, try body.array("block_device_mapping_v2") != nil {
-            throw UpdraftError(.badRequest, "Booting from a volume is not available yet: no block storage service.")
-        }
-        guard !imageRef.isEmpty else { throw UpdraftError.badRequest("Missing imageRef attribute") }
+        var imageRef = try body.string("imageRef") ?? ""
+        let (localImage, blockDevices) = try Self.blockDevices(body, call)
+        if imageRef.isEmpty, let localImage { imageRef = localImage }
+        let bootsFromVolume = blockDevices.contains { $0.bootIndex == 0 }
+        if bootsFromVolume { imageRef = "" }
+        guard !imageRef.isEmpty || bootsFromVolume else { throw UpdraftError.badRequest("Missing imageRef attribute") }
         guard let flavorRef = try body.reference("flavorRef") else {
             throw UpdraftError.badRequest("Missing flavorRef attribute")
         }
@@ -248,7 +249,69 @@ extension ComputeController {
             accessIPv6: try Self.canonicalAddress(try body.string("accessIPv6"), v6: true, field: "accessIPv6"))
         request.networks = networks
         request.securityGroups = groups
+        request.blockDevices = blockDevices
         return request
+    }
+
+    /// Nova's `block_device_mapping_v2`: the image a `local` root names (an image boot), and
+    /// the volumes to make or use. Ephemeral and swap disks (`local` that is not the root
+    /// image) are refused: flavors here have none.
+    static func blockDevices(_ body: JSONObject, _ call: Call) throws -> (image: String?, volumes: [BlockDeviceRequest]) {
+        guard let items = try body.objects("block_device_mapping_v2") else { return (nil, []) }
+        var image: String?
+        var volumes: [BlockDeviceRequest] = []
+        for item in items {
+            let source = try item.string("source_type") ?? "volume"
+            guard ["volume", "image", "snapshot", "blank"].contains(source) else {
+                throw UpdraftError.badRequest("Invalid input for field/attribute source_type. Value: \(source).")
+            }
+            let destination =
+                try item.string("destination_type") ?? (source == "volume" || source == "snapshot" ? "volume" : "local")
+            let bootIndex: Int?
+            switch item.fields["boot_index"] {
+            case nil, .null?: bootIndex = nil
+            case .string(let text)?:
+                guard let number = Int(text) else {
+                    throw UpdraftError.badRequest("Invalid input for field/attribute boot_index. Value: \(text).")
+                }
+                bootIndex = number < 0 ? nil : number
+            default:
+                let number = try item.integer("boot_index", in: -1...Int(Int32.max))
+                bootIndex = number.flatMap { $0 < 0 ? nil : $0 }
+            }
+            let uuid = try item.string("uuid")
+            if source != "blank", uuid.map({ UUID(uuidString: $0) == nil }) ?? true {
+                throw UpdraftError.badRequest("Invalid input for field/attribute uuid: a \(source) needs its id.")
+            }
+            if destination == "local" {
+                guard source == "image", bootIndex == 0 else {
+                    throw UpdraftError.badRequest(
+                        "Block device mapping is invalid: ephemeral and swap disks are not supported; flavors here have none.")
+                }
+                image = uuid
+                continue
+            }
+            guard destination == "volume" else {
+                throw UpdraftError.badRequest("Invalid input for field/attribute destination_type. Value: \(destination).")
+            }
+            let size = try item.novaInteger("volume_size", in: 1...65535)
+            if source == "blank" || source == "image", size == nil, source == "blank" {
+                throw UpdraftError.badRequest("Block device mapping is invalid: a blank volume needs a volume_size.")
+            }
+            let tag = try item.string("tag")
+            if tag != nil, !call.version.atLeast(42) {
+                throw UpdraftError.badRequest("Additional properties are not allowed ('tag' was unexpected)")
+            }
+            volumes.append(
+                BlockDeviceRequest(
+                    sourceType: source, uuid: uuid, bootIndex: bootIndex, volumeSize: size,
+                    deleteOnTermination: try item.looseBool("delete_on_termination") ?? false, tag: tag,
+                    deviceName: try item.string("device_name")))
+        }
+        if volumes.filter({ $0.bootIndex == 0 }).count > 1 || (image != nil && volumes.contains { $0.bootIndex == 0 }) {
+            throw UpdraftError.badRequest("Block device mapping is invalid: only one device may have boot_index 0.")
+        }
+        return (image, volumes)
     }
 
     /// Nova's `networks`: `"auto"` or `"none"` from 2.37, else a list of `{uuid, port,

@@ -7,7 +7,7 @@ extension ComputeController {
     /// Nova's `volumeAttachment` body at the call's microversion.
     static func volumeAttachmentView(_ mapping: BlockDeviceMapping, _ call: Call) -> JSONValue {
         var fields: [String: JSONValue] = [
-            "id": .string(mapping.volumeID), "volumeId": .string(mapping.volumeID),
+            "id": .string(mapping.volumeID ?? ""), "volumeId": .string(mapping.volumeID ?? ""),
             "serverId": .string(mapping.instanceID), "device": .string(mapping.device),
         ]
         if call.version.atLeast(70) { fields["tag"] = mapping.tag.map(JSONValue.string) ?? .null }
@@ -20,6 +20,7 @@ extension ComputeController {
         let compute = compute
         route(v, .get, "servers/:id/os-volume_attachments", .authenticated) { _, context, call in
             let mappings = try await compute.volumeAttachments(try context.parameter("id"), caller: call.caller)
+                .filter { $0.volumeID != nil }
             return call.respond(.object(["volumeAttachments": .array(mappings.map { Self.volumeAttachmentView($0, call) })]))
         }
         route(v, .get, "servers/:id/os-volume_attachments/:volume", .authenticated) { _, context, call in

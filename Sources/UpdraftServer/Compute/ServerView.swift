@@ -106,8 +106,9 @@ enum ServerView {
             "OS-EXT-STS:vm_state": .string(i.vmState.rawValue),
             "OS-EXT-STS:power_state": .number(Double(i.powerState.rawValue)),
             "os-extended-volumes:volumes_attached": .array(
-                volumes.map { mapping in
-                    var fields: [String: JSONValue] = ["id": .string(mapping.volumeID)]
+                volumes.compactMap { mapping in
+                    guard let volume = mapping.volumeID else { return nil }
+                    var fields: [String: JSONValue] = ["id": .string(volume)]
                     if call.version.atLeast(3) { fields["delete_on_termination"] = .bool(mapping.deleteOnTermination) }
                     return .object(fields)
                 }),

@@ -44,6 +44,28 @@ struct VolumeBridge: ComputeVolumes {
     func unfinishedAttachments() async throws -> [(attachment: String, volume: String, instance: String?)] {
         try await storage.unfinishedAttachments().map { ($0.id, $0.volumeID, $0.instanceID) }
     }
+
+    func createVolume(name: String, sizeGB: Int?, imageID: String?, snapshotID: String?, owner: AuthContext)
+        async throws -> String
+    {
+        var request = VolumeCreate()
+        request.name = name
+        request.size = sizeGB
+        request.imageID = imageID
+        request.snapshotID = snapshotID
+        let volume = try await storage.createVolume(request, caller: owner)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(600))
+        while clock.now < deadline {
+            switch try await storage.volume(volume.id, caller: .system).status {
+            case .available: return volume.id
+            case .creating: try await Task.sleep(for: .milliseconds(100))
+            case let status:
+                throw UpdraftError(.conflict, "Volume \(volume.id) for the server ended \(status.rawValue).")
+            }
+        }
+        throw UpdraftError(.timeout, "Volume \(volume.id) for the server was not made within 600 s.")
+    }
 }
 
 /// Block storage's view of compute: an attached volume is grown and copied by the QEMU
