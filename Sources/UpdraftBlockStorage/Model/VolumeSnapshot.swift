@@ -44,8 +44,10 @@ public struct VolumeSnapshot: Sendable, Equatable, Encodable {
         try c.put("metadata", metadata)
         try c.put("created_at", BlockStorageService.timestamp(createdAt))
         try c.put("updated_at", BlockStorageService.timestamp(updatedAt))
-        try c.put("os-extended-snapshot-attributes:progress", status == .available ? "100%" : "0%")
-        try c.put("os-extended-snapshot-attributes:project_id", projectID)
+        if view.extended {
+            try c.put("os-extended-snapshot-attributes:progress", status == .available ? "100%" : "0%")
+            try c.put("os-extended-snapshot-attributes:project_id", projectID)
+        }
         if view.minor >= 14 { try c.put("group_snapshot_id", String?.none) }
         if view.minor >= 41 { try c.put("user_id", userID) }
         if view.minor >= 65 { try c.put("consumes_quota", true) }
@@ -74,7 +76,7 @@ public struct VolumeType: Sendable, Equatable, Encodable {
         try c.put("name", name)
         try c.put("description", description)
         try c.put("is_public", isPublic)
-        try c.put("os-volume-type-access:is_public", isPublic)
+        if encoder.volumeView.extended { try c.put("os-volume-type-access:is_public", isPublic) }
         try c.put("extra_specs", encoder.volumeView.admin ? extraSpecs : extraSpecs.filter { $0.key.hasPrefix("multiattach") })
     }
 }

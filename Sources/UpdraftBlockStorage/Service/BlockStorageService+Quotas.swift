@@ -7,16 +7,46 @@ extension BlockStorageService {
     /// The limits of `project`: defaults, with what an administrator set over them. Per-type
     /// limits (`volumes_<type>`, ...) are unlimited unless set.
     func limits(_ project: String, _ db: any SQLDatabase) async throws -> [String: Int] {
-        var limits = configuration.defaultQuotas
-        for type in try await Self.types(where: "1 = 1", db) {
-            for resource in ["volumes", "gigabytes", "snapshots"] { limits["\(resource)_\(type.name)"] = -1 }
-        }
+        var limits = try await classLimits(Self.defaultClass, db)
         for row in try await db.raw("SELECT resource, hard_limit FROM volume_quotas WHERE project_id = \(bind: project)")
             .all()
         {
             limits[try row.string("resource")] = try row.int("hard_limit")
         }
         return limits
+    }
+
+    /// Quota classes are kept beside projects' quotas under this prefix (`class:default`).
+    static let classPrefix = "class:"
+    static let defaultClass = "default"
+
+    /// The limits of a quota class: the configured defaults, with what an administrator set
+    /// for the class. Per-type limits are unlimited unless set.
+    func classLimits(_ name: String, _ db: any SQLDatabase) async throws -> [String: Int] {
+        var limits = configuration.defaultQuotas
+        for type in try await Self.types(where: "1 = 1", db) {
+            for resource in ["volumes", "gigabytes", "snapshots"] { limits["\(resource)_\(type.name)"] = -1 }
+        }
+        let key = Self.classPrefix + name
+        for row in try await db.raw("SELECT resource, hard_limit FROM volume_quotas WHERE project_id = \(bind: key)").all() {
+            limits[try row.string("resource")] = try row.int("hard_limit")
+        }
+        return limits
+    }
+
+    /// Serves `GET /os-quota-class-sets/{class}` (administrators).
+    public func quotaClass(_ name: String, caller: AuthContext) async throws -> [String: Int] {
+        try Policy.authorize(caller, .admin)
+        return try await database.read { db in try await self.classLimits(name, db) }
+    }
+
+    /// Serves `PUT /os-quota-class-sets/{class}` (administrators): new defaults for every project
+    /// that has set none of its own.
+    public func updateQuotaClass(_ name: String, _ values: [String: Int], caller: AuthContext) async throws
+        -> [String: Int]
+    {
+        _ = try await updateQuotaSet(Self.classPrefix + name, values, caller: caller)
+        return try await database.read { db in try await self.classLimits(name, db) }
     }
 
     /// What `project` uses of each limited resource, per type too.
@@ -96,13 +126,7 @@ extension BlockStorageService {
 
     /// Serves `GET /os-quota-sets/{project}/defaults`.
     public func defaultQuotaSet() async throws -> [String: Int] {
-        try await database.read { db in
-            var limits = self.configuration.defaultQuotas
-            for type in try await Self.types(where: "1 = 1", db) {
-                for resource in ["volumes", "gigabytes", "snapshots"] { limits["\(resource)_\(type.name)"] = -1 }
-            }
-            return limits
-        }
+        try await database.read { db in try await self.classLimits(Self.defaultClass, db) }
     }
 
     /// Serves `PUT /os-quota-sets/{project}` (administrators): known resources only, -1 or more.

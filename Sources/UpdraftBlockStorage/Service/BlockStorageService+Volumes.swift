@@ -459,3 +459,30 @@ extension BlockStorageService {
         try await volumeToChange(id, caller: caller)
     }
 }
+
+extension BlockStorageService {
+    /// Serves `os-retype`: the volume takes another type (by name or id). Its bytes stay where
+    /// they are (one backend), so no migration is needed; the per-type quotas move.
+    public func retype(_ id: String, to wanted: String, caller: AuthContext) async throws {
+        let volume = try await volumeToChange(id, caller: caller)
+        try VolumeAction.retype.check(volume.status, volume: id)
+        let type = try await volumeType(named: wanted, caller: caller)
+        guard type.id != volume.typeID else {
+            throw UpdraftError(.badRequest, "Invalid volume type: Retype requires a different type, not \(type.name).")
+        }
+        if let backend = type.extraSpecs["volume_backend_name"], backend != Self.backendName {
+            throw UpdraftError(.badRequest, "Invalid volume type: no valid backend for type \(type.name).")
+        }
+        try await database.transaction { db in
+            try await self.checkQuota(
+                project: volume.projectID, type: type.name,
+                adding: ["volumes_\(type.name)": 1, "gigabytes_\(type.name)": volume.size], volumeSize: nil, db)
+            try await db.raw(
+                """
+                UPDATE volumes SET type_id = \(bind: type.id), updated_at = \(bind: Self.now.timeIntervalSince1970)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+        }
+    }
+}

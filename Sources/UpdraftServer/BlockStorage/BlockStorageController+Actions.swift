@@ -72,6 +72,15 @@ extension BlockStorageController {
             return call.empty(.ok)
         case "os-show_image_metadata":
             return call.respond(.object(["metadata": Self.json(try await storage.volume(id, caller: caller).imageMetadata)]))
+        case "os-retype":
+            guard let type = try body.string("new_type") else {
+                throw UpdraftError.badRequest("Invalid input received: new_type is required.")
+            }
+            if let policy = try body.string("migration_policy"), !["never", "on-demand"].contains(policy) {
+                throw UpdraftError.badRequest("Invalid input received: migration_policy must be never or on-demand.")
+            }
+            try await storage.retype(id, to: type, caller: caller)
+            return call.empty()
         case "os-reserve":
             try await storage.legacyReserve(id, caller: caller)
             return call.empty()

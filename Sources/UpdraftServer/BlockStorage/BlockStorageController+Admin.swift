@@ -40,7 +40,11 @@ extension BlockStorageController {
             let host = request.uri.queryParameters["host"].map(String.init)
             let now = BlockStorageService.timestamp(Date.now)
             let zone = JSONValue.string(self.storage.configuration.availabilityZone)
-            let listed = Self.services.filter { (binary == nil || $0.0 == binary) && (host == nil || $0.1 == host) }
+            // Cinder matches `host` on the host part of `host@backend` too.
+            let listed = Self.services.filter { service in
+                (binary == nil || service.0 == binary)
+                    && (host == nil || service.1 == host || service.1.split(separator: "@").first.map(String.init) == host)
+            }
             return call.respond(
                 .object([
                     "services": .array(
@@ -154,11 +158,9 @@ extension BlockStorageController {
             fields["properties"] = .object([
                 "thin_provisioning": .object(["title": "Thin Provisioning", "type": "boolean", "description": ""])
             ])
-            fields.removeValue(forKey: "updated")
-            fields.removeValue(forKey: "timestamp")
-            fields.removeValue(forKey: "total_capacity_gb")
-            fields.removeValue(forKey: "free_capacity_gb")
-            fields.removeValue(forKey: "reserved_percentage")
+            for key in ["updated", "timestamp", "total_capacity_gb", "free_capacity_gb", "reserved_percentage", "QoS_support"] {
+                fields.removeValue(forKey: key)
+            }
             return call.respond(.object(fields))
         }
     }

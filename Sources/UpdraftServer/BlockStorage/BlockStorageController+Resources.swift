@@ -47,7 +47,7 @@ extension BlockStorageController {
                 volumeID: volumeID, name: try body.string("name") ?? body.string("display_name"),
                 description: try body.string("description") ?? body.string("display_description"),
                 metadata: try Self.strings(try body.object("metadata"), field: "metadata"), caller: call.caller)
-            return try call.respond("snapshot", snapshot, status: .accepted)
+            return try call.respond("snapshot", snapshot, status: .accepted, extended: false)
         }
         route(v3, .get, "snapshots/:id", .authenticated) { _, context, call in
             try call.respond("snapshot", try await self.storage.snapshot(try context.parameter("id"), caller: call.caller))
@@ -57,7 +57,7 @@ extension BlockStorageController {
             let (name, description) = try Self.naming(body)
             let snapshot = try await self.storage.updateSnapshot(
                 try context.parameter("id"), name: name, description: description, caller: call.caller)
-            return try call.respond("snapshot", snapshot)
+            return try call.respond("snapshot", snapshot, extended: false)
         }
         route(v3, .delete, "snapshots/:id", .member) { _, context, call in
             try await self.storage.deleteSnapshot(try context.parameter("id"), force: false, caller: call.caller)
@@ -107,7 +107,7 @@ extension BlockStorageController {
                 name: try body.requiredString("name"), description: try body.string("description"),
                 isPublic: try Self.flag(body, "os-volume-type-access:is_public") ?? Self.flag(body, "is_public") ?? true,
                 extraSpecs: try Self.strings(try body.object("extra_specs"), field: "extra_specs"), caller: call.caller)
-            return try call.respond("volume_type", type)
+            return try call.respond("volume_type", type, extended: false)
         }
         route(v3, .put, "types/:id", .admin) { request, context, call in
             let body = try await self.body(request, "volume_type")
@@ -115,7 +115,7 @@ extension BlockStorageController {
             let type = try await self.storage.updateVolumeType(
                 try context.parameter("id"), name: try body.string("name"), description: description,
                 isPublic: try Self.flag(body, "is_public"), caller: call.caller)
-            return try call.respond("volume_type", type)
+            return try call.respond("volume_type", type, extended: false)
         }
         route(v3, .delete, "types/:id", .admin) { _, context, call in
             try await self.storage.deleteVolumeType(try context.parameter("id"), caller: call.caller)
@@ -126,7 +126,10 @@ extension BlockStorageController {
             return call.respond(.object(["extra_specs": Self.json(call.view.admin ? type.extraSpecs : [:])]))
         }
         route(v3, .post, "types/:id/extra_specs", .admin) { request, context, call in
-            let given = try Self.strings(try await self.body(request).object("extra_specs"), field: "extra_specs")
+            guard let object = try await self.body(request).object("extra_specs") else {
+                throw UpdraftError.badRequest("Invalid input received: extra_specs is required.")
+            }
+            let given = try Self.strings(object, field: "extra_specs")
             _ = try await self.storage.changeExtraSpecs(of: try context.parameter("id"), caller: call.caller) { current in
                 current.merging(given) { _, new in new }
             }
@@ -286,6 +289,23 @@ extension BlockStorageController {
         route(v3, .delete, "os-quota-sets/:target", .admin) { _, context, call in
             try await self.storage.resetQuotaSet(try context.parameter("target"), caller: call.caller)
             return call.empty(.ok)
+        }
+        route(v3, .get, "os-quota-class-sets/:class", .admin) { _, context, call in
+            let name = try context.parameter("class")
+            var set = try await self.storage.quotaClass(name, caller: call.caller).mapValues(JSONValue.integer)
+            set["id"] = .string(name)
+            return call.respond(.object(["quota_class_set": .object(set)]))
+        }
+        route(v3, .put, "os-quota-class-sets/:class", .admin) { request, context, call in
+            let body = try await self.body(request, "quota_class_set")
+            var values: [String: Int] = [:]
+            for key in body.fields.keys where key != "id" && key != "class_name" {
+                guard let value = try Self.integer(body, key) else { continue }
+                values[key] = value
+            }
+            let limits = try await self.storage.updateQuotaClass(
+                try context.parameter("class"), values, caller: call.caller)
+            return call.respond(.object(["quota_class_set": .object(limits.mapValues(JSONValue.integer))]))
         }
         route(v3, .get, "limits", .authenticated) { _, _, call in
             let (limits, usage) = try await self.storage.quotaSet(call.project, caller: call.caller)

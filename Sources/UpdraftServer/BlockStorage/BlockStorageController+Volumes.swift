@@ -96,6 +96,8 @@ extension BlockStorageController {
     }
 
     func listVolumes(_ request: Request, _ call: Call, detail: Bool) async throws -> Response {
+        // `GET /volumes/` is a show without an id in Cinder's router: 404.
+        if request.uri.path.hasSuffix("/") { throw UpdraftError(.notFound, "Volume could not be found.") }
         let query = try CinderQuery(request, maxLimit: storage.configuration.maxLimit, sortable: Self.volumeSortKeys)
         var filter = VolumeFilter()
         filter.allProjects = query.allProjects
@@ -104,8 +106,9 @@ extension BlockStorageController {
             filter.attributes[key == "display_name" ? "name" : key] = value
         }
         if let metadata = query.filters["metadata"] {
-            guard case .object(let fields) = try? JSONValue.parse(Data(metadata.replacingOccurrences(of: "'", with: "\"").utf8))
-            else {
+            // Clients send Python's `str(dict)`, form-encoded (a space as `+`).
+            let text = metadata.replacingOccurrences(of: "+", with: " ").replacingOccurrences(of: "'", with: "\"")
+            guard case .object(let fields) = try? JSONValue.parse(Data(text.utf8)) else {
                 throw UpdraftError.badRequest("Invalid input received: metadata filter must be a JSON object.")
             }
             for (key, value) in fields {
