@@ -148,6 +148,19 @@ extension BlockStorageService {
         }
     }
 
+    /// Serves `os-update_snapshot_status`: what the volume service reports of a snapshot being
+    /// made (`creating` to `available` or `error`), as Cinder lets a member of its project do.
+    public func updateSnapshotStatus(_ id: String, status: SnapshotStatus, caller: AuthContext) async throws {
+        let snapshot = try await snapshot(id, caller: caller)
+        try Self.authorizeChange(caller, snapshot.projectID)
+        guard snapshot.status == .creating || snapshot.status == status else {
+            throw UpdraftError(
+                .badRequest,
+                "Invalid snapshot: Snapshot \(id) is \(snapshot.status.rawValue); only a snapshot being created changes status.")
+        }
+        try await database.write { db in try await VolumeRepository.setSnapshotStatus(id, status, db) }
+    }
+
     /// Serves `os-reset_status` on a snapshot (administrators).
     public func resetSnapshotStatus(_ id: String, status: SnapshotStatus, caller: AuthContext) async throws {
         try Policy.authorize(caller, .admin)

@@ -28,8 +28,11 @@ extension BlockStorageController {
                 if let name = query.filters["name"] ?? query.filters["display_name"] { snapshots.removeAll { $0.name != name } }
                 if let status = query.filters["status"] { snapshots.removeAll { $0.status.rawValue != status } }
                 if let volume = query.filters["volume_id"] { snapshots.removeAll { $0.volumeID != volume } }
+                // The list without details leaves out the extensions' attributes, as Cinder's index does.
+                var listing = call
+                listing.view.extended = path.hasSuffix("detail")
                 return try self.list(
-                    request, call, "snapshots", snapshots, query: query, id: \.id, value: Self.snapshotSortValue)
+                    request, listing, "snapshots", snapshots, query: query, id: \.id, value: Self.snapshotSortValue)
             }
         }
         route(v3, .post, "snapshots", .member) { request, _, call in
@@ -71,6 +74,13 @@ extension BlockStorageController {
                     throw UpdraftError.badRequest("Invalid input received: status must be a snapshot status.")
                 }
                 try await self.storage.resetSnapshotStatus(id, status: status, caller: call.caller)
+            } else if let update = try body.object("os-update_snapshot_status") {
+                guard let text = try update.string("status"), let status = SnapshotStatus(rawValue: text),
+                    [.available, .error].contains(status)
+                else {
+                    throw UpdraftError.badRequest("Invalid input received: status must be available or error.")
+                }
+                try await self.storage.updateSnapshotStatus(id, status: status, caller: call.caller)
             } else if body.has("os-force_delete") {
                 try await self.storage.deleteSnapshot(id, force: true, caller: call.caller)
             } else {
@@ -107,7 +117,7 @@ extension BlockStorageController {
                 name: try body.requiredString("name"), description: try body.string("description"),
                 isPublic: try Self.flag(body, "os-volume-type-access:is_public") ?? Self.flag(body, "is_public") ?? true,
                 extraSpecs: try Self.strings(try body.object("extra_specs"), field: "extra_specs"), caller: call.caller)
-            return try call.respond("volume_type", type, extended: false)
+            return try call.respond("volume_type", type)
         }
         route(v3, .put, "types/:id", .admin) { request, context, call in
             let body = try await self.body(request, "volume_type")
