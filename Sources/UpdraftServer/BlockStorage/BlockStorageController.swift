@@ -65,6 +65,7 @@ struct BlockStorageController: Sendable {
         registerTypes(on: v3)
         registerAttachments(on: v3)
         registerQuotas(on: v3)
+        registerTransfers(on: v3)
     }
 
     /// Registers a handler, behind `access`, that runs with the caller and a negotiated
