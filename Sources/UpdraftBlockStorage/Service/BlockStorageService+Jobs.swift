@@ -39,12 +39,7 @@ extension BlockStorageService {
             case .deleting: enqueue(.delete(volume: volume.id))
             case .extending:
                 try await database.write { db in
-                    try await db.raw(
-                        """
-                        UPDATE volumes SET status = COALESCE(previous_status, 'available'), previous_status = NULL
-                        WHERE id = \(bind: volume.id)
-                        """
-                    ).run()
+                    try await VolumeRepository.restorePreviousStatus(volume.id, from: .extending, db)
                 }
             default: break
             }

@@ -354,15 +354,7 @@ extension BlockStorageService {
             try await self.checkQuota(
                 project: volume.projectID, type: volume.typeName, adding: ["gigabytes": newSize - volume.size],
                 volumeSize: newSize, db)
-            guard
-                try await db.raw(
-                    """
-                    UPDATE volumes SET status = \(bind: VolumeStatus.extending.rawValue),
-                    previous_status = \(bind: volume.status.rawValue), updated_at = \(bind: Self.now.timeIntervalSince1970)
-                    WHERE id = \(bind: id) AND status = \(bind: volume.status.rawValue) RETURNING id
-                    """
-                ).all().count == 1
-            else { throw UpdraftError(.badRequest, "Invalid volume: Volume \(id) changed status; try again.") }
+            try await VolumeRepository.begin(.extending, on: id, from: volume.status, db)
         }
         enqueue(.extend(volume: id, size: newSize))
     }
