@@ -6,13 +6,9 @@ import UpdraftDatabase
 
 @testable import UpdraftBlockStorage
 
-private let qemuImgAvailableForTransfers = ["/usr/bin/qemu-img", "/usr/local/bin/qemu-img"].contains {
-    FileManager.default.isExecutableFile(atPath: $0)
-}
-
 /// Volume transfers between projects, on the block-storage service with real qcow2 files and
 /// its job loop running.
-@Suite("Block storage transfers", .enabled(if: qemuImgAvailableForTransfers))
+@Suite("Block storage transfers", .enabled(if: qemuImgAvailable))
 struct BlockStorageTransferTests {
     typealias Harness = BlockStorageServiceTests
     static let member = Harness.member

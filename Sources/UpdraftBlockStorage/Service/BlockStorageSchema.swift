@@ -3,7 +3,8 @@ import UpdraftDatabase
 /// The block-storage tables. Timestamps are seconds since the epoch; metadata maps are JSON
 /// text. A volume's attachments are rows of `volume_attachments`, so two servers can never
 /// hold one attachment, and compute's record of a server's volumes points at them by id.
-/// A transfer keeps only a salted hash of its key.
+/// A transfer keeps only a salted hash of its key; an upload to an image records the image
+/// it fills, so a restart can delete it and put the volume back.
 public enum BlockStorageSchema {
     public static let migrations: [Migration] = [
         Migration(
@@ -58,6 +59,10 @@ public enum BlockStorageSchema {
                 """,
                 "CREATE UNIQUE INDEX volume_transfers_volume ON volume_transfers (volume_id)",
                 "CREATE INDEX volume_transfers_project ON volume_transfers (project_id, created_at)",
+                """
+                CREATE TABLE volume_uploads (volume_id TEXT PRIMARY KEY REFERENCES volumes(id) ON DELETE CASCADE,
+                  image_id TEXT NOT NULL, disk_format TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)
+                """,
             ]),
     ]
 }

@@ -429,7 +429,7 @@ extension BlockStorageService {
             try await backend.delete(id)
             try await database.write { db in
                 // The rows that point at the volume: SQLite enforces no foreign keys, so nothing cascades there.
-                for table in ["volume_attachments", "volume_transfers"] {
+                for table in ["volume_attachments", "volume_transfers", "volume_uploads"] {
                     try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE volume_id = \(bind: id)").run()
                 }
                 try await db.raw("DELETE FROM volumes WHERE id = \(bind: id)").run()
