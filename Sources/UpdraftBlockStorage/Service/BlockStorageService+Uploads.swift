@@ -106,10 +106,12 @@ extension BlockStorageService {
             }
             try FileManager.default.createDirectory(
                 atPath: scratchDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try await export(volume, format: upload.diskFormat, to: file)
+            let throughGuest = try await export(volume, format: upload.diskFormat, to: file)
             try await images.completeImage(upload.imageID, file: file)
             try await database.transaction { db in try await Self.endUpload(id, db) }
-            logger.info("volume uploaded to image", metadata: ["volume": "\(id)", "image": "\(upload.imageID)"])
+            logger.info(
+                "volume uploaded to image",
+                metadata: ["volume": "\(id)", "image": "\(upload.imageID)", "through_guest": "\(throughGuest)"])
         } catch {
             logger.error("volume upload to image failed", metadata: ["volume": "\(id)", "error": "\(error)"])
             await abandonUpload(id)
@@ -117,17 +119,19 @@ extension BlockStorageService {
     }
 
     /// Writes a standalone copy of `volume` in `format` to `file`: for an attached volume
-    /// a crash-consistent copy taken by its running guest's hypervisor, converted.
-    func export(_ volume: Volume, format: String, to file: String) async throws {
+    /// a crash-consistent copy taken by its running guest's hypervisor, converted. Returns
+    /// whether the copy came through the guest.
+    func export(_ volume: Volume, format: String, to file: String) async throws -> Bool {
         if let hypervisor, let instance = volume.attachments.first(where: { $0.status == .attached })?.instanceID {
             let live = liveCopy(of: file)
             defer { try? FileManager.default.removeItem(atPath: live) }
             if try await hypervisor.snapshot(volume: volume.id, instance: instance, to: live) {
                 try await backend.export(.file(path: live, format: "qcow2"), format: format, to: file)
-                return
+                return true
             }
         }
         try await backend.export(backend.location(volume: volume.id), format: format, to: file)
+        return false
     }
 
     /// Undoes an upload that failed or that a restart cut short: the reserved image and any
