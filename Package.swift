@@ -129,6 +129,7 @@ let package = Package(
                 "UpdraftCore",
                 "UpdraftDatabase",
                 "QEMU",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

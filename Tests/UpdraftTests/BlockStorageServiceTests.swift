@@ -7,7 +7,8 @@ import UpdraftDatabase
 
 @testable import UpdraftBlockStorage
 
-private let qemuImgAvailable = ["/usr/bin/qemu-img", "/usr/local/bin/qemu-img"].contains {
+/// Whether `qemu-img` is here, for the suites that make real volume files.
+let qemuImgAvailable = ["/usr/bin/qemu-img", "/usr/local/bin/qemu-img"].contains {
     FileManager.default.isExecutableFile(atPath: $0)
 }
 
@@ -21,7 +22,9 @@ struct BlockStorageServiceTests {
         userID: "x", userDomainID: "default", scope: .project(id: "q", domainID: "default"), roles: ["member", "reader"],
         auditID: "b")
 
-    static func withService(_ body: @Sendable (BlockStorageService, String) async throws -> Void) async throws {
+    static func withService(
+        images: (any VolumeImages)? = nil, _ body: @Sendable (BlockStorageService, String) async throws -> Void
+    ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-volumes-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -32,7 +35,9 @@ struct BlockStorageServiceTests {
             let backend = LocalVolumeBackend(
                 directory: directory + "/volumes", img: img,
                 bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
-            let service = BlockStorageService(database: database, backend: backend, images: nil, logger: Logger(label: "test"))
+            let service = BlockStorageService(
+                database: database, backend: backend, images: images, scratchDirectory: directory + "/uploads",
+                logger: Logger(label: "test"))
             try await service.start()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }

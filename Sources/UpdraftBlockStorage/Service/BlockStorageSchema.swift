@@ -3,6 +3,8 @@ import UpdraftDatabase
 /// The block-storage tables. Timestamps are seconds since the epoch; metadata maps are JSON
 /// text. A volume's attachments are rows of `volume_attachments`, so two servers can never
 /// hold one attachment, and compute's record of a server's volumes points at them by id.
+/// A transfer keeps only a salted hash of its key; an upload to an image records the image
+/// it fills, so a restart can delete it and put the volume back.
 public enum BlockStorageSchema {
     public static let migrations: [Migration] = [
         Migration(
@@ -45,6 +47,22 @@ public enum BlockStorageSchema {
                 CREATE TABLE volume_quotas (project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit BIGINT NOT NULL,
                   PRIMARY KEY (project_id, resource))
                 """,
-            ])
+            ]),
+        Migration(
+            "block-storage-2",
+            [
+                """
+                CREATE TABLE volume_transfers (id TEXT PRIMARY KEY,
+                  volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE, project_id TEXT NOT NULL,
+                  user_id TEXT NOT NULL, name TEXT, salt TEXT NOT NULL, crypt_hash TEXT NOT NULL,
+                  no_snapshots BOOLEAN NOT NULL, created_at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX volume_transfers_volume ON volume_transfers (volume_id)",
+                "CREATE INDEX volume_transfers_project ON volume_transfers (project_id, created_at)",
+                """
+                CREATE TABLE volume_uploads (volume_id TEXT PRIMARY KEY REFERENCES volumes(id) ON DELETE CASCADE,
+                  image_id TEXT NOT NULL, disk_format TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)
+                """,
+            ]),
     ]
 }

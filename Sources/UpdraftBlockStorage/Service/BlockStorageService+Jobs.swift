@@ -7,7 +7,7 @@ extension BlockStorageService {
     func execute(_ job: Job) async {
         let key: String
         switch job {
-        case .create(let id), .delete(let id), .extend(let id, _): key = id
+        case .create(let id), .delete(let id), .extend(let id, _), .upload(let id): key = id
         case .snapshot(let id), .deleteSnapshot(let id): key = "snapshot:" + id
         }
         try? await locks.withLock(key) {
@@ -17,13 +17,15 @@ extension BlockStorageService {
             case .extend(let id, let size): await finishExtend(id, size: size)
             case .snapshot(let id): await finishSnapshot(id)
             case .deleteSnapshot(let id): await finishDeleteSnapshot(id)
+            case .upload(let id): await finishUpload(id)
             }
         }
     }
 
     /// Finishes or undoes what a restart interrupted, before the API serves: volumes being
     /// made or deleted are made or deleted again; an extend that did not finish keeps the
-    /// old size (its status goes back); a snapshot that was being taken is an error; files
+    /// old size (its status goes back); an upload to an image that did not finish loses its
+    /// image (the volume's status goes back); a snapshot that was being taken is an error; files
     /// without a row (a crash between removing a row and its file) are removed.
     public func start() async throws {
         try await bootstrap()
@@ -39,13 +41,9 @@ extension BlockStorageService {
             case .deleting: enqueue(.delete(volume: volume.id))
             case .extending:
                 try await database.write { db in
-                    try await db.raw(
-                        """
-                        UPDATE volumes SET status = COALESCE(previous_status, 'available'), previous_status = NULL
-                        WHERE id = \(bind: volume.id)
-                        """
-                    ).run()
+                    try await VolumeRepository.restorePreviousStatus(volume.id, from: .extending, db)
                 }
+            case .uploading: await abandonUpload(volume.id)
             default: break
             }
         }

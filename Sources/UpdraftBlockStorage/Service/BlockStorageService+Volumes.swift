@@ -359,15 +359,7 @@ extension BlockStorageService {
             try await self.checkQuota(
                 project: volume.projectID, type: volume.typeName, adding: ["gigabytes": newSize - volume.size],
                 volumeSize: newSize, db)
-            guard
-                try await db.raw(
-                    """
-                    UPDATE volumes SET status = \(bind: VolumeStatus.extending.rawValue),
-                    previous_status = \(bind: volume.status.rawValue), updated_at = \(bind: Self.now.timeIntervalSince1970)
-                    WHERE id = \(bind: id) AND status = \(bind: volume.status.rawValue) RETURNING id
-                    """
-                ).all().count == 1
-            else { throw UpdraftError(.badRequest, "Invalid volume: Volume \(id) changed status; try again.") }
+            try await VolumeRepository.begin(.extending, on: id, from: volume.status, db)
         }
         enqueue(.extend(volume: id, size: newSize))
     }
@@ -441,7 +433,10 @@ extension BlockStorageService {
             }
             try await backend.delete(id)
             try await database.write { db in
-                try await db.raw("DELETE FROM volume_attachments WHERE volume_id = \(bind: id)").run()
+                // The rows that point at the volume: SQLite enforces no foreign keys, so nothing cascades there.
+                for table in ["volume_attachments", "volume_transfers", "volume_uploads"] {
+                    try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE volume_id = \(bind: id)").run()
+                }
                 try await db.raw("DELETE FROM volumes WHERE id = \(bind: id)").run()
             }
         } catch {

@@ -36,6 +36,7 @@ public final class BlockStorageService: Service, Sendable {
         case extend(volume: String, size: Int)
         case snapshot(String)
         case deleteSnapshot(String)
+        case upload(volume: String)
     }
 
     /// What Cinder shows as the volume's host (`os-vol-host-attr:host`: host@backend#pool).
@@ -57,14 +58,21 @@ public final class BlockStorageService: Service, Sendable {
     /// The hypervisor side, for work on a volume a running guest holds; set once compute is built.
     private let hypervisorBox = Mutex<(any VolumeHypervisor)?>(nil)
 
+    /// Where an upload to an image writes the converted copy of a volume before the image
+    /// service takes it in: best on the image store's filesystem, so the file is moved.
+    let scratchDirectory: String
+
+    /// A service over `database`, its volumes in `backend`. Uploads to images convert
+    /// volumes into `scratchDirectory` (the system's temporary directory when nil).
     public init(
         configuration: Configuration = .init(), database: Database, backend: any VolumeBackend,
-        images: (any VolumeImages)?, logger: Logger
+        images: (any VolumeImages)?, scratchDirectory: String? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
         self.backend = backend
         self.images = images
+        self.scratchDirectory = scratchDirectory ?? NSTemporaryDirectory() + "updraft-volume-uploads"
         self.logger = logger
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
     }
@@ -158,10 +166,44 @@ public protocol VolumeHypervisor: Sendable {
     func snapshot(volume: String, instance: String, to path: String) async throws -> Bool
 }
 
-/// What block storage needs from the image service: an image's bytes to make a volume from.
+/// What block storage needs from the image service: an image's bytes to make a volume
+/// from, and new images to upload volumes to.
 public protocol VolumeImages: Sendable {
     /// An image the caller may see, with its bytes on local disk.
     func image(_ id: String, caller: AuthContext) async throws -> VolumeImage
+    /// A new `queued` image, owned by the caller's project, to upload a volume to; its id.
+    func reserveImage(_ reservation: VolumeImageReservation, caller: AuthContext) async throws -> String
+    /// Brings `file` in (moving it) as the bytes of reserved image `id`, which becomes `active`.
+    func completeImage(_ id: String, file: String) async throws
+    /// Removes a reserved image whose upload failed or was cut short, even a protected one.
+    func deleteImage(_ id: String) async
+}
+
+/// The image a volume upload makes, as the image service records it before any bytes.
+public struct VolumeImageReservation: Sendable, Equatable {
+    public var name: String
+    public var diskFormat: String
+    public var containerFormat: String
+    /// `public`, `private`, `shared` or `community`.
+    public var visibility: String
+    public var protected: Bool
+    public var minDisk: Int
+    public var minRAM: Int
+    public var properties: [String: String]
+
+    public init(
+        name: String, diskFormat: String, containerFormat: String, visibility: String, protected: Bool, minDisk: Int,
+        minRAM: Int, properties: [String: String]
+    ) {
+        self.name = name
+        self.diskFormat = diskFormat
+        self.containerFormat = containerFormat
+        self.visibility = visibility
+        self.protected = protected
+        self.minDisk = minDisk
+        self.minRAM = minRAM
+        self.properties = properties
+    }
 }
 
 /// An image as a volume create reads it.

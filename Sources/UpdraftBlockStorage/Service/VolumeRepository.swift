@@ -132,6 +132,33 @@ enum VolumeRepository {
         return !rows.isEmpty
     }
 
+    /// Puts a volume that is still in `current` into `status` for a piece of work, keeping
+    /// `current` to go back to (``restorePreviousStatus(_:from:_:)``); 400 if it changed meanwhile.
+    static func begin(_ status: VolumeStatus, on id: String, from current: VolumeStatus, _ db: any SQLDatabase)
+        async throws
+    {
+        guard
+            try await db.raw(
+                """
+                UPDATE volumes SET status = \(bind: status.rawValue), previous_status = \(bind: current.rawValue),
+                updated_at = \(bind: BlockStorageService.now.timeIntervalSince1970)
+                WHERE id = \(bind: id) AND status = \(bind: current.rawValue) RETURNING id
+                """
+            ).all().count == 1
+        else { throw UpdraftError(.badRequest, "Invalid volume: Volume \(id) changed status; try again.") }
+    }
+
+    /// Gives a volume in `current` the status it had before (`available` when none was kept).
+    static func restorePreviousStatus(_ id: String, from current: VolumeStatus, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            UPDATE volumes SET status = COALESCE(previous_status, 'available'), previous_status = NULL,
+            updated_at = \(bind: BlockStorageService.now.timeIntervalSince1970)
+            WHERE id = \(bind: id) AND status = \(bind: current.rawValue)
+            """
+        ).run()
+    }
+
     static func setSnapshotStatus(_ id: String, _ status: SnapshotStatus, _ db: any SQLDatabase) async throws {
         try await db.raw(
             """

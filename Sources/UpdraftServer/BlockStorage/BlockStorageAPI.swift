@@ -25,7 +25,8 @@ struct BlockStorageAPI: API {
         settings.dataDirectory = configuration.dataDirectory
         let service = BlockStorageService(
             configuration: settings, database: assembly.database, backend: backend,
-            images: assembly.optional(ImageService.self).map(VolumeImagesBridge.init), logger: assembly.logger)
+            images: assembly.optional(ImageService.self).map(VolumeImagesBridge.init),
+            scratchDirectory: configuration.dataDirectory + "/volume-uploads", logger: assembly.logger)
         try await service.start()
         assembly.provide(service)
         return BlockStorageAPI(
@@ -46,7 +47,8 @@ struct BlockStorageAPI: API {
     }
 }
 
-/// Block storage's view of the image service: a volume from an image reads the image's file in place.
+/// Block storage's view of the image service: a volume from an image reads the image's file
+/// in place; an upload of a volume creates an image and hands its file over.
 struct VolumeImagesBridge: VolumeImages {
     let images: ImageService
 
@@ -57,5 +59,34 @@ struct VolumeImagesBridge: VolumeImages {
             diskFormat: image.diskFormat ?? "raw", containerFormat: image.containerFormat ?? "bare",
             size: image.size ?? 0, virtualSize: image.virtualSize, minDisk: image.minDisk, minRAM: image.minRAM,
             checksum: image.checksum, properties: image.properties)
+    }
+
+    func reserveImage(_ reservation: VolumeImageReservation, caller: AuthContext) async throws -> String {
+        guard let visibility = Image.Visibility(rawValue: reservation.visibility) else {
+            throw UpdraftError.badRequest("Invalid visibility \(reservation.visibility).")
+        }
+        var draft = ImageDraft(
+            name: reservation.name, diskFormat: reservation.diskFormat, containerFormat: reservation.containerFormat,
+            visibility: visibility, minDisk: reservation.minDisk, minRAM: reservation.minRAM,
+            // A volume from a featured image carries the mark; the new image is not featured.
+            properties: reservation.properties.filter { $0.key != Image.featuredProperty })
+        draft.protected = reservation.protected
+        draft.owner = caller.projectID
+        return try await images.create(draft, caller: caller).id
+    }
+
+    func completeImage(_ id: String, file: String) async throws {
+        _ = try await images.importFile(id, from: file)
+    }
+
+    func deleteImage(_ id: String) async {
+        // A protected image refuses deletion, and this one never held what it was made for.
+        if let image = try? await images.image(id, caller: .system), image.protected,
+            let patch = try? ImagePatch(
+                parsing: .array([.object(["op": "replace", "path": "/protected", "value": .bool(false)])]))
+        {
+            _ = try? await images.update(id, patch: patch, caller: .system)
+        }
+        try? await images.delete(id, caller: .system)
     }
 }

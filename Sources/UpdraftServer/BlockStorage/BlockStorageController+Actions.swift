@@ -110,6 +110,20 @@ extension BlockStorageController {
             try Policy.authorize(caller, .admin)
             try await storage.legacyDetach(id, attachmentID: try body.string("attachment_id"), caller: caller)
             return call.empty()
+        case "os-volume_upload_image":
+            guard let name = try body.string("image_name") else {
+                throw UpdraftError.badRequest("Invalid input received: image_name is required.")
+            }
+            var request = VolumeUploadRequest(imageName: name)
+            request.diskFormat = try body.string("disk_format") ?? request.diskFormat
+            request.containerFormat = try body.string("container_format") ?? request.containerFormat
+            request.force = try Self.flag(body, "force") ?? false
+            if call.atLeast(1) {
+                request.visibility = try body.string("visibility") ?? request.visibility
+                request.protected = try Self.flag(body, "protected") ?? false
+            }
+            let upload = try await storage.uploadToImage(id, request, caller: caller)
+            return try call.respond("os-volume_upload_image", upload, status: .accepted)
         case "os-initialize_connection":
             _ = try await storage.volumeToShow(id, caller: caller)
             return call.respond(

@@ -71,6 +71,7 @@ struct BlockStorageController: Sendable {
         registerAttachments(on: v3)
         registerQuotas(on: v3)
         registerAdmin(on: v3)
+        registerTransfers(on: v3)
     }
 
     /// Registers a handler, behind `access`, that runs with the caller and a negotiated
