@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import SQLKit
+import ServiceLifecycle
 import UpdraftDatabase
 import Testing
 
@@ -23,9 +24,11 @@ struct IdentityAPITests {
     }
 
     /// A fresh cloud on the fake driver, with its store and its routes as `METHOD /path access`;
-    /// its data directory is removed afterwards, even on failure.
+    /// its data directory is removed afterwards, even on failure. The services `running` picks
+    /// run beside the calls (none by default), for APIs that finish work after answering.
     static func withParts(
         apis: [any API.Type] = UpdraftServer.apis(networking: false),
+        running: @escaping @Sendable (any Service) -> Bool = { _ in false },
         _ body: @Sendable (any TestClientProtocol, String, Database, [String]) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-api-" + UUID().uuidString
@@ -40,9 +43,14 @@ struct IdentityAPITests {
         let password = try #require(parts.adminPassword)
         let database = parts.database
         let routes = parts.routeList
+        let services = parts.services.filter(running)
         do {
             try await Application(router: parts.router).test(.router) { client in
-                try await body(client, password, database, routes)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for service in services { group.addTask { try await service.run() } }
+                    defer { group.cancelAll() }
+                    try await body(client, password, database, routes)
+                }
             }
         } catch {
             await parts.database.close()
