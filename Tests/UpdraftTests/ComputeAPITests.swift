@@ -16,7 +16,7 @@ struct ComputeAPITests {
         ) { try #require($0.headers[.subjectToken]) }
     }
 
-    @Test("the version document advertises 2.1 to 2.47 and other versions are 406")
+    @Test("the version document advertises 2.1 to 2.49 and other versions are 406")
     func versions() async throws {
         try await IdentityAPITests.withCloud { client, password in
             try await client.execute(uri: "/compute/", method: .get) {
@@ -27,7 +27,7 @@ struct ComputeAPITests {
             }
             try await client.execute(uri: "/compute/v2.1", method: .get) {
                 let version = try #require(try IdentityAPITests.json($0.body)["version"] as? [String: Any])
-                #expect(version["version"] as? String == "2.47")
+                #expect(version["version"] as? String == "2.49")
                 #expect(version["min_version"] as? String == "2.1")
             }
             let token = try await Self.token(client, password)
@@ -38,7 +38,7 @@ struct ComputeAPITests {
             let latest: HTTPFields = [.authToken: token, .openStackAPIVersion: "compute latest"]
             try await client.execute(uri: "/compute/v2.1/flavors", method: .get, headers: latest) {
                 #expect($0.status == .ok)
-                #expect($0.headers[.openStackAPIVersion] == "compute 2.47")
+                #expect($0.headers[.openStackAPIVersion] == "compute 2.49")
             }
         }
     }

@@ -11,13 +11,16 @@ public struct VolumeSnapshot: Sendable, Equatable, Encodable {
     public var description: String?
     public var size: Int
     public var status: SnapshotStatus
+    /// What `os-update_snapshot_status` last reported (`80%`); nil shows 100% once available.
+    public var progress: String?
     public var metadata: [String: String]
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, volumeID: String, projectID: String, userID: String, name: String?, description: String?,
-        size: Int, status: SnapshotStatus, metadata: [String: String] = [:], createdAt: Date, updatedAt: Date
+        size: Int, status: SnapshotStatus, progress: String? = nil, metadata: [String: String] = [:], createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.volumeID = volumeID
@@ -27,6 +30,7 @@ public struct VolumeSnapshot: Sendable, Equatable, Encodable {
         self.description = description
         self.size = size
         self.status = status
+        self.progress = progress
         self.metadata = metadata
         self.createdAt = createdAt
         self.updatedAt = updatedAt
@@ -45,7 +49,7 @@ public struct VolumeSnapshot: Sendable, Equatable, Encodable {
         try c.put("created_at", BlockStorageService.timestamp(createdAt))
         try c.put("updated_at", BlockStorageService.timestamp(updatedAt))
         if view.extended {
-            try c.put("os-extended-snapshot-attributes:progress", status == .available ? "100%" : "0%")
+            try c.put("os-extended-snapshot-attributes:progress", progress ?? (status == .available ? "100%" : "0%"))
             try c.put("os-extended-snapshot-attributes:project_id", projectID)
         }
         if view.minor >= 14 { try c.put("group_snapshot_id", String?.none) }

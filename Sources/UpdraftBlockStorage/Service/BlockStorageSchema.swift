@@ -38,7 +38,7 @@ public enum BlockStorageSchema {
                 """
                 CREATE TABLE volume_snapshots (id TEXT PRIMARY KEY, volume_id TEXT NOT NULL REFERENCES volumes(id),
                   project_id TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT, description TEXT, size BIGINT NOT NULL,
-                  status TEXT NOT NULL, metadata TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+                  status TEXT NOT NULL, progress TEXT, metadata TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
                   updated_at DOUBLE PRECISION NOT NULL)
                 """,
                 "CREATE INDEX volume_snapshots_project ON volume_snapshots (project_id, created_at)",

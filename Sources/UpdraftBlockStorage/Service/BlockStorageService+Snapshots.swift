@@ -150,7 +150,9 @@ extension BlockStorageService {
 
     /// Serves `os-update_snapshot_status`: what the volume service reports of a snapshot being
     /// made (`creating` to `available` or `error`), as Cinder lets a member of its project do.
-    public func updateSnapshotStatus(_ id: String, status: SnapshotStatus, caller: AuthContext) async throws {
+    public func updateSnapshotStatus(_ id: String, status: SnapshotStatus, progress: String?, caller: AuthContext)
+        async throws
+    {
         let snapshot = try await snapshot(id, caller: caller)
         try Self.authorizeChange(caller, snapshot.projectID)
         guard snapshot.status == .creating || snapshot.status == status else {
@@ -158,7 +160,12 @@ extension BlockStorageService {
                 .badRequest,
                 "Invalid snapshot: Snapshot \(id) is \(snapshot.status.rawValue); only a snapshot being created changes status.")
         }
-        try await database.write { db in try await VolumeRepository.setSnapshotStatus(id, status, db) }
+        try await database.write { db in
+            try await VolumeRepository.setSnapshotStatus(id, status, db)
+            if let progress {
+                try await db.raw("UPDATE volume_snapshots SET progress = \(bind: progress) WHERE id = \(bind: id)").run()
+            }
+        }
     }
 
     /// Serves `os-reset_status` on a snapshot (administrators).

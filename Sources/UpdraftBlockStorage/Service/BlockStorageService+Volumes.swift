@@ -216,10 +216,11 @@ extension BlockStorageService {
             guard let volume = try await database.read({ db in try await VolumeRepository.find(id, db) }),
                 volume.status == .creating
             else { return }
-            // As Cinder's scheduler: a type that asks for another backend finds no valid host.
+            // As Cinder's capabilities filter: a type whose extra specs ask for another backend,
+            // protocol or vendor finds no valid host.
             let type = try await database.read { db in try await Self.types(where: "id = \(bind: volume.typeID)", db).first }
-            if let wanted = type?.extraSpecs["volume_backend_name"], wanted != Self.backendName {
-                throw UpdraftError(.badRequest, "No valid backend was found: volume type asks for backend \(wanted).")
+            if let type, let unmet = Self.unmetCapability(type) {
+                throw UpdraftError(.badRequest, "No valid backend was found: volume type asks for \(unmet).")
             }
             if let snapshotID = volume.snapshotID {
                 try await backend.create(id, sizeGB: volume.size, copying: backend.location(snapshot: snapshotID))
@@ -465,8 +466,9 @@ extension BlockStorageService {
         guard type.id != volume.typeID else {
             throw UpdraftError(.badRequest, "Invalid volume type: Retype requires a different type, not \(type.name).")
         }
-        if let backend = type.extraSpecs["volume_backend_name"], backend != Self.backendName {
-            throw UpdraftError(.badRequest, "Invalid volume type: no valid backend for type \(type.name).")
+        if let unmet = Self.unmetCapability(type) {
+            throw UpdraftError(
+                .badRequest, "Invalid volume type: no valid backend for type \(type.name), which asks for \(unmet).")
         }
         try await database.transaction { db in
             try await self.checkQuota(

@@ -43,6 +43,16 @@ public final class BlockStorageService: Service, Sendable {
     public static let backendHost = "updraft@local#local"
     /// The one backend's `volume_backend_name`.
     public static let backendName = "local"
+    /// What the backend offers that a type's extra specs may ask for, as Cinder's capabilities filter compares them.
+    public static let capabilities = ["volume_backend_name": backendName, "storage_protocol": "file", "vendor_name": "Updraft"]
+
+    /// What a type asks for that the backend does not offer (`vendor_name Acme`), or nil.
+    static func unmetCapability(_ type: VolumeType) -> String? {
+        for (key, offered) in capabilities.sorted(by: { $0.key < $1.key }) {
+            if let wanted = type.extraSpecs[key], wanted != offered { return "\(key) \(wanted)" }
+        }
+        return nil
+    }
     /// The volume service's id (`service_uuid`, 3.48+): one service per cloud.
     public static let serviceUUID = "8a3e1c5a-7d55-4d0c-9a55-0b9f5d7e1a01"
 

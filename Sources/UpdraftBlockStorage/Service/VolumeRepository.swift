@@ -88,6 +88,7 @@ enum VolumeRepository {
             userID: try row.string("user_id"), name: try row.optionalString("name"),
             description: try row.optionalString("description"), size: try row.int("size"),
             status: SnapshotStatus(rawValue: try row.string("status")) ?? .error,
+            progress: try row.optionalString("progress"),
             metadata: try BlockStorageService.map(try row.string("metadata")),
             createdAt: Date(timeIntervalSince1970: try row.double("created_at")),
             updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
@@ -96,7 +97,8 @@ enum VolumeRepository {
     static func snapshots(where condition: SQLQueryString, _ db: any SQLDatabase) async throws -> [VolumeSnapshot] {
         try await db.raw(
             """
-            SELECT id, volume_id, project_id, user_id, name, description, size, status, metadata, created_at, updated_at
+            SELECT id, volume_id, project_id, user_id, name, description, size, status, progress, metadata, created_at,
+              updated_at
             FROM volume_snapshots WHERE \(condition) ORDER BY created_at, id
             """
         ).all().map(snapshot)

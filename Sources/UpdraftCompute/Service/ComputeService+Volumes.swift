@@ -365,6 +365,13 @@ extension ComputeService {
                         sourceType: request.sourceType, sourceID: request.uuid, volumeSize: request.volumeSize)
                     taken.append(mapping.device)
                     if request.sourceType == "volume", let volume = request.uuid {
+                        // An unknown volume is refused by the reservation below.
+                        if request.bootIndex == 0,
+                            (try? await volumes.isBootable(volume: volume, caller: caller)) == false
+                        {
+                            throw UpdraftError.badRequest(
+                                "Block Device Mapping is Invalid: Volume \(volume) is not bootable.")
+                        }
                         do {
                             mapping.attachmentID = try await volumes.reserve(
                                 volume: volume, instance: instance.id, caller: caller)

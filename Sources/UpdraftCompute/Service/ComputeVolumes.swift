@@ -6,6 +6,8 @@ import UpdraftCore
 /// plugged and unplugged. The composition root adapts the Cinder service to it, so compute
 /// does not depend on the block-storage module; a cloud without it passes none.
 public protocol ComputeVolumes: Sendable {
+    /// Whether a volume the caller may see can be booted from (Cinder's `bootable`).
+    func isBootable(volume: String, caller: AuthContext) async throws -> Bool
     /// Reserves an available volume the caller may use for `instance` (Cinder's attachment
     /// create): the volume is `reserved`. Returns the attachment's id.
     func reserve(volume: String, instance: String, caller: AuthContext) async throws -> String

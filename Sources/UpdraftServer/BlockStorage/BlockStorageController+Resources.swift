@@ -80,7 +80,11 @@ extension BlockStorageController {
                 else {
                     throw UpdraftError.badRequest("Invalid input received: status must be available or error.")
                 }
-                try await self.storage.updateSnapshotStatus(id, status: status, caller: call.caller)
+                let progress = try update.string("progress")
+                if let progress, !progress.hasSuffix("%") || Int(progress.dropLast()).map({ !(0...100).contains($0) }) ?? true {
+                    throw UpdraftError.badRequest("Invalid input received: progress must be a percentage such as 80%.")
+                }
+                try await self.storage.updateSnapshotStatus(id, status: status, progress: progress, caller: call.caller)
             } else if body.has("os-force_delete") {
                 try await self.storage.deleteSnapshot(id, force: true, caller: call.caller)
             } else {

@@ -28,11 +28,11 @@ struct BlockStorageController: Sendable {
 
         /// A JSON answer `{"<key>": value}` written for this call's view; `extended: false`
         /// for a create's or an update's answer, which Cinder writes without its extensions' attributes.
-        func respond(_ key: String, _ value: some Encodable, status: HTTPResponse.Status = .ok, extended: Bool = true)
+        func respond(_ key: String, _ value: some Encodable, status: HTTPResponse.Status = .ok, extended: Bool? = nil)
             throws -> Response
         {
             var view = view
-            view.extended = extended
+            if let extended { view.extended = extended }
             var bytes = Array("{\"\(key)\":".utf8)
             try StreamingJSONEncoder(userInfo: [.volumeView: view]).encode(value, appendingTo: &bytes)
             bytes.append(UInt8(ascii: "}"))

@@ -8,6 +8,10 @@ import UpdraftCore
 struct VolumeBridge: ComputeVolumes {
     let storage: BlockStorageService
 
+    func isBootable(volume: String, caller: AuthContext) async throws -> Bool {
+        try await storage.volume(volume, caller: caller).bootable
+    }
+
     func reserve(volume: String, instance: String, caller: AuthContext) async throws -> String {
         try await storage.reserve(volumeID: volume, instance: instance, caller: caller).id
     }
