@@ -83,8 +83,8 @@ UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode
 
 # --- 4. tempest: identity, images, compute (real QEMU guests) -------------------------------
 # The suites that boot no guest share one cloud and one tempest run.
-log "tempest identity, image and object storage API tests (Swift's include the interop 2020.06 object list)"
-TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage)' run_stage bash tests/tempest/run.sh
+log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list)"
+TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage|volume)' run_stage bash tests/tempest/run.sh
 log "tempest compute API tests (servers, flavors, keypairs, images; with networking) and network API tests (Neutron)"
 TEMPEST_NEUTRON=true TEMPEST_REGEX='^tempest\.api\.(compute\.(servers|flavors|keypairs|images)|network)' \
   run_stage bash tests/tempest/run.sh

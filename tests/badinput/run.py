@@ -60,6 +60,9 @@ WRAPPER = {
     "trusts": "trust", "policies": "policy", "tokens": "auth", "os-quota-sets": "quota_set", "metadata": "metadata",
     "remote-consoles": "remote_console", "os-aggregates": "aggregate", "os-extra_specs": "extra_specs",
     "password": "user", "members": "member", "tags": "tags", "action": "reboot", "os-services": "service",
+    "volumes": "volume", "snapshots": "snapshot", "types": "volume_type", "attachments": "attachment",
+    "volume-transfers": "transfer", "os-volume-transfer": "transfer", "os-quota-class-sets": "quota_class_set",
+    "extra_specs": "extra_specs", "os-volume_attachments": "volumeAttachment", "accept": "accept",
 }
 
 
@@ -174,7 +177,19 @@ def setup(cloud: Cloud) -> tuple[dict[str, str], dict[str, str], str]:
             if s["status"] in ("ACTIVE", "ERROR"):
                 break
             time.sleep(1)
+    volume = c("POST", f"/volume/v3/{project['id']}/volumes", member, {"volume": {"name": "bad-vol", "size": 1}}).json()["volume"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if c("GET", f"/volume/v3/{project['id']}/volumes/{volume['id']}", member).json()["volume"]["status"] == "available":
+            break
+        time.sleep(0.5)
+    snap = c("POST", f"/volume/v3/{project['id']}/snapshots", member,
+             {"snapshot": {"volume_id": volume["id"], "name": "bad-snap"}}).json()["snapshot"]
+    vtype = c("GET", f"/volume/v3/{project['id']}/types/default", member).json()["volume_type"]
     ids = {
+        "v3": project["id"], "volumes": volume["id"], "snapshots": snap["id"], "types": vtype["id"],
+        "attachments": str(uuid.uuid4()), "volume-transfers": str(uuid.uuid4()), "os-volume-transfer": str(uuid.uuid4()),
+        "os-hosts": "updraft@local", "capabilities": "updraft@local", "os-quota-class-sets": "default",
         "projects": project["id"], "users": users["member"]["id"], "groups": group["id"], "roles": extra_role["id"],
         "domains": "default", "regions": "RegionOne", "services": services[0]["id"], "endpoints": endpoints[0]["id"],
         "credentials": credential["id"], "application_credentials": app["id"], "trusts": trust["id"],
@@ -316,7 +331,7 @@ def fault_ok(path: str, r: requests.Response) -> bool:
             return {"code", "title", "message"} <= set(error)
         except (ValueError, KeyError, TypeError):
             return False
-    if path.startswith("/compute"):
+    if path.startswith("/compute") or path.startswith("/volume"):
         try:
             body = r.json()
             (name, fault), = body.items()
