@@ -99,8 +99,25 @@ extension QEMU.Monitor {
     /// is not there does nothing.
     public func unplug(_ volume: QEMU.MachineConfiguration.Volume, timeout: Duration) async throws {
         if try await peripheralDeviceIDs().contains(volume.deviceID) {
-            try await deviceDel(id: volume.deviceID)
-            try await waitForDeviceDeleted(volume.deviceID, timeout: timeout)
+            // The ACPI unplug request is sent again every 10 s, as libvirt retries it: a guest
+            // still booting (or busy) when the first one came may have missed it.
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                do {
+                    try await deviceDel(id: volume.deviceID)
+                } catch QEMU.Error.qmp {
+                    // Already being unplugged, or already gone: the wait below tells.
+                }
+                let left = deadline - ContinuousClock.now
+                do {
+                    try await waitForDeviceDeleted(volume.deviceID, timeout: min(left, .seconds(10)))
+                    break
+                } catch QEMU.Error.timeout {
+                    guard ContinuousClock.now < deadline else {
+                        throw QEMU.Error.timeout("the guest did not release device \(volume.deviceID) within \(timeout)")
+                    }
+                }
+            }
         }
         guard try await blockNodes()[volume.nodeName] != nil else { return }
         // The device lets go of its node as it is finalized, just after DEVICE_DELETED.

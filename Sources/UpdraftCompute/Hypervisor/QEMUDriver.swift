@@ -43,7 +43,7 @@ public actor QEMUDriver: HypervisorDriver {
 
         /// Settings under one data directory: `DATA/instances` and `DATA/cache/base`, with the
         /// tools found by name, the accelerator probed, `pc` machines, websocket ports
-        /// 5700–5999, a 60 s shutdown grace, a 5 s kill grace, 60 s for a guest to release a
+        /// 5700–5999, a 60 s shutdown grace, a 5 s kill grace, 120 s for a guest to release a
         /// detached volume and an hour for a live volume copy.
         public init(
             dataDirectory: String, qemuBinary: String = "qemu-system-x86_64", qemuImgBinary: String = "qemu-img",
@@ -51,7 +51,7 @@ public actor QEMUDriver: HypervisorDriver {
             machineType: QEMU.MachineConfiguration.MachineType = .pc,
             capacity: (vcpus: Int, memoryMB: Int, diskGB: Int)? = nil, websocketPorts: ClosedRange<Int> = 5700...5999,
             shutdownGrace: Duration = .seconds(60), killGrace: Duration = .seconds(5),
-            launchTimeout: Duration = .seconds(30), volumeDetachTimeout: Duration = .seconds(60),
+            launchTimeout: Duration = .seconds(30), volumeDetachTimeout: Duration = .seconds(120),
             volumeCopyTimeout: Duration = .seconds(3600)
         ) {
             self.instancesDirectory = dataDirectory + "/instances"
