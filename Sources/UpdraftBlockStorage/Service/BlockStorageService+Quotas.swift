@@ -54,7 +54,7 @@ extension BlockStorageService {
         var usage = ["volumes": 0, "gigabytes": 0, "snapshots": 0, "backups": 0, "backup_gigabytes": 0, "groups": 0]
         let volumes = try await db.raw(
             """
-            SELECT t.name AS type_name, COUNT(*) AS n, COALESCE(SUM(v.size), 0) AS gb FROM volumes v
+            SELECT t.name AS type_name, COUNT(*) AS n, CAST(COALESCE(SUM(v.size), 0) AS BIGINT) AS gb FROM volumes v
             JOIN volume_types t ON t.id = v.type_id WHERE v.project_id = \(bind: project) GROUP BY t.name
             """
         ).all()
@@ -68,7 +68,7 @@ extension BlockStorageService {
         }
         let snapshots = try await db.raw(
             """
-            SELECT t.name AS type_name, COUNT(*) AS n, COALESCE(SUM(s.size), 0) AS gb FROM volume_snapshots s
+            SELECT t.name AS type_name, COUNT(*) AS n, CAST(COALESCE(SUM(s.size), 0) AS BIGINT) AS gb FROM volume_snapshots s
             JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.type_id
             WHERE s.project_id = \(bind: project) GROUP BY t.name
             """
