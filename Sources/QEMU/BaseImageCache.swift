@@ -32,7 +32,7 @@ extension QEMU {
             case "qcow2": (format, sourceFormat) = (.qcow2, "qcow2")
             case "raw", "ami": (format, sourceFormat) = (.raw, "raw")
             default:
-                throw Error.invalidConfiguration("image \(id) has disk format \(diskFormat); only qcow2, raw and ami can be used")
+                throw Error.invalidConfiguration("image \(id) has disk format \(diskFormat); only qcow2, raw and ami boot")
             }
             guard Self.isSafeName(id) else { throw Error.invalidConfiguration("image id \(id) cannot name a cache file") }
             let base = Base(path: directory + "/" + id + "." + format.rawValue, format: format)

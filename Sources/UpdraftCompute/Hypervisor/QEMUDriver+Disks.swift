@@ -37,39 +37,24 @@ extension QEMUDriver {
             volumes: try slotted(spec.volumes, recorded: [], rootSlotFree: rootOnVolume))
     }
 
-    /// The cached base for `image`: made once per image id by converting the image file
-    /// (its declared format, never probed) to qcow2, or to raw for `raw` and `ami` images.
-    /// Every instance of the image shares it; nothing is copied per instance.
+    /// The cached base for `image`, from the image cache in `DATA/cache/base` that volumes made
+    /// from images share (``QEMU/BaseImageCache``): converted once per image id, its declared
+    /// format never probed. Every instance of the image shares it; nothing is copied per instance.
     func baseImage(_ image: InstanceSpec.BootImage) async throws -> (path: String, format: QEMU.MachineConfiguration.Disk.Format)
     {
-        let format: QEMU.MachineConfiguration.Disk.Format
-        let sourceFormat: String
-        switch image.diskFormat {
-        case "qcow2":
-            (format, sourceFormat) = (.qcow2, "qcow2")
-        case "raw", "ami":
-            (format, sourceFormat) = (.raw, "raw")
-        default:
-            throw HypervisorError.failed("image \(image.id) has disk format \(image.diskFormat); only qcow2, raw and ami boot")
+        let cache: QEMU.BaseImageCache
+        if let made = baseCache {
+            cache = made
+        } else {
+            cache = QEMU.BaseImageCache(
+                directory: configuration.imageCacheDirectory, img: try QEMU.Img(binary: configuration.qemuImgBinary))
+            baseCache = cache
         }
-        guard Self.isSafeName(image.id) else {
-            throw HypervisorError.failed("image id \(image.id) cannot name a cache file")
-        }
-        let path = configuration.imageCacheDirectory + "/" + image.id + "." + format.rawValue
-        return try await locks.withLock("image:" + image.id) {
-            if FileManager.default.fileExists(atPath: path) {
-                return (path, format)
-            }
-            try FileManager.default.createDirectory(
-                atPath: configuration.imageCacheDirectory, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
-            let partial = path + ".partial"
-            try? FileManager.default.removeItem(atPath: partial)
-            try await QEMU.Img(binary: configuration.qemuImgBinary)
-                .convert(from: image.path, fromFormat: sourceFormat, to: partial, format: format.rawValue)
-            try FileManager.default.moveItem(atPath: partial, toPath: path)
-            logger.info("cached base image", metadata: ["image": "\(image.id)", "path": "\(path)"])
-            return (path, format)
+        do {
+            let base = try await cache.base(imageID: image.id, path: image.path, diskFormat: image.diskFormat)
+            return (base.path, base.format)
+        } catch QEMU.Error.invalidConfiguration(let why) {
+            throw HypervisorError.failed(why)
         }
     }
 

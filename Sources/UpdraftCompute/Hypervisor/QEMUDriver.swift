@@ -84,6 +84,8 @@ public actor QEMUDriver: HypervisorDriver {
     /// The accelerator probe, started by the first caller that needs it.
     var acceleratorProbe: Task<QEMU.Accelerator, Never>?
     var cachedVersion: Int?
+    /// The base images instances' root disks are made on, made on first use.
+    var baseCache: QEMU.BaseImageCache?
 
     /// A driver using `configuration`. Nothing is touched until first use; binaries are
     /// checked when an operation needs them and missing ones are reported as `.failed`.
