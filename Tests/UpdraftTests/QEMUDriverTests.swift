@@ -97,6 +97,21 @@ struct QEMUDriverTests {
         #expect(QEMUDriver.wordsSinceLaunch(path) == nil)
     }
 
+    @Test("only a guest whose latest launch ran under KVM is started again under TCG after an internal error")
+    func launchedUnderKVM() throws {
+        let path = NSTemporaryDirectory() + "updraft-test-launch-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(!QEMUDriver.launchedUnderKVM(path))
+        let kvm = "2026-11-30 launching /usr/bin/qemu-system-x86_64 -machine pc,accel=kvm -cpu host\n"
+        try kvm.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(QEMUDriver.launchedUnderKVM(path))
+        let tcg =
+            kvm + "KVM internal error. Suberror: 1\n"
+            + "2026-11-30 launching /usr/bin/qemu-system-x86_64 -machine pc,accel=tcg\n"
+        try tcg.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(!QEMUDriver.launchedUnderKVM(path))
+    }
+
     @Test("ids that could leave the instances directory are refused")
     func unsafeIDs() async throws {
         let driver = QEMUDriver(configuration: .init(dataDirectory: "/nonexistent"))

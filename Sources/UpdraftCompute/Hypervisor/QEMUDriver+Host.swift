@@ -95,6 +95,7 @@ extension QEMUDriver {
         }
         do {
             let state = try await withMonitor(id, doing: "query status") { try await $0.status() }
+            if state == .internalError, await fallBackFromKVM(id, files: files) { return .running }
             crashStates[id] = Self.powerState(state) == .crashed ? state : nil
             return Self.powerState(state)
         } catch {

@@ -7,29 +7,6 @@ import QEMU
 #endif
 
 extension QEMUDriver {
-    /// The accelerator guests run with: the configured one, or what a probe that runs guest
-    /// code decided (once per driver, logged on one line either way; concurrent callers share it).
-    func accelerator() async -> QEMU.Accelerator {
-        if let acceleratorProbe { return await acceleratorProbe.value }
-        let binary = configuration.qemuBinary
-        let forced = configuration.accelerator
-        let logger = logger
-        let probe = Task {
-            if let forced {
-                logger.notice("accelerator \(forced.name) (set by the configuration; no probe)")
-                return forced
-            }
-            guard let path = try? QEMU.locateBinary(binary) else {
-                return QEMU.Accelerator.tcg(reason: "\(binary) not found")
-            }
-            let result = await QEMU.Accelerator.probe(binary: path, logger: logger)
-            logger.notice("\(result)")
-            return result.accelerator
-        }
-        acceleratorProbe = probe
-        return await probe.value
-    }
-
     /// The QEMU command line for `record`, optionally restoring saved memory: the root disk
     /// (none when it is a volume), the config drive, the volumes at their slots, the NICs.
     func machine(
