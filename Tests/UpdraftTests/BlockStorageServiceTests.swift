@@ -23,7 +23,8 @@ struct BlockStorageServiceTests {
         auditID: "b")
 
     static func withService(
-        images: (any VolumeImages)? = nil, _ body: @Sendable (BlockStorageService, String) async throws -> Void
+        images: (any VolumeImages)? = nil, backupObjects: (any BackupObjects)? = nil,
+        _ body: @Sendable (BlockStorageService, String) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "updraft-volumes-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -36,8 +37,8 @@ struct BlockStorageServiceTests {
                 directory: directory + "/volumes", img: img,
                 bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
             let service = BlockStorageService(
-                database: database, backend: backend, images: images, scratchDirectory: directory + "/uploads",
-                logger: Logger(label: "test"))
+                database: database, backend: backend, images: images, backupObjects: backupObjects,
+                scratchDirectory: directory + "/uploads", logger: Logger(label: "test"))
             try await service.start()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }

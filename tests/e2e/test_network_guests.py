@@ -339,6 +339,48 @@ def test_a_snapshot_of_an_attached_volume_makes_a_volume_with_the_same_file(lab:
     assert eventually(lambda: not lab.cli("volume", "snapshot", "list"), 30)
 
 
+def backup_status(lab: Lab, backup_id: str) -> str:
+    return lab.cli("volume", "backup", "show", backup_id)["status"]
+
+
+def test_backups_of_an_attached_volume_go_to_the_object_store_and_restore_with_the_same_files(lab: Lab) -> None:
+    volume, disk = lab.data_volume, lab.data_disk  # type: ignore[attr-defined]
+    full = lab.cli("volume", "backup", "create", "--force", "--name", unique("full"), volume["id"])
+    assert eventually(lambda: backup_status(lab, full["id"]) == "available", 120), backup_status(lab, full["id"])
+    assert volume_status(lab, volume["id"]) == "in-use"
+    assert "volumebackups" in [c["Name"] for c in lab.cli("container", "list")]
+    wrote = lab.guest2.run(
+        f"mount -t ext2 /dev/{disk} /mnt/v && echo later > /mnt/v/second && sync && umount /mnt/v", timeout=60)
+    assert wrote.returncode == 0, wrote.stderr
+    incremental = lab.cli("volume", "backup", "create", "--force", "--incremental", volume["id"])
+    assert eventually(lambda: backup_status(lab, incremental["id"]) == "available", 120), \
+        backup_status(lab, incremental["id"])
+    shown = {b["id"]: b for b in (lab.cli("volume", "backup", "show", i) for i in (full["id"], incremental["id"]))}
+    assert shown[incremental["id"]]["is_incremental"] and shown[full["id"]]["has_dependent_backups"]
+    # Only the chunks the new file changed are written again.
+    assert shown[incremental["id"]]["object_count"] < shown[full["id"]]["object_count"], shown
+
+    restored = lab.cloud.openstack(
+        "volume", "backup", "restore", incremental["id"], unique("restored"), env=lab.env, json_output=True)
+    assert eventually(lambda: volume_status(lab, restored["volume_id"]) == "available", 120), \
+        volume_status(lab, restored["volume_id"])
+    assert backup_status(lab, incremental["id"]) == "available"
+    copy = attach(lab, lab.vm1, lab.guest1, restored["volume_id"])
+    read = lab.guest1.run(
+        f"mkdir -p /mnt/r && mount -t ext2 /dev/{copy} /mnt/r && cat /mnt/r/file /mnt/r/second; umount /mnt/r")
+    assert read.stdout.split() == [f"carried-{volume['id']}", "later"], read.stdout + read.stderr
+    detach(lab, lab.vm1, lab.guest1, restored["volume_id"])
+    lab.cli("volume", "delete", restored["volume_id"])
+
+    failed = lab.cli_fails("volume", "backup", "delete", full["id"])
+    assert "Incremental backups exist" in failed, failed
+    lab.cli("volume", "backup", "delete", incremental["id"])
+    assert eventually(lambda: [b["ID"] for b in lab.cli("volume", "backup", "list")] == [full["id"]], 60)
+    lab.cli("volume", "backup", "delete", full["id"])
+    assert eventually(lambda: not lab.cli("volume", "backup", "list"), 60)
+    assert lab.cli("object", "list", "volumebackups") == [], "a deleted backup left objects behind"
+
+
 def test_another_project_sees_none_of_the_volumes(cloud: Cloud, lab: Lab) -> None:
     cleanup = Cleanup(cloud.api)
     try:

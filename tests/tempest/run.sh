@@ -9,7 +9,8 @@
 # interop guideline's required compute tests (interop-2020.06-compute.lst, from shared/conformance).
 #
 # Env: UPDRAFT_BIN (.build/debug/updraft), UPDRAFT_VENV (virtualenv with tempest),
-#      TEMPEST_REGEX (^tempest\.api\.identity), TEMPEST_LIST, TEMPEST_CONCURRENCY (2)
+#      TEMPEST_REGEX (^tempest\.api\.identity), TEMPEST_LIST, TEMPEST_CONCURRENCY (2),
+#      TEMPEST_EXTERNAL_CIDR (198.18.100.0/24; another for a second run on the same host)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -22,7 +23,7 @@ work=$(mktemp -d /tmp/updraft-tempest.XXXXXX)
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # Its external network on a CIDR of its own, so it never clashes with another cloud on the host.
-"$bin" serve --data-dir "$work/data" --port "$port" --external-cidr 198.18.100.0/24 >"$work/serve.log" 2>&1 &
+"$bin" serve --data-dir "$work/data" --port "$port" --external-cidr "${TEMPEST_EXTERNAL_CIDR:-198.18.100.0/24}" >"$work/serve.log" 2>&1 &
 pid=$!
 cleanup() {
   # TEMPEST_OUTPUT=FILE keeps tempest's own output for reading failures afterwards.
@@ -185,12 +186,13 @@ disk_format = raw,qcow2
 storage_protocol = file
 vendor_name = Updraft
 backend_names = local
+backup_driver = swift
 [volume-feature-enabled]
-# Volumes are qcow2 files on the host (snapshots, clones, extend while attached); backups,
-# manage/unmanage, multi-attach and consistency groups are not served.
+# Volumes are qcow2 files on the host (snapshots, clones, extend while attached), backed up to
+# object storage; manage/unmanage, multi-attach and consistency groups are not served.
 snapshot = true
 clone = true
-backup = false
+backup = true
 manage_snapshot = false
 manage_volume = false
 multi_backend = false
@@ -198,7 +200,7 @@ extend_attached_volume = true
 extend_attached_encrypted_volume = false
 volume_revert = false
 cluster_active_active = false
-api_extensions = os-availability-zone,os-extended-snapshot-attributes,os-hosts,os-quota-sets,os-services,os-vol-host-attr,os-vol-image-meta,os-vol-mig-status-attr,os-vol-tenant-attr,os-volume-actions,os-volume-type-access,scheduler-stats,capabilities,os-types-manage,os-types-extra-specs
+api_extensions = os-availability-zone,os-extended-snapshot-attributes,os-hosts,os-quota-sets,os-services,os-vol-host-attr,os-vol-image-meta,os-vol-mig-status-attr,os-vol-tenant-attr,os-volume-actions,os-volume-type-access,scheduler-stats,capabilities,os-types-manage,os-types-extra-specs,backups,os-backup-project-attr
 [service_available]
 cinder = true
 neutron = $neutron

@@ -4,7 +4,9 @@ import UpdraftDatabase
 /// text. A volume's attachments are rows of `volume_attachments`, so two servers can never
 /// hold one attachment, and compute's record of a server's volumes points at them by id.
 /// A transfer keeps only a salted hash of its key; an upload to an image records the image
-/// it fills, so a restart can delete it and put the volume back.
+/// it fills, so a restart can delete it and put the volume back. A backup's bytes are in the
+/// object store; its row says where, and a restore in progress is a row of `volume_restores`,
+/// so a restart runs it again.
 public enum BlockStorageSchema {
     public static let migrations: [Migration] = [
         Migration(
@@ -62,6 +64,27 @@ public enum BlockStorageSchema {
                 """
                 CREATE TABLE volume_uploads (volume_id TEXT PRIMARY KEY REFERENCES volumes(id) ON DELETE CASCADE,
                   image_id TEXT NOT NULL, disk_format TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)
+                """,
+            ]),
+        Migration(
+            "block-storage-3",
+            [
+                """
+                CREATE TABLE volume_backups (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+                  volume_id TEXT NOT NULL, snapshot_id TEXT, parent_id TEXT, name TEXT, description TEXT,
+                  container TEXT NOT NULL, account TEXT NOT NULL, object_prefix TEXT NOT NULL, status TEXT NOT NULL,
+                  fail_reason TEXT,
+                  size BIGINT NOT NULL,
+                  object_count BIGINT NOT NULL, availability_zone TEXT NOT NULL, metadata TEXT NOT NULL,
+                  data_timestamp DOUBLE PRECISION NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+                  updated_at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX volume_backups_project ON volume_backups (project_id, created_at)",
+                "CREATE INDEX volume_backups_volume ON volume_backups (volume_id, data_timestamp)",
+                "CREATE INDEX volume_backups_parent ON volume_backups (parent_id)",
+                """
+                CREATE TABLE volume_restores (volume_id TEXT PRIMARY KEY REFERENCES volumes(id) ON DELETE CASCADE,
+                  backup_id TEXT NOT NULL, final_status TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)
                 """,
             ]),
     ]

@@ -7,8 +7,9 @@ extension BlockStorageService {
     func execute(_ job: Job) async {
         let key: String
         switch job {
-        case .create(let id), .delete(let id), .extend(let id, _), .upload(let id): key = id
+        case .create(let id), .delete(let id), .extend(let id, _), .upload(let id), .restore(let id): key = id
         case .snapshot(let id), .deleteSnapshot(let id): key = "snapshot:" + id
+        case .backup(let id), .deleteBackup(let id): key = "backup:" + id
         }
         try? await locks.withLock(key) {
             switch job {
@@ -18,6 +19,9 @@ extension BlockStorageService {
             case .snapshot(let id): await finishSnapshot(id)
             case .deleteSnapshot(let id): await finishDeleteSnapshot(id)
             case .upload(let id): await finishUpload(id)
+            case .backup(let id): await finishBackup(id)
+            case .deleteBackup(let id): await finishDeleteBackup(id)
+            case .restore(let id): await finishRestore(id)
             }
         }
     }
@@ -25,10 +29,12 @@ extension BlockStorageService {
     /// Finishes or undoes what a restart interrupted, before the API serves: volumes being
     /// made or deleted are made or deleted again; an extend that did not finish keeps the
     /// old size (its status goes back); an upload to an image that did not finish loses its
-    /// image (the volume's status goes back); a snapshot that was being taken is an error; files
-    /// without a row (a crash between removing a row and its file) are removed.
+    /// image (the volume's status goes back); a snapshot that was being taken is an error; a
+    /// restore from a backup runs again (``recoverBackups()``); files without a row (a crash
+    /// between removing a row and its file) are removed.
     public func start() async throws {
         try await bootstrap()
+        let restoring = try await recoverBackups()
         let (volumes, snapshots) = try await database.read { db in
             (
                 try await VolumeRepository.volumes(where: "1 = 1", db),
@@ -37,7 +43,7 @@ extension BlockStorageService {
         }
         for volume in volumes {
             switch volume.status {
-            case .creating: enqueue(.create(volume: volume.id))
+            case .creating where !restoring.contains(volume.id): enqueue(.create(volume: volume.id))
             case .deleting: enqueue(.delete(volume: volume.id))
             case .extending:
                 try await database.write { db in

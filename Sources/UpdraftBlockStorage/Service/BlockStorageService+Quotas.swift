@@ -81,6 +81,16 @@ extension BlockStorageService {
             usage["snapshots_\(type)", default: 0] += count
             usage["gigabytes_\(type)", default: 0] += gigabytes
         }
+        let backups = try await db.raw(
+            """
+            SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS gb FROM volume_backups
+            WHERE project_id = \(bind: project)
+            """
+        ).all()
+        for row in backups {
+            usage["backups", default: 0] += try row.int("n")
+            usage["backup_gigabytes", default: 0] += try row.int("gb")
+        }
         return usage
     }
 
@@ -106,13 +116,21 @@ extension BlockStorageService {
             guard let limit = limits[resource], limit >= 0 else { continue }
             let used = usage[resource] ?? 0
             guard used + count <= limit else {
+                if resource == "backup_gigabytes" {
+                    throw UpdraftError(
+                        .overLimit,
+                        "VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup gigabytes quota. Requested \(count)G, quota is \(limit)G and \(used)G has been consumed."
+                    )
+                }
                 if resource.hasPrefix("gigabytes") {
                     throw UpdraftError(
                         .overLimit,
                         "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed \(resource) quota. Requested \(count)G, quota is \(limit)G and \(used)G has been consumed."
                     )
                 }
-                let kind = resource.hasPrefix("snapshots") ? "SnapshotLimitExceeded" : "VolumeLimitExceeded"
+                let kind =
+                    resource.hasPrefix("snapshots")
+                    ? "SnapshotLimitExceeded" : resource == "backups" ? "BackupLimitExceeded" : "VolumeLimitExceeded"
                 throw UpdraftError(.overLimit, "\(kind): Maximum number of \(resource) allowed (\(limit)) exceeded")
             }
         }

@@ -15,6 +15,8 @@ public struct VolumeCreate: Sendable, Equatable {
     public var snapshotID: String?
     public var sourceVolumeID: String?
     public var imageID: String?
+    /// A backup to restore into the new volume (3.47+).
+    public var backupID: String?
     public var multiattach = false
 
     public init() {}
@@ -98,100 +100,47 @@ extension BlockStorageService {
 
     /// Serves `POST /volumes`: records the volume as `creating` and makes its storage after
     /// the answer. Refuses sizes and sources that cannot work, and what the quota does not allow.
-    public func createVolume(_ request: VolumeCreate, caller: AuthContext) async throws -> Volume {
+    /// A volume from a backup is written by a restore, which marks the backup `restoring`;
+    /// `restoring` shows the volume as a backup restore's target (`restoring-backup`).
+    public func createVolume(_ request: VolumeCreate, caller: AuthContext, restoring: Bool = false) async throws -> Volume {
         let project = try Self.project(of: caller)
         try Self.authorizeChange(caller, project)
         try Self.checkMetadata(request.metadata)
         if let zone = request.availabilityZone, zone != configuration.availabilityZone {
             throw UpdraftError(.badRequest, "Invalid input received: Availability zone '\(zone)' is invalid.")
         }
-        var size = request.size
-        var bootable = false
-        var imageMetadata: [String: String] = [:]
-        var typeHint: String?
-        if let snapshotID = request.snapshotID {
-            let snapshot = try await self.snapshot(snapshotID, caller: caller)
-            guard snapshot.status == .available else {
-                throw UpdraftError(.badRequest, "Invalid snapshot: Originating snapshot status must be one of 'available' values")
-            }
-            let source = try await volume(snapshot.volumeID, caller: .system)
-            size = size ?? snapshot.size
-            guard let wanted = size, wanted >= snapshot.size else {
-                throw UpdraftError(
-                    .badRequest,
-                    "Invalid input received: Volume size '\(size ?? 0)'GB cannot be smaller than the snapshot size \(snapshot.size)GB. They must be >= original snapshot size."
-                )
-            }
-            bootable = source.bootable
-            imageMetadata = source.imageMetadata
-            typeHint = source.typeID
-        } else if let sourceID = request.sourceVolumeID {
-            let source = try await volume(sourceID, caller: caller)
-            try VolumeAction.clone.check(source.status, volume: source.id)
-            size = size ?? source.size
-            guard let wanted = size, wanted >= source.size else {
-                throw UpdraftError(
-                    .badRequest,
-                    "Invalid input received: Volume size '\(size ?? 0)'GB cannot be smaller than original volume size \(source.size)GB. They must be >= original volume size."
-                )
-            }
-            bootable = source.bootable
-            imageMetadata = source.imageMetadata
-            typeHint = source.typeID
-        } else if let imageID = request.imageID {
-            guard let images else { throw UpdraftError(.badRequest, "Invalid input received: this cloud has no image service.") }
-            let image: VolumeImage
-            do {
-                image = try await images.image(imageID, caller: caller)
-            } catch let error as UpdraftError where error.code == .notFound {
-                throw UpdraftError(.badRequest, "Invalid image identifier or unable to access requested image.")
-            }
-            guard image.path != nil else {
-                throw UpdraftError(.badRequest, "Invalid image: Image \(imageID) is not active.")
-            }
-            guard ["qcow2", "raw", "ami"].contains(image.diskFormat) else {
-                throw UpdraftError(
-                    .badRequest,
-                    "Invalid image: Image \(imageID) has disk format \(image.diskFormat); only qcow2 and raw can be copied to a volume."
-                )
-            }
-            let bytes = image.virtualSize ?? image.size
-            let needed = max(Int((bytes + (1 << 30) - 1) >> 30), image.minDisk, 1)
-            size = size ?? needed
-            guard let wanted = size, wanted >= needed else {
-                throw UpdraftError(
-                    .badRequest,
-                    "Invalid input received: Size of specified image \(needed)GB is larger than volume size \(size ?? 0)GB.")
-            }
-            bootable = true
-            imageMetadata = Self.imageMetadata(of: image)
-        }
-        guard let size, size >= 1 else {
+        let source = try await source(of: request, caller: caller)
+        guard let size = request.size ?? source.minimumSize, size >= 1 else {
             throw UpdraftError(
                 .badRequest, "Invalid input received: Volume size '\(request.size ?? 0)' must be an integer and greater than 0.")
         }
-        let type = try await volumeType(named: request.type ?? typeHint, caller: caller)
-        let (isBootable, copiedMetadata) = (bootable, imageMetadata)
+        if let minimum = source.minimumSize, size < minimum { throw UpdraftError(.badRequest, source.tooSmall(size)) }
+        let type = try await volumeType(named: request.type ?? source.typeHint, caller: caller)
         let now = Self.now.timeIntervalSince1970
         let id = UUID().uuidString.lowercased()
         let zone = configuration.availabilityZone
+        let status: VolumeStatus = restoring ? .restoringBackup : .creating
         try await database.transaction { db in
             try await self.checkQuota(
                 project: project, type: type.name, adding: ["volumes": 1, "gigabytes": size], volumeSize: size, db)
+
             try await db.raw(
                 """
                 INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone,
                   type_id, bootable, snapshot_id, source_volid, image_id, metadata, image_metadata, multiattach,
                   created_at, updated_at)
                 VALUES (\(bind: id), \(bind: project), \(bind: caller.userID), \(bind: request.name),
-                  \(bind: request.description), \(bind: size), \(bind: VolumeStatus.creating.rawValue), \(bind: zone),
-                  \(bind: type.id), \(bind: isBootable), \(bind: request.snapshotID), \(bind: request.sourceVolumeID),
-                  \(bind: request.imageID), \(bind: try Self.json(request.metadata)), \(bind: try Self.json(copiedMetadata)),
+                  \(bind: request.description), \(bind: size), \(bind: status.rawValue), \(bind: zone),
+                  \(bind: type.id), \(bind: source.bootable), \(bind: request.snapshotID), \(bind: request.sourceVolumeID),
+                  \(bind: request.imageID), \(bind: try Self.json(request.metadata)), \(bind: try Self.json(source.imageMetadata)),
                   \(bind: request.multiattach), \(bind: now), \(bind: now))
                 """
             ).run()
+            if let backupID = request.backupID {
+                try await Self.beginRestore(backupID, into: id, finally: .available, db)
+            }
         }
-        enqueue(.create(volume: id))
+        enqueue(request.backupID == nil ? .create(volume: id) : .restore(volume: id))
         return try await volume(id, caller: .system)
     }
 

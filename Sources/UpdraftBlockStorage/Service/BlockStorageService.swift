@@ -25,6 +25,11 @@ public final class BlockStorageService: Service, Sendable {
         public var defaultTypeName = "__DEFAULT__"
         /// Where the volumes are kept, for the capacity the backend reports.
         public var dataDirectory = "."
+        /// The object-store container a backup goes to unless it names one (Cinder's default).
+        public var backupContainer = "volumebackups"
+        /// The bytes of a volume one backup object holds; an incremental backup writes the
+        /// chunks that changed.
+        public var backupChunkBytes = 4 << 20
 
         public init() {}
     }
@@ -37,6 +42,9 @@ public final class BlockStorageService: Service, Sendable {
         case snapshot(String)
         case deleteSnapshot(String)
         case upload(volume: String)
+        case backup(String)
+        case deleteBackup(String)
+        case restore(volume: String)
     }
 
     /// What Cinder shows as the volume's host (`os-vol-host-attr:host`: host@backend#pool).
@@ -60,6 +68,8 @@ public final class BlockStorageService: Service, Sendable {
     let database: Database
     let backend: any VolumeBackend
     let images: (any VolumeImages)?
+    /// Where backups are kept; nil when the cloud has no object store.
+    let backupObjects: (any BackupObjects)?
     let logger: Logger
     /// One lock per volume (and per snapshot) for multi-step work.
     let locks = KeyedLocks<String>()
@@ -72,16 +82,19 @@ public final class BlockStorageService: Service, Sendable {
     /// service takes it in: best on the image store's filesystem, so the file is moved.
     let scratchDirectory: String
 
-    /// A service over `database`, its volumes in `backend`. Uploads to images convert
-    /// volumes into `scratchDirectory` (the system's temporary directory when nil).
+    /// A service over `database`, its volumes in `backend`, its backups in `backupObjects`.
+    /// Uploads to images and backups convert volumes into `scratchDirectory` (the system's
+    /// temporary directory when nil).
     public init(
         configuration: Configuration = .init(), database: Database, backend: any VolumeBackend,
-        images: (any VolumeImages)?, scratchDirectory: String? = nil, logger: Logger
+        images: (any VolumeImages)?, backupObjects: (any BackupObjects)? = nil, scratchDirectory: String? = nil,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
         self.backend = backend
         self.images = images
+        self.backupObjects = backupObjects
         self.scratchDirectory = scratchDirectory ?? NSTemporaryDirectory() + "updraft-volume-uploads"
         self.logger = logger
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)

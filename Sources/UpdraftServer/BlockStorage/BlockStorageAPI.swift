@@ -5,10 +5,11 @@ import UpdraftBlockStorage
 import UpdraftCore
 import UpdraftDatabase
 import UpdraftImage
+import UpdraftObjectStorage
 
 /// Cinder v3 under `/volume`: volumes as qcow2 files under `DATA/volumes`, made from images
-/// on the same cached bases instances boot from. Its service runs the slow work the API
-/// accepts with 202.
+/// on the same cached bases instances boot from, backed up to object storage. Its service
+/// runs the slow work the API accepts with 202.
 struct BlockStorageAPI: API {
     static let profile = APIProfile(name: "volume", faults: .nova, jsonBodiesOnly: true)
     static var migrations: [Migration] { BlockStorageSchema.migrations }
@@ -26,6 +27,7 @@ struct BlockStorageAPI: API {
         let service = BlockStorageService(
             configuration: settings, database: assembly.database, backend: backend,
             images: assembly.optional(ImageService.self).map(VolumeImagesBridge.init),
+            backupObjects: assembly.optional(ObjectStorageService.self).map { BackupObjectsBridge(storage: $0) },
             scratchDirectory: configuration.dataDirectory + "/volume-uploads", logger: assembly.logger)
         try await service.start()
         assembly.provide(service)

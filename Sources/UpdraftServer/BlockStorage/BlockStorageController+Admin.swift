@@ -3,13 +3,15 @@ import Hummingbird
 import UpdraftBlockStorage
 import UpdraftCore
 
-/// What Cinder shows administrators of its services: the scheduler and the one volume
-/// backend, their hosts and pools, and the extensions the API carries.
+/// What Cinder shows administrators of its services: the scheduler, the one volume backend
+/// and the backup service, their hosts and pools, and the extensions the API carries.
 extension BlockStorageController {
     /// The volume service's host (`host@backend`) and the scheduler's.
     static var volumeHost: String { String(BlockStorageService.backendHost.split(separator: "#")[0]) }
     static let schedulerHost = "updraft"
-    static let services = [("cinder-scheduler", schedulerHost), ("cinder-volume", volumeHost)]
+    static let services = [
+        ("cinder-scheduler", schedulerHost), ("cinder-volume", volumeHost), ("cinder-backup", schedulerHost),
+    ]
 
     /// The extensions Cinder lists that Updraft's API carries, by alias.
     static let extensions: [(alias: String, name: String)] = [
@@ -19,7 +21,8 @@ extension BlockStorageController {
         ("os-vol-mig-status-attr", "VolumeMigStatusAttribute"), ("os-vol-tenant-attr", "VolumeTenantAttribute"),
         ("os-volume-actions", "VolumeActions"), ("os-volume-type-access", "VolumeTypeAccess"),
         ("scheduler-stats", "Scheduler_stats"), ("capabilities", "Capabilities"), ("os-types-manage", "TypesManage"),
-        ("os-types-extra-specs", "TypesExtraSpecs"),
+        ("os-types-extra-specs", "TypesExtraSpecs"), ("backups", "Backups"),
+        ("os-backup-project-attr", "BackupProjectAttribute"),
     ]
 
     func registerAdmin(on v3: RouteGroup) {

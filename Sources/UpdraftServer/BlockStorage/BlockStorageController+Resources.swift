@@ -18,22 +18,38 @@ extension BlockStorageController {
         }
     }
 
-    func registerSnapshots(on v3: RouteGroup) {
-        for path in ["snapshots", "snapshots/detail"] {
+    /// Registers `GET /<collection>` and `/<collection>/detail` for a volume's resources
+    /// (snapshots, backups): filtered by `name`, `status` and `volume_id`, sorted and paged.
+    /// The list without details leaves out the extensions' attributes, as Cinder's index does.
+    func registerList<T: Encodable & Sendable>(
+        on v3: RouteGroup, _ collection: String, sortable: Set<String>,
+        fields: @escaping @Sendable (T) -> (id: String, name: String?, status: String, volumeID: String),
+        value: @escaping @Sendable (T, String) -> String,
+        load: @escaping @Sendable (_ allProjects: Bool, AuthContext) async throws -> [T]
+    ) {
+        for path in [collection, collection + "/detail"] {
             route(v3, .get, path, .authenticated) { request, _, call in
-                let query = try CinderQuery(
-                    request, maxLimit: self.storage.configuration.maxLimit,
-                    sortable: ["id", "name", "status", "size", "created_at", "updated_at", "volume_id", "display_name"])
-                var snapshots = try await self.storage.snapshots(allProjects: query.allProjects, caller: call.caller)
-                if let name = query.filters["name"] ?? query.filters["display_name"] { snapshots.removeAll { $0.name != name } }
-                if let status = query.filters["status"] { snapshots.removeAll { $0.status.rawValue != status } }
-                if let volume = query.filters["volume_id"] { snapshots.removeAll { $0.volumeID != volume } }
-                // The list without details leaves out the extensions' attributes, as Cinder's index does.
+                let query = try CinderQuery(request, maxLimit: self.storage.configuration.maxLimit, sortable: sortable)
+                var items = try await load(query.allProjects, call.caller)
+                if let name = query.filters["name"] ?? query.filters["display_name"] {
+                    items.removeAll { fields($0).name != name }
+                }
+                if let status = query.filters["status"] { items.removeAll { fields($0).status != status } }
+                if let volume = query.filters["volume_id"] { items.removeAll { fields($0).volumeID != volume } }
                 var listing = call
                 listing.view.extended = path.hasSuffix("detail")
-                return try self.list(
-                    request, listing, "snapshots", snapshots, query: query, id: \.id, value: Self.snapshotSortValue)
+                return try self.list(request, listing, collection, items, query: query, id: { fields($0).id }, value: value)
             }
+        }
+    }
+
+    func registerSnapshots(on v3: RouteGroup) {
+        registerList(
+            on: v3, "snapshots",
+            sortable: ["id", "name", "status", "size", "created_at", "updated_at", "volume_id", "display_name"],
+            fields: { ($0.id, $0.name, $0.status.rawValue, $0.volumeID) }, value: Self.snapshotSortValue
+        ) { allProjects, caller in
+            try await self.storage.snapshots(allProjects: allProjects, caller: caller)
         }
         route(v3, .post, "snapshots", .member) { request, _, call in
             let body = try await self.body(request, "snapshot")

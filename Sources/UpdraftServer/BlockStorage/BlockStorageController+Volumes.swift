@@ -59,9 +59,7 @@ extension BlockStorageController {
             create.snapshotID = try body.string("snapshot_id")
             create.sourceVolumeID = try body.string("source_volid")
             create.imageID = try body.string("imageRef") ?? body.string("image_id")
-            if try body.string("backup_id") != nil {
-                throw UpdraftError(.badRequest, "Invalid input received: creating a volume from a backup is not supported yet.")
-            }
+            if call.atLeast(47) { create.backupID = try body.string("backup_id") }
             if try Self.flag(body, "multiattach") == true {
                 throw UpdraftError(.badRequest, "Invalid input received: multiattach volumes are not supported.")
             }

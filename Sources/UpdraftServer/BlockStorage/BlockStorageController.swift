@@ -72,6 +72,7 @@ struct BlockStorageController: Sendable {
         registerQuotas(on: v3)
         registerAdmin(on: v3)
         registerTransfers(on: v3)
+        registerBackups(on: v3)
     }
 
     /// Registers a handler, behind `access`, that runs with the caller and a negotiated
