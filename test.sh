@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
-log() { printf '\n== %s\n' "$*"; }
+# Each stage's line says when it started (seconds since the script began), so a slow stage shows.
+log() { printf '\n== [%s, %d s] %s\n' "$(date +%T)" "$SECONDS" "$*"; }
 results=$(mktemp /tmp/updraft-results.XXXXXX)
 # Each stage's output is kept so the closing line can add up what ran.
 run_stage() { "$@" 2>&1 | tee -a "$results"; return "${PIPESTATUS[0]}"; }

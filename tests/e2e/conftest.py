@@ -115,6 +115,9 @@ class UpdraftServer:
         argv = [str(UPDRAFT_BIN), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
         if self.database:
             argv += ["--database", self.database]
+        # Two clouds on one host (runs side by side) need external networks of their own.
+        if cidr := os.environ.get("UPDRAFT_E2E_EXTERNAL_CIDR"):
+            argv += ["--external-cidr", cidr]
         return argv + self.extra_args
 
     def start(self) -> None:
