@@ -54,12 +54,7 @@ extension BlockStorageService {
 
     /// Serves `GET /volumes[/detail]`: the volumes the filter picks that the caller may see.
     public func volumes(_ filter: VolumeFilter, caller: AuthContext) async throws -> [Volume] {
-        let project: String?
-        if Policy.isAdmin(caller) && filter.allProjects {
-            project = filter.projectID
-        } else {
-            project = try filter.projectID.flatMap { Policy.isAdmin(caller) ? $0 : nil } ?? Self.project(of: caller)
-        }
+        let project = try listedProject(filter, caller: caller)
         let all = try await database.read { db in
             if let project {
                 return try await VolumeRepository.volumes(where: "v.project_id = \(bind: project)", db)

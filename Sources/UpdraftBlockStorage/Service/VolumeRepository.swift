@@ -28,12 +28,15 @@ enum VolumeRepository {
             updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
     }
 
-    /// Volumes matching `condition` (SQL over `v`), with their attachments, oldest first.
-    static func volumes(where condition: SQLQueryString, _ db: any SQLDatabase) async throws -> [Volume] {
+    /// Volumes matching `condition` (SQL over `v` and their type `t`), with their attachments,
+    /// oldest first unless `order` (what follows `ORDER BY`) says otherwise.
+    static func volumes(
+        where condition: SQLQueryString, orderedBy order: SQLQueryString = "v.created_at, v.id", _ db: any SQLDatabase
+    ) async throws -> [Volume] {
         let rows = try await db.raw(
             """
             SELECT \(unsafeRaw: volumeColumns) FROM volumes v LEFT JOIN volume_types t ON t.id = v.type_id
-            WHERE \(condition) ORDER BY v.created_at, v.id
+            WHERE \(condition) ORDER BY \(order)
             """
         ).all()
         var volumes = try rows.map(volume)

@@ -168,8 +168,15 @@ struct BlockStorageController: Sendable {
         value: (T, String) -> String
     ) throws -> Response {
         let (page, more) = try query.page(items, id: id, value: value)
-        guard more, let last = page.last else { return try call.respond(key, page) }
-        var parameters = ["limit=\(query.limit ?? 0)", "marker=\(id(last))"]
+        return try respond(request, call, key, page: page, full: more, query: query, id: id)
+    }
+
+    /// A page answer, with Cinder's `<key>_links` to the next page when the page is full.
+    func respond<T: Encodable>(
+        _ request: Request, _ call: Call, _ key: String, page: [T], full: Bool, query: CinderQuery, id: (T) -> String
+    ) throws -> Response {
+        guard full, let last = page.last else { return try call.respond(key, page) }
+        var parameters = (query.limit.map { ["limit=\($0)"] } ?? []) + ["marker=\(id(last))"]
         for (name, value) in query.filters.sorted(by: { $0.key < $1.key }) {
             parameters.append("\(name)=\(value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? value)")
         }
