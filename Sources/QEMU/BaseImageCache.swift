@@ -16,6 +16,8 @@ extension QEMU {
         let img: Img
         /// Conversions under way, so two callers of one image wait for one conversion.
         private var converting: [String: Task<Base, any Swift.Error>] = [:]
+        /// Bases' virtual sizes, read once: a base never changes once made.
+        private var sizes: [String: Int64] = [:]
 
         /// A cache in `directory` (made 0700 on first use), converting with `img`.
         public init(directory: String, img: Img) {
@@ -58,6 +60,14 @@ extension QEMU {
             converting[id] = task
             defer { converting[id] = nil }
             return try await task.value
+        }
+
+        /// A base's virtual size in bytes, read with `qemu-img info` the first time only.
+        public func virtualSize(of base: Base) async throws -> Int64 {
+            if let size = sizes[base.path] { return size }
+            let size = try await img.info(path: base.path, format: base.format.rawValue).virtualSize
+            sizes[base.path] = size
+            return size
         }
 
         /// Whether `name` is safe as one path component: letters, digits, `-` and `_`, at most 64.

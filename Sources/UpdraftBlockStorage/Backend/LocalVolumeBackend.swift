@@ -60,7 +60,7 @@ public struct LocalVolumeBackend: VolumeBackend {
 
     public func create(_ id: String, sizeGB: Int, image: VolumeImageSource) async throws {
         let base = try await bases.base(imageID: image.id, path: image.path, diskFormat: image.diskFormat)
-        let baseSize = try await img.info(path: base.path, format: base.format.rawValue).virtualSize
+        let baseSize = try await bases.virtualSize(of: base)
         let wanted = Self.bytes(sizeGB)
         try await make(path(volume: id)) { partial in
             try await img.createOverlay(

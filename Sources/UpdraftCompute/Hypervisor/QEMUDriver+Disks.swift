@@ -13,12 +13,11 @@ extension QEMUDriver {
                 throw HypervisorError.invalidState("instance \(spec.id) has neither an image nor a root volume to boot from")
             }
             let img = try QEMU.Img(binary: configuration.qemuImgBinary)
-            let cached = try await baseImage(image)
-            let baseSize = try await img.info(path: cached.path, format: cached.format.rawValue).virtualSize
+            let (cached, baseSize) = try await baseImage(image)
             let wanted = Int64(spec.rootGB) << 30
             try await img.createOverlay(
                 base: cached.path, baseFormat: cached.format, path: files.disk, sizeBytes: wanted > baseSize ? wanted : nil)
-            base = cached
+            base = (cached.path, cached.format)
         }
         if let kernel = spec.image?.kernelPath {
             try FileManager.default.copyItem(atPath: kernel, toPath: files.kernel)
@@ -39,9 +38,9 @@ extension QEMUDriver {
 
     /// The cached base for `image`, from the image cache in `DATA/cache/base` that volumes made
     /// from images share (``QEMU/BaseImageCache``): converted once per image id, its declared
-    /// format never probed. Every instance of the image shares it; nothing is copied per instance.
-    func baseImage(_ image: InstanceSpec.BootImage) async throws -> (path: String, format: QEMU.MachineConfiguration.Disk.Format)
-    {
+    /// format never probed, with its virtual size (read once). Every instance of the image shares
+    /// it; nothing is copied per instance.
+    func baseImage(_ image: InstanceSpec.BootImage) async throws -> (QEMU.BaseImageCache.Base, virtualSize: Int64) {
         let cache: QEMU.BaseImageCache
         if let made = baseCache {
             cache = made
@@ -52,7 +51,7 @@ extension QEMUDriver {
         }
         do {
             let base = try await cache.base(imageID: image.id, path: image.path, diskFormat: image.diskFormat)
-            return (base.path, base.format)
+            return (base, try await cache.virtualSize(of: base))
         } catch QEMU.Error.invalidConfiguration(let why) {
             throw HypervisorError.failed(why)
         }
