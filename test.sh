@@ -86,8 +86,9 @@ UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode
 # The suites that boot no guest share one cloud and one tempest run.
 log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list)"
 TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage|volume)' run_stage bash tests/tempest/run.sh
-log "tempest compute API tests (servers, flavors, keypairs, images; with networking) and network API tests (Neutron)"
-TEMPEST_NEUTRON=true TEMPEST_REGEX='^tempest\.api\.(compute\.(servers|flavors|keypairs|images)|network)' \
+log "tempest compute API tests (servers, flavors, keypairs, images; with networking), network API tests (Neutron) and the volume tests that attach to servers (tempest skips them without Neutron)"
+volume_with_servers='volume\.((admin\.)?test_volumes_actions|test_volumes_backup|test_volumes_snapshots\.VolumesSnapshotTestJSON|test_volumes_extend\.VolumesExtendAttachedTest)'
+TEMPEST_NEUTRON=true TEMPEST_REGEX="^tempest\.api\.(compute\.(servers|flavors|keypairs|images)|network|$volume_with_servers)" \
   run_stage bash tests/tempest/run.sh
 log "tempest network scenario (real guests, SSH through floating IPs)"
 TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \

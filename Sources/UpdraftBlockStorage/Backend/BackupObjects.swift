@@ -31,6 +31,9 @@ struct BackupManifest: Codable, Sendable, Equatable {
         var length: Int
         var sha256: String
         var object: String
+        /// The container holding the object when it is not the manifest's: an earlier
+        /// backup's, in another container, that an incremental one builds on.
+        var container: String?
     }
 
     var format: String
@@ -64,14 +67,21 @@ struct BackupChunks {
     let project: String
 
     /// Uploads the chunks of the raw (sparse) image `file` that hold data and differ from
-    /// `parent`'s under `prefix`, then the manifest; returns it and how many objects were
-    /// written. Holes are skipped without being read.
-    func write(file: String, prefix: String, into manifest: BackupManifest, parent: BackupManifest?) async throws
-        -> (BackupManifest, Int)
-    {
+    /// `parent`'s (a manifest in `parentContainer`) under `prefix`, then the manifest; returns
+    /// it and how many objects were written. Holes are skipped without being read.
+    func write(
+        file: String, prefix: String, into manifest: BackupManifest, parent: BackupManifest?,
+        parentContainer: String? = nil
+    ) async throws -> (BackupManifest, Int) {
         var manifest = manifest
         let known = Dictionary(
-            (parent?.chunks ?? []).map { ($0.offset, $0) }, uniquingKeysWith: { first, _ in first })
+            (parent?.chunks ?? []).map { chunk in
+                var chunk = chunk
+                // Where the parent's chunk is, seen from this backup's container.
+                let holder = chunk.container ?? parentContainer ?? container
+                chunk.container = holder == container ? nil : holder
+                return (chunk.offset, chunk)
+            }, uniquingKeysWith: { first, _ in first })
         let reader = try RawFile(path: file, writable: false)
         defer { reader.close() }
         let size = try reader.size()
@@ -121,7 +131,7 @@ struct BackupChunks {
         defer { writer.close() }
         try writer.truncate(manifest.sizeBytes)
         for chunk in manifest.chunks {
-            let bytes = try await objects.get(chunk.object, container: container, project: project)
+            let bytes = try await objects.get(chunk.object, container: chunk.container ?? container, project: project)
             let digest = SHA256.hash(data: bytes).hexString
             guard bytes.count == chunk.length, digest == chunk.sha256 else {
                 throw BackupFormatError("object \(chunk.object) does not hold the data the backup recorded")

@@ -44,18 +44,19 @@ extension BlockStorageService {
                 _ = try await export(volume, format: "raw", to: file)
             }
             try await objects.prepareContainer(backup.container, project: backup.account)
-            var parent: BackupManifest?
+            var parent: (manifest: BackupManifest, container: String)?
             if let parentID = backup.parentID,
-                let prefix = try await database.read({ db in try await VolumeRepository.findBackup(parentID, db) })?.objectPrefix
+                let found = try await database.read({ db in try await VolumeRepository.findBackup(parentID, db) })
             {
-                parent = try await chunks.manifest(prefix: prefix)
+                parent = (try await self.chunks(of: found, objects).manifest(prefix: found.objectPrefix), found.container)
             }
             let start = BackupManifest(
                 format: BackupManifest.currentFormat, backupID: id, volumeID: volume.id,
                 sizeBytes: Int64(volume.size) << 30, chunkBytes: configuration.backupChunkBytes, parentID: backup.parentID,
                 chunks: [], metadata: volume.metadata, bootable: volume.bootable, imageMetadata: volume.imageMetadata)
             let (manifest, written) = try await chunks.write(
-                file: file, prefix: backup.objectPrefix, into: start, parent: parent)
+                file: file, prefix: backup.objectPrefix, into: start, parent: parent?.manifest,
+                parentContainer: parent?.container)
             try await database.transaction { db in
                 try await db.raw(
                     """

@@ -73,13 +73,13 @@ extension BlockStorageService {
         if request.incremental && parent == nil {
             throw UpdraftError(.badRequest, "Invalid backup: No backups available to do an incremental backup.")
         }
-        let container = request.container ?? parent?.container ?? configuration.backupContainer
+        // An incremental backup may name another container than its parent's, as in Cinder:
+        // its manifest says where each chunk it did not write again is.
+        let container = request.container ?? configuration.backupContainer
         try Self.checkContainer(container)
-        if let parent, parent.container != container || parent.account != volume.projectID {
+        if let parent, parent.account != volume.projectID {
             throw UpdraftError(
-                .badRequest,
-                "Invalid backup: An incremental backup must be in the container of the backup it builds on (\(parent.container))."
-            )
+                .badRequest, "Invalid backup: backup \(parent.id) is kept in another project's account; back up in full.")
         }
         let now = Self.now
         let id = UUID().uuidString.lowercased()
