@@ -31,14 +31,7 @@ struct BlockStorageServiceTests {
         let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
         do {
             try await Migrator.apply(BlockStorageSchema.migrations, to: database)
-            let img = try QEMU.Img()
-            let backend = LocalVolumeBackend(
-                directory: directory + "/volumes", img: img,
-                bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
-            let service = BlockStorageService(
-                database: database, backend: backend, images: images, scratchDirectory: directory + "/uploads",
-                logger: Logger(label: "test"))
-            try await service.start()
+            let service = try await makeService(database, directory: directory, images: images)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 defer { group.cancelAll() }
@@ -49,6 +42,21 @@ struct BlockStorageServiceTests {
             throw error
         }
         await database.close()
+    }
+
+    /// A started block-storage service on `database`, its volumes under `directory`.
+    static func makeService(_ database: Database, directory: String, images: (any VolumeImages)?) async throws
+        -> BlockStorageService
+    {
+        let img = try QEMU.Img()
+        let backend = LocalVolumeBackend(
+            directory: directory + "/volumes", img: img,
+            bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
+        let service = BlockStorageService(
+            database: database, backend: backend, images: images, scratchDirectory: directory + "/uploads",
+            logger: Logger(label: "test"))
+        try await service.start()
+        return service
     }
 
     static func wait(
