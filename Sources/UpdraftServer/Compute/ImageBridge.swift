@@ -57,9 +57,11 @@ struct ImageBridge: ComputeImages {
     }
 
     func createEmptyImage(_ request: SnapshotRequest, caller: AuthContext) async throws -> String {
+        // A snapshot inherits its server's image properties, but not the library's feature mark.
         var draft = ImageDraft(
             name: request.name, diskFormat: request.diskFormat, containerFormat: "bare", visibility: .private,
-            minDisk: request.minDisk, minRAM: request.minRam, properties: request.properties)
+            minDisk: request.minDisk, minRAM: request.minRam,
+            properties: request.properties.filter { $0.key != Image.featuredProperty })
         draft.owner = caller.projectID
         let id = try await images.create(draft, caller: caller).id
         do {
