@@ -32,14 +32,8 @@ struct BlockStorageServiceTests {
         let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
         do {
             try await Migrator.apply(BlockStorageSchema.migrations, to: database)
-            let img = try QEMU.Img()
-            let backend = LocalVolumeBackend(
-                directory: directory + "/volumes", img: img,
-                bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
-            let service = BlockStorageService(
-                database: database, backend: backend, images: images, backupObjects: backupObjects,
-                scratchDirectory: directory + "/uploads", logger: Logger(label: "test"))
-            try await service.start()
+            let service = try await makeService(
+                database, directory: directory, images: images, backupObjects: backupObjects)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 defer { group.cancelAll() }
@@ -50,6 +44,21 @@ struct BlockStorageServiceTests {
             throw error
         }
         await database.close()
+    }
+
+    /// A started block-storage service on `database`, its volumes under `directory`.
+    static func makeService(
+        _ database: Database, directory: String, images: (any VolumeImages)?, backupObjects: (any BackupObjects)? = nil
+    ) async throws -> BlockStorageService {
+        let img = try QEMU.Img()
+        let backend = LocalVolumeBackend(
+            directory: directory + "/volumes", img: img,
+            bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
+        let service = BlockStorageService(
+            database: database, backend: backend, images: images, backupObjects: backupObjects,
+            scratchDirectory: directory + "/uploads", logger: Logger(label: "test"))
+        try await service.start()
+        return service
     }
 
     static func wait(

@@ -31,6 +31,15 @@ final class MemoryImages: ComputeImages, @unchecked Sendable {
         return id
     }
 
+    func createEmptyImage(_ request: SnapshotRequest, caller: AuthContext) async throws -> String {
+        let id = UUID().uuidString.lowercased()
+        add(
+            ComputeImage(
+                id: id, name: request.name, status: "active", diskFormat: request.diskFormat, path: "/dev/null",
+                minDisk: request.minDisk, minRam: request.minRam, size: 0, properties: request.properties))
+        return id
+    }
+
     func completeSnapshot(_ id: String, file: String) async throws {
         try lock.withLock {
             guard var image = images[id] else { throw UpdraftError.notFound("no image \(id)") }
@@ -87,9 +96,11 @@ struct ComputeServiceTests {
 
     /// A compute service on the fake driver over a fresh SQLite store with the compute tables
     /// and `migrations`, its job loop running while `body` runs. `prepare` may give it networks
-    /// and loops of its own to run alongside, and hands `body` what it made.
+    /// and loops of its own to run alongside, and hands `body` what it made; `volumes` gives it
+    /// block storage from what `prepare` made.
     static func withCompute<Extra: Sendable>(
         migrations: [Migration] = [],
+        volumes: @Sendable (Extra) -> (any ComputeVolumes)? = { _ in nil },
         prepare:
             @Sendable (Database) async throws -> (
                 networks: (any ComputeNetworks)?, extra: Extra, loops: [@Sendable () async throws -> Void]
@@ -118,7 +129,7 @@ struct ComputeServiceTests {
             let prepared = try await prepare(database)
             let compute = ComputeService(
                 configuration: configuration, database: database, images: images, networks: prepared.networks,
-                drivers: ["fake-host": driver], logger: Logger(label: "test"))
+                volumes: volumes(prepared.extra), drivers: ["fake-host": driver], logger: Logger(label: "test"))
             try await compute.start()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await compute.run() }

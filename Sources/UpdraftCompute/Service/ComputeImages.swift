@@ -8,6 +8,9 @@ public protocol ComputeImages: Sendable {
     func image(_ id: String, caller: AuthContext) async throws -> ComputeImage
     /// Creates a queued image for a snapshot or a shelve and returns its id.
     func reserveSnapshot(_ request: SnapshotRequest, caller: AuthContext) async throws -> String
+    /// Creates an image with no data that is active at once (size 0, `raw`, `bare`), as Nova
+    /// makes the image of a volume-backed server, whose properties map volume snapshots.
+    func createEmptyImage(_ request: SnapshotRequest, caller: AuthContext) async throws -> String
     /// Moves `file` into the image and marks it active.
     func completeSnapshot(_ id: String, file: String) async throws
     /// Removes an image whose snapshot failed, or a shelved instance's image after unshelve.

@@ -26,7 +26,19 @@ extension ComputeService {
         try checkLock(instance, caller: caller)
         try action.check(instance.vmState, instance.taskState, id: id)
         var parameters = Parameters(imageID: imageID, name: name, metadata: metadata)
+        let volumeBacked = try await rootVolume(of: id)
         switch action {
+        case .createImage where volumeBacked != nil:
+            if metadata?["image_type"] == "backup" {
+                throw UpdraftError.badRequest("Backup is not supported for volume-backed instances.")
+            }
+            let image = try await snapshotVolumeBacked(
+                instance, name: name ?? "\(instance.name)-snapshot", metadata: metadata ?? [:], caller: caller,
+                requestID: requestID)
+            return ActionResult(imageID: image, adminPass: nil)
+        case .shelve where volumeBacked != nil:
+            // Nothing is uploaded: the volumes stay attached while the server is on the shelf.
+            break
         case .createImage, .shelve:
             let base = try? await images.image(instance.imageID, caller: .system)
             var properties = metadata ?? [:]
@@ -43,7 +55,9 @@ extension ComputeService {
         case .rebuild:
             guard let imageID else { throw UpdraftError.badRequest("Invalid imageRef provided.") }
             let image = try await bootableImage(imageID, caller: caller)
-            if instance.flavor.disk > 0, image.minDisk > instance.flavor.disk {
+            if let root = volumeBacked {
+                try await checkVolumeBackedRebuild(instance, root: root, imageID: imageID)
+            } else if instance.flavor.disk > 0, image.minDisk > instance.flavor.disk {
                 throw UpdraftError.badRequest("Flavor's disk is too small for requested image.")
             }
         case .resize:
@@ -74,8 +88,9 @@ extension ComputeService {
             updated.updatedAt = Self.now
             if action == .rebuild {
                 // Nova records the new image (and name, metadata) before the rebuild runs,
-                // so the answer already shows them.
-                updated.imageID = imageID ?? current.imageID
+                // so the answer already shows them. A volume-backed server keeps its image
+                // reference, as its root volume keeps its data.
+                if volumeBacked == nil { updated.imageID = imageID ?? current.imageID }
                 if let name { updated.name = name }
                 if let metadata { updated.metadata = metadata }
             }

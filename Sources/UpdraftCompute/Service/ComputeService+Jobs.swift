@@ -32,7 +32,9 @@ extension ComputeService {
         let volumes = try await volumeDisks(of: instance.id)
         var boot: InstanceSpec.BootImage?
         let bootImageID = imageID ?? instance.imageID
-        if !(bootImageID.isEmpty && volumes.contains { $0.bootIndex == 0 }) {
+        // A root volume is the boot disk, whatever image the server was created from (an
+        // image that maps volume snapshots stays its image, as in Nova).
+        if !volumes.contains(where: { $0.bootIndex == 0 }) {
             let image = try await images.image(bootImageID, caller: .system)
             guard let path = image.path else { throw UpdraftError.conflict("Image \(image.id) has no data.") }
             var bootImage = InstanceSpec.BootImage(id: image.id, path: path, diskFormat: image.diskFormat)
@@ -170,6 +172,8 @@ extension ComputeService {
             case .createImage:
                 try await snapshot(instance, into: p.snapshotID, taskAfter: nil)
                 try await settle(id, vm: instance.vmState, power: instance.powerState)
+            case .shelve where try await rootVolume(of: id) != nil:
+                try await shelveVolumeBacked(instance)
             case .shelve:
                 let driver = try driver(for: instance)
                 if instance.vmState != .stopped { try await driver.powerOff(id, grace: grace) }
@@ -274,7 +278,10 @@ extension ComputeService {
             try await settle(instance.id, vm: .active, power: .running)
             return
         }
-        guard let shelved = instance.shelvedImageID else {
+        // A volume-backed server boots from its root volume; any other from its shelved image.
+        let shelved = instance.shelvedImageID
+        let root = try await rootVolume(of: instance.id)
+        guard shelved != nil || root != nil else {
             throw UpdraftError.conflict("Instance \(instance.id) has no shelved image.")
         }
         try await withUndoSteps(logger: logger) { undo in
@@ -285,13 +292,14 @@ extension ComputeService {
             }
             let driver = try driver(for: placed)
             undo.add("remove instance \(instance.id) from its host") { try await driver.destroy(instance.id) }
-            // A shelved server keeps its ports; they are bound again here.
+            // A shelved server keeps its ports and volumes; they are bound again here.
             try await plugPorts(placed)
+            try await reconnectVolumes(placed)
             try await driver.spawn(try await spec(placed, imageID: shelved))
         }
         try await mutate(instance.id) { i in i.shelvedImageID = nil }
         try await settle(instance.id, vm: .active, power: .running)
-        await images.deleteImage(shelved)
+        if let shelved { await images.deleteImage(shelved) }
     }
 
     // MARK: Resuming after a restart
@@ -326,6 +334,8 @@ extension ComputeService {
                 enqueue(.operate(instance.id, action, Parameters()))
                 continue
             }
+            let onHost = instance.host.flatMap { hostStates[$0]?[instance.id] }
+            if try await recoverShelving(instance, seen: onHost) { continue }
             switch (instance.vmState, instance.taskState) {
             case (_, .deleting?):
                 enqueue(.destroy(instance.id))

@@ -80,17 +80,21 @@ extension ComputeService {
             throw UpdraftError.badRequest("Invalid input for field/attribute user_data. Value: not valid base64.")
         }
         let bootsFromVolume = request.blockDevices.contains { $0.bootIndex == 0 }
-        if !request.blockDevices.isEmpty { _ = try requireVolumes() }
-        if request.blockDevices.contains(where: { $0.sourceType == "volume" }), request.maxCount > 1 {
-            throw UpdraftError.badRequest("Block device mapping is invalid: one volume cannot be attached to several servers.")
-        }
         let image =
             bootsFromVolume
             ? ComputeImage(
                 id: "", name: "", status: "active", diskFormat: "raw", path: nil, minDisk: 0, minRam: 0, size: 0,
                 properties: [:], createdAt: Self.now, updatedAt: Self.now)
             : try await bootableImage(request.imageID, caller: caller)
-        for device in request.blockDevices where device.sourceType == "image" {
+        // An image can ask for volumes itself (a volume-backed server's snapshot maps volume
+        // snapshots): they join the request's, as Nova merges them.
+        let blockDevices = Self.merge(image: try Self.imageBlockDevices(image), requested: request.blockDevices)
+        let volumeBacked = blockDevices.contains { $0.bootIndex == 0 }
+        if !blockDevices.isEmpty { _ = try requireVolumes() }
+        if blockDevices.contains(where: { $0.sourceType == "volume" }), request.maxCount > 1 {
+            throw UpdraftError.badRequest("Block device mapping is invalid: one volume cannot be attached to several servers.")
+        }
+        for device in blockDevices where device.sourceType == "image" {
             let source = try await bootableImage(device.uuid ?? "", caller: caller)
             if let size = device.volumeSize, source.minDisk > size {
                 throw UpdraftError.badRequest(
@@ -100,7 +104,8 @@ extension ComputeService {
         }
         let flavor = try await requestedFlavor(request.flavorID, caller: caller)
         guard !flavor.disabled else { throw UpdraftError.badRequest("Flavor \(flavor.id) is disabled.") }
-        if flavor.disk > 0, image.minDisk > flavor.disk {
+        // The root of a volume-backed server is its volume, not the flavor's disk.
+        if !volumeBacked, flavor.disk > 0, image.minDisk > flavor.disk {
             throw UpdraftError.badRequest(
                 "Flavor's disk is too small for requested image. Flavor disk is \(flavor.disk) GB, minimum disk is \(image.minDisk) GB."
             )
@@ -108,7 +113,7 @@ extension ComputeService {
         if image.minRam > flavor.ram {
             throw UpdraftError.badRequest("Flavor's memory is too small for requested image.")
         }
-        if flavor.disk > 0, image.size > flavor.disk << 30 {
+        if !volumeBacked, flavor.disk > 0, image.size > flavor.disk << 30 {
             throw UpdraftError.badRequest(
                 "Flavor's disk is too small for requested image. Flavor disk is \(flavor.disk << 30) bytes, image is \(image.size) bytes."
             )
@@ -175,7 +180,7 @@ extension ComputeService {
             }
             return created
         }
-        try await requestBlockDevices(request.blockDevices, for: instances, caller: caller)
+        try await requestBlockDevices(blockDevices, for: instances, caller: caller)
         for instance in instances { enqueue(.spawn(instance.id)) }
         return CreateResult(servers: instances, adminPass: request.adminPass ?? Self.generatedPassword())
     }

@@ -27,8 +27,35 @@ public protocol ComputeVolumes: Sendable {
     func unfinishedAttachments() async throws -> [(attachment: String, volume: String, instance: String?)]
     /// Makes a volume as `owner` (in its project, against its quota) of `sizeGB`, from an image,
     /// a snapshot, or empty, and returns its id once it is available (an error when it ends in error).
+    /// The snapshot it names must be available, or become so while this waits (a snapshot a
+    /// volume-backed server's image maps may still be `creating` when the image is booted).
     func createVolume(name: String, sizeGB: Int?, imageID: String?, snapshotID: String?, owner: AuthContext)
         async throws -> String
+    /// What compute reads of a volume: its size, description and the image it was made from.
+    func details(volume: String) async throws -> VolumeDetails
+    /// Starts a snapshot of a volume as `caller`, attached or not (Cinder's `force`: an attached
+    /// one is crash-consistent), and returns its id while it is still `creating`.
+    func snapshot(volume: String, name: String, description: String?, caller: AuthContext) async throws -> String
+    /// Deletes a snapshot, for a volume-backed snapshot that failed part way.
+    func deleteSnapshot(_ id: String) async
+}
+
+/// A volume as compute reads it.
+public struct VolumeDetails: Sendable, Equatable {
+    public var id: String
+    /// Gibibytes.
+    public var size: Int
+    public var description: String?
+    /// Cinder's `volume_image_metadata`: the properties of the image it was made from, with
+    /// `image_id`, `min_disk`, `min_ram` and the other image attributes.
+    public var imageMetadata: [String: String]
+
+    public init(id: String, size: Int, description: String?, imageMetadata: [String: String]) {
+        self.id = id
+        self.size = size
+        self.description = description
+        self.imageMetadata = imageMetadata
+    }
 }
 
 /// One volume of a server: Nova's block device mapping. A create's mappings are recorded

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import UpdraftCompute
 import UpdraftCore
 import UpdraftImage
@@ -53,6 +54,24 @@ struct ImageBridge: ComputeImages {
             minDisk: request.minDisk, minRAM: request.minRam, properties: request.properties)
         draft.owner = caller.projectID
         return try await images.create(draft, caller: caller).id
+    }
+
+    func createEmptyImage(_ request: SnapshotRequest, caller: AuthContext) async throws -> String {
+        // A snapshot inherits its server's image properties, but not the library's feature mark.
+        var draft = ImageDraft(
+            name: request.name, diskFormat: request.diskFormat, containerFormat: "bare", visibility: .private,
+            minDisk: request.minDisk, minRAM: request.minRam,
+            properties: request.properties.filter { $0.key != Image.featuredProperty })
+        draft.owner = caller.projectID
+        let id = try await images.create(draft, caller: caller).id
+        do {
+            // Glance v2 activates an image only by an upload: Nova's is of no bytes.
+            _ = try await images.upload(id, data: AsyncThrowingStream<ByteBuffer, any Error> { $0.finish() }, caller: caller)
+        } catch {
+            try? await images.delete(id, caller: .system)
+            throw error
+        }
+        return id
     }
 
     func completeSnapshot(_ id: String, file: String) async throws {

@@ -52,6 +52,7 @@ struct VolumeBridge: ComputeVolumes {
     func createVolume(name: String, sizeGB: Int?, imageID: String?, snapshotID: String?, owner: AuthContext)
         async throws -> String
     {
+        if let snapshotID { try await waitAvailable(snapshot: snapshotID, caller: owner) }
         var request = VolumeCreate()
         request.name = name
         request.size = sizeGB
@@ -69,6 +70,37 @@ struct VolumeBridge: ComputeVolumes {
             }
         }
         throw UpdraftError(.timeout, "Volume \(volume.id) for the server was not made within 600 s.")
+    }
+
+    /// Waits while a snapshot is `creating`; an error when it ends in any other state.
+    private func waitAvailable(snapshot id: String, caller: AuthContext) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(600))
+        while clock.now < deadline {
+            switch try await storage.snapshot(id, caller: caller).status {
+            case .available: return
+            case .creating: try await Task.sleep(for: .milliseconds(100))
+            case let status:
+                throw UpdraftError(.conflict, "Snapshot \(id) for the server is \(status.rawValue).")
+            }
+        }
+        throw UpdraftError(.timeout, "Snapshot \(id) for the server was not made within 600 s.")
+    }
+
+    func details(volume: String) async throws -> VolumeDetails {
+        let found = try await storage.volume(volume, caller: .system)
+        return VolumeDetails(
+            id: found.id, size: found.size, description: found.description, imageMetadata: found.imageMetadata)
+    }
+
+    func snapshot(volume: String, name: String, description: String?, caller: AuthContext) async throws -> String {
+        try await storage.createSnapshot(
+            volumeID: volume, name: name, description: description, metadata: [:], caller: caller
+        ).id
+    }
+
+    func deleteSnapshot(_ id: String) async {
+        try? await storage.deleteSnapshot(id, force: true, caller: .system)
     }
 }
 
