@@ -35,7 +35,8 @@ extension QEMUDriver {
             let said = Self.wordsSinceLaunch(files.launchLog).map { " (QEMU said: \($0))" } ?? ""
             let reason = "a KVM guest stopped with internal-error\(said); guests run under TCG from now on"
             acceleratorProbe = Task { .tcg(reason: reason) }
-            logger.notice("accelerator tcg: \(reason)", metadata: ["instance": "\(id)"])
+            // The start log's form (`accelerator tcg (reason)`), so its last such line says what guests run with.
+            logger.notice("accelerator tcg (\(reason))", metadata: ["instance": "\(id)"])
         }
         do {
             try await locks.withLock(id) {
