@@ -151,9 +151,12 @@ extension BlockStorageAPITests {
         try await Self.withCaller { caller in
             let names = ["b", "a", "c", "a", "d"]
             for (index, name) in names.enumerated() {
-                let (status, _) = try await caller.call(
+                let (status, body) = try await caller.call(
                     .post, "volumes", body: #"{"volume": {"size": \#(index % 2 + 1), "name": "\#(name)"}}"#)
                 #expect(status == .accepted)
+                // Available before any list, so no status changes between the pages compared.
+                let id = try #require((body["volume"] as? [String: Any])?["id"] as? String)
+                _ = try await caller.wait("volumes/\(id)", "volume", for: "available")
             }
             // A filter SQL does not know pages in memory (it ignores the key): the reference order.
             for sort in ["name:asc", "size:desc,name:asc", "created_at:desc", "status:asc,size:asc"] {
