@@ -167,6 +167,7 @@ extension ComputeService {
     public func syncPowerStates() async throws {
         for (hostname, driver) in drivers {
             let states = try await driver.powerStates()
+            try await refreshAccelerator(hostname, driver)
             // Only ids and power states are read each round; whole rows only where they differ,
             // so a host with thousands of instances costs one narrow query.
             let recorded = try await database.read { db in
@@ -219,6 +220,19 @@ extension ComputeService {
                     metadata: ["instance": "\(instance.id)", "was": "\(instance.powerState)", "now": "\(seen)"])
             }
         }
+    }
+
+    /// Records a host again when its driver changed accelerator (a switch to TCG after a real
+    /// guest stopped under KVM), so `os-hypervisors` shows what guests now run with.
+    func refreshAccelerator(_ hostname: String, _ driver: any HypervisorDriver) async throws {
+        let accelerator = try await driver.host().accelerator
+        let recorded = try await database.read { db in
+            try await db.raw("SELECT accelerator FROM compute_nodes WHERE hostname = \(bind: hostname)").first()
+        }
+        guard let recorded, try recorded.optionalString("accelerator") != accelerator else { return }
+        try await registerHost(hostname, driver)
+        logger.notice(
+            "host recorded with its new accelerator", metadata: ["host": "\(hostname)", "accelerator": "\(accelerator)"])
     }
 
     /// The fault of a crashed guest whose host cannot say why.
