@@ -132,14 +132,12 @@ extension BlockStorageBackupTests {
         let img = try QEMU.Img()
         let backend = LocalVolumeBackend(
             directory: directory + "/volumes", img: img, bases: QEMU.BaseImageCache(directory: directory + "/base", img: img))
-        func service() -> BlockStorageService {
-            BlockStorageService(
-                database: database, backend: backend, images: nil, backupObjects: store,
-                scratchDirectory: directory + "/scratch", logger: Logger(label: "test"))
+        // Each service starts (and reconciles) as `updraft serve` would after a restart.
+        func service() async throws -> BlockStorageService {
+            try await Harness.makeService(database, directory: directory, images: nil, backupObjects: store)
         }
         // The first service accepts the work but never runs it: a crash right after the 202.
-        let first = service()
-        try await first.start()
+        let first = try await service()
         try await backend.create("v", sizeGB: 1)
         try await database.write { db in
             try await db.raw(
@@ -153,8 +151,7 @@ extension BlockStorageBackupTests {
         let cut = try await first.createBackup(BackupCreate(volumeID: "v"), caller: Self.member)
         #expect(try await first.volume("v", caller: Self.member).status == .backingUp)
 
-        let second = service()
-        try await second.start()
+        let second = try await service()
         let failed = try await second.backup(cut.id, caller: Self.member)
         #expect(failed.status == .error && failed.failReason?.contains("restart") == true)
         #expect(try await second.volume("v", caller: Self.member).status == .available)
@@ -172,8 +169,7 @@ extension BlockStorageBackupTests {
                 ).run()
             }
         }
-        let third = service()
-        try await third.start()
+        let third = try await service()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await third.run() }
             defer { group.cancelAll() }
