@@ -117,4 +117,33 @@ struct LinuxDataplaneTests {
             throw error
         }
     }
+
+    @Test("what a cloud whose directory was deleted left on the host is removed when the next cloud starts")
+    func orphans() async throws {
+        let ids = (0..<2).map { _ in UUID().uuidString.lowercased() }
+        let gone = NSTemporaryDirectory() + "updraft-dataplane-" + ids[0]
+        let next = NSTemporaryDirectory() + "updraft-dataplane-" + ids[1]
+        defer {
+            for path in [gone, next, gone + "-dhcp", next + "-dhcp"] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        let external = Topology.Network(
+            id: ids[0], external: true, mtu: 1500,
+            subnets: [.init(id: "s0", cidr: "198.19.78.0/24", gateway: "198.19.78.1", dhcp: false, dnsServers: [], routes: [])],
+            dhcpPort: nil, leases: [])
+        let bridge = LinuxNet.Names.bridge(network: ids[0])
+        let old = LinuxDataplane(directory: gone, dhcpDirectory: gone + "-dhcp", logger: Logger(label: "test"))
+        let record = LinuxDataplane.registry + "/" + LinuxDataplane.fingerprint(gone)
+        _ = try await old.apply(Topology(networks: [external], vmPorts: [], routers: []))
+        #expect(try await LinuxNet.Links.exists(bridge))
+        #expect(FileManager.default.fileExists(atPath: record))
+
+        // Its data directory goes without `remove-network`; the bridge stays until another cloud starts.
+        try FileManager.default.removeItem(atPath: gone)
+        #expect(try await LinuxNet.Links.exists(bridge))
+        _ = try await LinuxDataplane(directory: next, dhcpDirectory: next + "-dhcp", logger: Logger(label: "test"))
+            .apply(Topology())
+        #expect(try await !LinuxNet.Links.exists(bridge))
+        #expect(try await !LinuxNet.NFTables.tables().contains("inet " + LinuxDataplane.guardTable(bridge)))
+        #expect(!FileManager.default.fileExists(atPath: record))
+    }
 }

@@ -23,16 +23,26 @@ public actor LinuxDataplane: NetworkDataplane {
     /// What the last round made; nil until the first round, which also removes what no
     /// longer belongs (the reconcile after a restart).
     private var applied: Topology?
-    /// The namespaces and host links this cloud made, by name, kept in `directory/owned` and
-    /// written before each is made: after a crash, only these are candidates for removal,
-    /// never another cloud's on the same machine.
+    /// Where this cloud's record of what it made lives: a file in ``registry`` named after
+    /// `directory`, outside the data directory, so that what a cloud whose data directory was
+    /// deleted left on the host is still known (and removed by the next cloud that starts).
+    let record: String
+    /// The namespaces, host links and host nftables tables this cloud made (`ns NAME`,
+    /// `link NAME`, `table NAME`), written to ``record`` before each is made: after a crash,
+    /// only these are candidates for removal, never another cloud's on the same machine.
     private var owned: Set<String>?
 
-    /// `directory` keeps what this cloud made; `dhcpDirectory` defaults to one under
-    /// `/run/updraft` named after `directory`, so two clouds on one machine never share it.
+    /// Where every cloud on this machine keeps its record. Under `/run`, as the host's links
+    /// and namespaces are: a reboot clears both.
+    public static let registry = "/run/updraft/dataplanes"
+
+    /// `directory` is this cloud's own (its data directory's `network`); `dhcpDirectory`
+    /// defaults to one under `/run/updraft` named after `directory`, so two clouds on one
+    /// machine never share it.
     public init(directory: String, dhcpDirectory: String? = nil, logger: Logger) {
         self.directory = directory
         self.dhcpDirectory = dhcpDirectory ?? "/run/updraft/dhcp-" + Self.fingerprint(directory)
+        self.record = Self.registry + "/" + Self.fingerprint(directory)
         self.logger = logger
     }
 
@@ -48,7 +58,10 @@ public actor LinuxDataplane: NetworkDataplane {
 
     public func apply(_ topology: Topology) async throws -> Set<String> {
         let previous = applied
-        if previous == nil { try await removeStrays(keeping: topology) }
+        if previous == nil {
+            await removeOrphans()
+            try await removeStrays(keeping: topology)
+        }
         var failures: [String] = []
         let oldNetworks = Dictionary(uniqueKeysWithValues: (previous?.networks ?? []).map { ($0.id, $0) })
         for network in topology.networks {
@@ -266,35 +279,93 @@ public actor LinuxDataplane: NetworkDataplane {
             if let gateway = router.gateway { wanted.insert("link " + Names.bridgeEnd(port: gateway.id)) }
         }
         for entry in try ownership().subtracting(wanted).sorted() {
-            let name = String(entry.split(separator: " ", maxSplits: 1).last ?? "")
-            if entry.hasPrefix("ns ") {
-                if name.hasPrefix("updraft-net-") {
-                    let id = String(name.dropFirst("updraft-net-".count))
-                    try? await LinuxNet.Dnsmasq(
-                        namespace: name, interface: Names.bridge(network: id), directory: dhcpDirectory + "/" + id
-                    ).stop()
-                    try? FileManager.default.removeItem(atPath: dhcpDirectory + "/" + id)
-                }
-                try await Namespaces.delete(name)
-            } else if entry.hasPrefix("table ") {
-                try await NFTables.deleteTable("inet", name)
-            } else {
-                try await Links.delete(name)
-            }
+            try await Self.remove(entry, dhcpDirectory: dhcpDirectory)
             try disown(entry)
         }
     }
 
-    /// What `directory/owned` lists.
-    func ownership() throws -> Set<String> {
-        if let owned { return owned }
-        let text = (try? String(contentsOfFile: directory + "/owned", encoding: .utf8)) ?? ""
-        let entries = Set(text.split(separator: "\n").map(String.init))
-        owned = entries
-        return entries
+    /// Removes what other clouds on this machine made and can no longer remove: those whose
+    /// directory is gone (a data directory deleted without `updraft admin remove-network`, as
+    /// a killed test run leaves it). Their external bridges would otherwise keep the gateway
+    /// address of the next cloud on the same CIDR, and the host's packets would go to them.
+    func removeOrphans() async {
+        let records = (try? FileManager.default.contentsOfDirectory(atPath: Self.registry)) ?? []
+        for name in records.sorted() where Self.registry + "/" + name != record {
+            let path = Self.registry + "/" + name
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            let (owner, dhcp, entries) = Self.parseRecord(text)
+            guard let owner, !FileManager.default.fileExists(atPath: owner) else { continue }
+            var failures: [String] = []
+            for entry in entries.sorted() {
+                do { try await Self.remove(entry, dhcpDirectory: dhcp ?? "") } catch { failures.append("\(entry): \(error)") }
+            }
+            if let dhcp { try? FileManager.default.removeItem(atPath: dhcp) }
+            if failures.isEmpty {
+                try? FileManager.default.removeItem(atPath: path)
+                logger.notice(
+                    "removed what a cloud whose directory is gone left on the host",
+                    metadata: ["directory": "\(owner)", "removed": "\(entries.sorted().joined(separator: ", "))"])
+            } else {
+                logger.warning(
+                    "could not remove all that a cloud whose directory is gone left on the host",
+                    metadata: ["directory": "\(owner)", "failures": "\(failures.joined(separator: "; "))"])
+            }
+        }
     }
 
-    /// Records that this cloud makes `entry` (`ns NAME` or `link NAME`), before it is made.
+    /// Removes one recorded entry from the host; one that is already gone is fine.
+    static func remove(_ entry: String, dhcpDirectory: String) async throws {
+        let name = String(entry.split(separator: " ", maxSplits: 1).last ?? "")
+        if entry.hasPrefix("ns ") {
+            if name.hasPrefix("updraft-net-") {
+                let id = String(name.dropFirst("updraft-net-".count))
+                try? await LinuxNet.Dnsmasq(
+                    namespace: name, interface: Names.bridge(network: id), directory: dhcpDirectory + "/" + id
+                ).stop()
+                try? FileManager.default.removeItem(atPath: dhcpDirectory + "/" + id)
+            }
+            try await Namespaces.delete(name)
+        } else if entry.hasPrefix("table ") {
+            try await NFTables.deleteTable("inet", name)
+        } else if entry.hasPrefix("link ") {
+            try await Links.delete(name)
+        }
+    }
+
+    /// A record's owner directory, DHCP directory and entries.
+    static func parseRecord(_ text: String) -> (directory: String?, dhcp: String?, entries: Set<String>) {
+        var directory: String?
+        var dhcp: String?
+        var entries = Set<String>()
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("directory ") {
+                directory = String(line.dropFirst("directory ".count))
+            } else if line.hasPrefix("dhcp ") {
+                dhcp = String(line.dropFirst("dhcp ".count))
+            } else if line.hasPrefix("ns ") || line.hasPrefix("link ") || line.hasPrefix("table ") {
+                entries.insert(line)
+            }
+        }
+        return (directory, dhcp, entries)
+    }
+
+    /// What this cloud's record lists (or, once, what `directory/owned` listed, where earlier
+    /// versions kept it).
+    func ownership() throws -> Set<String> {
+        if let owned { return owned }
+        if let text = try? String(contentsOfFile: record, encoding: .utf8) {
+            owned = Self.parseRecord(text).entries
+        } else if let text = try? String(contentsOfFile: directory + "/owned", encoding: .utf8) {
+            let entries = Self.parseRecord(text).entries
+            try save(entries)
+            try? FileManager.default.removeItem(atPath: directory + "/owned")
+        } else {
+            owned = []
+        }
+        return owned ?? []
+    }
+
+    /// Records that this cloud makes `entry` (`ns NAME`, `link NAME` or `table NAME`), before it is made.
     func own(_ entry: String) throws {
         var entries = try ownership()
         guard !entries.contains(entry) else { return }
@@ -308,11 +379,19 @@ public actor LinuxDataplane: NetworkDataplane {
         try save(entries)
     }
 
+    /// Writes the record (removed once it lists nothing); `directory` is made too, so that
+    /// the record's owner exists for as long as the cloud's data does.
     private func save(_ entries: Set<String>) throws {
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try (entries.sorted().joined(separator: "\n") + "\n").write(
-            toFile: directory + "/owned", atomically: true, encoding: .utf8)
+        if entries.isEmpty {
+            try? FileManager.default.removeItem(atPath: record)
+        } else {
+            for path in [directory, Self.registry] {
+                try FileManager.default.createDirectory(
+                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let lines = ["directory " + directory, "dhcp " + dhcpDirectory] + entries.sorted()
+            try (lines.joined(separator: "\n") + "\n").write(toFile: record, atomically: true, encoding: .utf8)
+        }
         owned = entries
     }
 
