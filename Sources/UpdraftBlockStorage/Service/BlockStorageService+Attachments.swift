@@ -199,12 +199,23 @@ extension BlockStorageService {
     }
 
     /// Serves the legacy `os-detach` (and an administrator's `os-force_detach`): removes one
-    /// attachment, or the volume's only one when none is named.
+    /// attachment, or the volume's only one when none is named. As in Cinder, detaching what
+    /// is not attached succeeds and leaves a volume without attachments `available` (tempest
+    /// detaches again in its cleanups); only a volume with several needs the attachment named.
     public func legacyDetach(_ volumeID: String, attachmentID: String?, caller: AuthContext) async throws {
         let volume = try await volumeToChange(volumeID, caller: caller)
-        let target = attachmentID ?? (volume.attachments.count == 1 ? volume.attachments.first?.id : nil)
+        if attachmentID == nil && volume.attachments.count > 1 {
+            throw UpdraftError(
+                .badRequest,
+                "Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.")
+        }
+        let target = attachmentID ?? volume.attachments.first?.id
         guard let target, volume.attachments.contains(where: { $0.id == target }) else {
-            throw UpdraftError(.badRequest, "Invalid volume: Volume \(volumeID) has no such attachment to detach.")
+            guard volume.attachments.isEmpty else { return }
+            try await database.write { db in
+                _ = try await VolumeRepository.setStatus(volumeID, .available, from: [.inUse, .detaching, .attaching], db)
+            }
+            return
         }
         try await release(attachmentID: target, caller: caller)
     }
