@@ -61,7 +61,9 @@ struct ComputeController: Sendable {
     func register(on routes: Routes) {
         let root = routes.group("compute")
         root.add(.get, "", .anyone) { request, _ in self.versions(request) }
-        root.add(.get, "v2.1", .anyone) { request, _ in self.version(request) }
+        root.add(.get, "v2.1", .anyone) { request, _ in self.version(request, self.versionBody(request)) }
+        // The v2.0 entry's own link, which tempest follows: its version document, as Nova serves it.
+        root.add(.get, "v2", .anyone) { request, _ in self.version(request, self.legacyVersionBody(request)) }
         let v21 = routes.group("compute/v2.1")
         registerServers(on: v21)
         registerServerActions(on: v21)
@@ -156,9 +158,9 @@ struct ComputeController: Sendable {
             JSONValue.object(["versions": .array([legacyVersionBody(request), versionBody(request)])]))
     }
 
-    /// Serves `GET /compute/v2.1/`.
-    func version(_ request: Request) -> Response {
-        Responder(base: publicBase(request)).respond(JSONValue.object(["version": versionBody(request)]))
+    /// Serves `GET /compute/v2.1/` and `GET /compute/v2/`: one version's document.
+    func version(_ request: Request, _ body: JSONValue) -> Response {
+        Responder(base: publicBase(request)).respond(JSONValue.object(["version": body]))
     }
 }
 
