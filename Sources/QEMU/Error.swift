@@ -19,6 +19,8 @@ extension QEMU {
         case invalidConfiguration(String)
         /// A system call failed; the text names it and `errno`'s meaning.
         case system(String)
+        /// The guest crashed (``RunState/crashed``) while QEMU waited on it to do something.
+        case guestCrashed(RunState)
 
         /// A one-line account of the error for logs and user-facing messages.
         public var description: String {
@@ -32,6 +34,7 @@ extension QEMU {
             case .protocolViolation(let what): "unexpected QMP message: \(what)"
             case .invalidConfiguration(let what): "invalid QEMU configuration: \(what)"
             case .system(let what): what
+            case .guestCrashed(let state): "the guest stopped in state \(state)"
             }
         }
     }

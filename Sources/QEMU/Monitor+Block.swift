@@ -101,8 +101,11 @@ extension QEMU.Monitor {
         if try await peripheralDeviceIDs().contains(volume.deviceID) {
             // The ACPI unplug request is sent again every 10 s, as libvirt retries it: a guest
             // still booting (or busy) when the first one came may have missed it.
+            // A crashed guest never releases it: that is said at once, not after `timeout`.
             let deadline = ContinuousClock.now + timeout
             while true {
+                let state = try await status()
+                if state.crashed { throw QEMU.Error.guestCrashed(state) }
                 do {
                     try await deviceDel(id: volume.deviceID)
                 } catch QEMU.Error.qmp {

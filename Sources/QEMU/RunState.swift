@@ -33,6 +33,10 @@ extension QEMU {
             self = Self.names.first { $0.0 == name }?.1 ?? .other(name)
         }
 
+        /// Whether the guest's vCPUs can no longer run: the hypervisor failed them
+        /// (`internal-error`), the guest's kernel panicked, or a disk write failed on the host.
+        public var crashed: Bool { self == .internalError || self == .guestPanicked || self == .ioError }
+
         /// The QMP spelling.
         public var description: String {
             if case .other(let name) = self { return name }

@@ -60,6 +60,20 @@ struct MonitorBlockTests {
         #expect(qemu.state.withLock { $0.nodes.keys.sorted() == ["vol1"] && $0.devices.count == 1 })
     }
 
+    @Test("a crashed guest's unplug fails at once with its state, before any device_del")
+    func unplugCrashed() async throws {
+        let qemu = StubBlockQEMU()
+        qemu.state.withLock { $0.releaseAfterPolls = nil }
+        await #expect(throws: QEMU.Error.guestCrashed(.internalError)) {
+            try await qemu.serve { monitor in
+                try await monitor.plug(Self.volume)
+                qemu.state.withLock { $0.runState = "internal-error" }
+                try await monitor.unplug(Self.volume, timeout: .seconds(60))
+            }
+        }
+        #expect(qemu.changes == ["blockdev-add vol1", "device_add vol1-device 0x10"])
+    }
+
     @Test("a backup opens the target, runs a full job to its end, dismisses it and closes the target")
     func backup() async throws {
         let qemu = StubBlockQEMU()
@@ -103,6 +117,8 @@ private final class StubBlockQEMU: Sendable {
         var occupiedSlots: Set<String> = []
         /// Polls of the device list until the guest lets go of an unplugged device; nil: never.
         var releaseAfterPolls: Int? = 1
+        /// What `query-status` says.
+        var runState = "running"
         var jobError: String?
         var changes: [String] = []
     }
@@ -148,6 +164,8 @@ private final class StubBlockQEMU: Sendable {
             switch command {
             case "qmp_capabilities":
                 return .success([:])
+            case "query-status":
+                return .success(["status": .string(state.runState), "running": .bool(state.runState == "running")])
             case "query-named-block-nodes":
                 return .success(
                     .array(state.nodes.map { ["node-name": .string($0.key), "image": ["virtual-size": .int($0.value)]] }))

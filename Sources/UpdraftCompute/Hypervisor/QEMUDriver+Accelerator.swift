@@ -30,6 +30,22 @@ extension QEMUDriver {
     /// boot loader). Guests run under TCG from then on, and one started under KVM is started
     /// again under TCG at once, as a hard reboot, so its boot goes on. Returns whether it was.
     func fallBackFromKVM(_ id: String, files: InstanceFiles) async -> Bool {
+        guard await switchToTCG(afterKVMStopped: id, files: files) else { return false }
+        do {
+            try await locks.withLock(id) {
+                var record = try readRecord(id)
+                try await relaunchUnderTCG(id, record: &record, files: files)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Runs guests under TCG from now on when instance `id`, launched under KVM, was stopped
+    /// by KVM (`internal-error`): the one place the switch is made and logged, whoever saw
+    /// it (the power-state sync, a stop, a detach). Returns whether `id` ran under KVM.
+    func switchToTCG(afterKVMStopped id: String, files: InstanceFiles) async -> Bool {
         guard Self.launchedUnderKVM(files.launchLog) else { return false }
         if case .kvm = await accelerator() {
             let said = Self.wordsSinceLaunch(files.launchLog).map { " (QEMU said: \($0))" } ?? ""
@@ -38,18 +54,20 @@ extension QEMUDriver {
             // The start log's form (`accelerator tcg (reason)`), so its last such line says what guests run with.
             logger.notice("accelerator tcg (\(reason))", metadata: ["instance": "\(id)"])
         }
+        return true
+    }
+
+    /// Ends instance `id`'s QEMU and starts `record` again under TCG, as a hard reboot. The
+    /// caller holds the instance's lock.
+    func relaunchUnderTCG(_ id: String, record: inout InstanceRecord, files: InstanceFiles) async throws {
+        await hardStop(id, files: files)
         do {
-            try await locks.withLock(id) {
-                var record = try readRecord(id)
-                await hardStop(id, files: files)
-                try await run("start again under TCG \(id)") { try await launch(&record, files: files) }
-            }
-            logger.notice("guest started again under TCG", metadata: ["instance": "\(id)"])
-            return true
+            try await run("start again under TCG \(id)") { try await launch(&record, files: files) }
         } catch {
             logger.error("could not start a guest again under TCG", metadata: ["instance": "\(id)", "error": "\(error)"])
-            return false
+            throw error
         }
+        logger.notice("guest started again under TCG", metadata: ["instance": "\(id)"])
     }
 
     /// Whether the last QEMU launched for an instance ran under KVM (its launch line says `accel=kvm`).

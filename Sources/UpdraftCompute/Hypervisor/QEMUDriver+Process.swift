@@ -129,6 +129,13 @@ extension QEMUDriver {
             // as Nova's libvirt driver does, until the grace runs out.
             let deadline = ContinuousClock.now + grace
             while ContinuousClock.now < deadline {
+                // A crashed guest answers no power button: it is stopped at once.
+                let state = try await withMonitor(id, doing: "query status") { try await $0.status() }
+                if state.crashed {
+                    logger.info("guest had crashed (\(state)); stopping it", metadata: ["instance": "\(id)"])
+                    if state == .internalError { _ = await switchToTCG(afterKVMStopped: id, files: files) }
+                    break
+                }
                 try await withMonitor(id, doing: "power down") { try await $0.systemPowerdown() }
                 let wait = min(Self.powerdownRetry, deadline - ContinuousClock.now)
                 if await QEMU.Process.waitForExit(pid: pid, name: Self.processName(id), timeout: wait) {

@@ -50,14 +50,29 @@ extension QEMUDriver {
                 }
                 let volume = try Self.machineVolume(attached)
                 let timeout = configuration.volumeDetachTimeout
-                try await withMonitor(id, doing: "detach volume \(volumeID) from") { monitor in
+                let crashed: QEMU.RunState? = try await withMonitor(id, doing: "detach volume \(volumeID) from") { monitor in
                     do {
                         try await monitor.unplug(volume, timeout: timeout)
+                        return nil
                     } catch QEMU.Error.timeout {
                         throw HypervisorError.failed(
                             "the guest of instance \(id) did not release the disk of volume \(volumeID) "
                                 + "(device \(volume.deviceID)) within \(timeout); the volume stays attached")
+                    } catch QEMU.Error.guestCrashed(let state) {
+                        return state
                     }
+                }
+                if let crashed {
+                    // A guest KVM stopped runs again under TCG without the volume; any other
+                    // crash keeps it (the guest may still hold it when it is rebooted).
+                    guard crashed == .internalError, await switchToTCG(afterKVMStopped: id, files: files) else {
+                        throw HypervisorError.invalidState(
+                            "instance \(id) crashed (\(crashed)) and cannot release volume \(volumeID); reboot it first")
+                    }
+                    record.volumes?.removeAll { $0.disk.volumeID == volumeID }
+                    try writeRecord(record, files: files)
+                    try await relaunchUnderTCG(id, record: &record, files: files)
+                    return
                 }
             } else {
                 try refuseIfSuspended(id, files: files, doing: "detach a volume from")
