@@ -313,12 +313,28 @@ extension ComputeService {
     // MARK: For block storage
 
     /// Grows an attached volume inside its running guest; false when no running guest holds it.
+    /// As Nova does on Cinder's `volume-extended` event, the server gets an `extend_volume`
+    /// action whose `compute_extend_volume` event ends with the result (tempest waits for it).
     public func extendAttachedVolume(_ volumeID: String, instance instanceID: String, sizeBytes: Int64) async throws -> Bool {
         try await locks.withLock(instanceID) {
             guard let instance = try await database.read({ db in try await self.repository.find(instanceID, db) }),
                 let host = instance.host, let driver = drivers[host]
             else { return false }
-            return try await driver.resizeVolume(instanceID, volumeID: volumeID, sizeBytes: sizeBytes)
+            _ = try await database.write { db in
+                try await self.repository.startAction(
+                    "extend_volume", instance: instance, requestID: "req-" + UUID().uuidString.lowercased(),
+                    userID: instance.userID, projectID: instance.projectID, db)
+            }
+            do {
+                let grown = try await driver.resizeVolume(instanceID, volumeID: volumeID, sizeBytes: sizeBytes)
+                try await database.write { db in try await self.repository.finishAction(instanceID: instanceID, error: nil, db) }
+                return grown
+            } catch {
+                try? await database.write { db in
+                    try await self.repository.finishAction(instanceID: instanceID, error: "\(error)", db)
+                }
+                throw error
+            }
         }
     }
 
