@@ -26,15 +26,22 @@ extension BlockStorageService {
 
     /// Serves `POST /snapshots`: a point-in-time copy of an available volume, or of an
     /// attached one, taken through its running guest's hypervisor so it is crash-consistent.
-    /// An attached volume needs no `force` at any microversion (Cinder asks for it before
-    /// 3.66, but openstackclient 10.5 sends its create at 3.65 without it).
+    /// With `attachedNeedsForce` (the API before 3.66 with `force: false`, as in Cinder) an
+    /// attached volume is refused. Cinder also refuses it when `force` is left out; Updraft
+    /// does not, because openstackclient 10.5 sends its create at 3.65 and drops `--force`
+    /// (openstacksdk's snapshot knows the field as `is_forced`). Compute's snapshots of
+    /// volume-backed servers are never refused.
     public func createSnapshot(
         volumeID: String, name: String?, description: String?, metadata: [String: String],
-        caller: AuthContext
+        attachedNeedsForce: Bool = false, caller: AuthContext
     ) async throws -> VolumeSnapshot {
         let volume = try await volumeToChange(volumeID, caller: caller)
         try Self.checkMetadata(metadata)
         try VolumeAction.snapshot.check(volume.status, volume: volumeID)
+        if attachedNeedsForce && volume.status != .available {
+            throw UpdraftError.badRequest(
+                "Invalid volume: Volume \(volumeID) status must be available, but current status is: \(volume.status.rawValue).")
+        }
         let id = UUID().uuidString.lowercased()
         let now = Self.now.timeIntervalSince1970
         try await database.transaction { db in

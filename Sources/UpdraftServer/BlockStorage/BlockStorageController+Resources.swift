@@ -65,7 +65,8 @@ extension BlockStorageController {
             let snapshot = try await self.storage.createSnapshot(
                 volumeID: volumeID, name: try body.string("name") ?? body.string("display_name"),
                 description: try body.string("description") ?? body.string("display_description"),
-                metadata: try Self.strings(try body.object("metadata"), field: "metadata"), caller: call.caller)
+                metadata: try Self.strings(try body.object("metadata"), field: "metadata"),
+                attachedNeedsForce: !call.atLeast(66) && force == false, caller: call.caller)
             return try call.respond("snapshot", snapshot, status: .accepted, extended: false)
         }
         route(v3, .get, "snapshots/:id", .authenticated) { _, context, call in
