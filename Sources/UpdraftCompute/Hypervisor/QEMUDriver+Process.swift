@@ -58,14 +58,33 @@ extension QEMUDriver {
     }
 
     /// Starts QEMU for `record` (a no-op if it runs), giving it a free websocket port first
-    /// if its recorded one is gone, and saves the record.
+    /// if its recorded one is gone, and saves the record. A launch that fails while its port
+    /// has been taken since it was checked (another cloud on the machine started a guest at
+    /// the same moment) is tried again on another port.
     @discardableResult
     func launch(_ record: inout InstanceRecord, files: InstanceFiles, incoming: Bool = false) async throws -> Int32 {
         if let pid = running(record.id) { return pid }
-        if record.websocketPort.map({ !Self.portIsFree($0) }) ?? true {
-            record.websocketPort = try allocatePort(for: record.id)
+        var attempt = 1
+        while true {
+            if record.websocketPort.map({ !Self.portIsFree($0) }) ?? true {
+                record.websocketPort = try allocatePort(for: record.id)
+            }
+            try writeRecord(record, files: files)
+            do {
+                return try await launchOnce(record, files: files, incoming: incoming)
+            } catch QEMU.Error.launch(let log) {
+                guard attempt < 3, let port = record.websocketPort, !Self.portIsFree(port) else {
+                    throw QEMU.Error.launch(log)
+                }
+                logger.notice(
+                    "websocket port taken while QEMU started; trying another",
+                    metadata: ["instance": "\(record.id)", "port": "\(port)"])
+                attempt += 1
+            }
         }
-        try writeRecord(record, files: files)
+    }
+
+    private func launchOnce(_ record: InstanceRecord, files: InstanceFiles, incoming: Bool) async throws -> Int32 {
         let process = try QEMU.Process(binary: configuration.qemuBinary, logger: logger)
         let accelerator = await accelerator()
         let taps = try await openTaps(record.nics ?? [])
@@ -180,13 +199,18 @@ extension QEMUDriver {
         return .failed("\(operation): \(error)")
     }
 
-    /// The first port in the configured range no instance has recorded and nothing listens on.
+    /// A port in the configured range no instance has recorded and nothing listens on. The
+    /// search starts at a random place in the range, so two clouds on one machine seldom
+    /// reach for the same port at the same moment.
     func allocatePort(for id: String) throws -> Int {
         var taken = Set<Int>()
         for other in instanceIDs() where other != id {
             if let port = try? readRecord(other).websocketPort { taken.insert(port) }
         }
-        for port in configuration.websocketPorts where !taken.contains(port) && Self.portIsFree(port) {
+        let range = configuration.websocketPorts
+        let start = Int.random(in: range)
+        for port in Array(start...range.upperBound) + Array(range.lowerBound..<start)
+        where !taken.contains(port) && Self.portIsFree(port) {
             return port
         }
         throw HypervisorError.failed("no free websocket VNC port in \(configuration.websocketPorts)")
