@@ -2,12 +2,13 @@
 # Runs the whole Updraft test suite on a Debian machine: installs what is missing (apt
 # packages, a Python virtualenv with the real OpenStack clients), builds once (debug), then
 #   1. Swift unit and in-process API tests      (swift test)
-#   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite
-#   3. the same end-to-end tests on PostgreSQL  (a private cluster on a loopback port)
+#   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite, and
+#   3. the same end-to-end tests on PostgreSQL (a private cluster on a loopback port), side by side
+#      with stage 2: each tier has its own clouds and external CIDR
 #   4. tempest's identity, image, object storage, compute and network API tests and its network scenario
-#      (tests/tempest/run.sh, three clouds: the suites without guests, compute with networking, the
-#      scenario; compute and the scenario boot the tiny guest image on real QEMU, the scenario logs
-#      into guests over SSH through floating IPs)
+#      (tests/tempest/run.sh, three clouds: the suites without guests and compute with networking side
+#      by side, then the scenario; compute and the scenario boot the tiny guest image on real QEMU,
+#      the scenario logs into guests over SSH through floating IPs)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), counted from the
 #      tempest outputs of stage 4, which runs every one of them
 #   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput)
@@ -20,6 +21,26 @@ log() { printf '\n== [%s, %d s] %s\n' "$(date +%T)" "$SECONDS" "$*"; }
 results=$(mktemp /tmp/updraft-results.XXXXXX)
 # Each stage's output is kept so the closing line can add up what ran.
 run_stage() { "$@" 2>&1 | tee -a "$results"; return "${PIPESTATUS[0]}"; }
+# Runs stages (shell functions) side by side, each with its output in a file of its own, then
+# prints each output under its own line; fails when any of them failed. Stages that share the
+# machine this way never share a cloud, a port or an external CIDR.
+side_by_side() {
+  local stage pids=() outs=() failed=0 i status
+  for stage in "$@"; do
+    outs+=("$(mktemp /tmp/updraft-stage.XXXXXX)")
+    "$stage" >"${outs[-1]}" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    status=0
+    wait "${pids[$i]}" || status=$?
+    log "${*:i+1:1} (side by side; ended with exit status $status)"
+    tee -a "$results" <"${outs[$i]}"
+    rm -f "${outs[$i]}"
+    [ "$status" -eq 0 ] || failed=1
+  done
+  return "$failed"
+}
 
 # --- system packages -----------------------------------------------------------------------
 need=()
@@ -64,12 +85,7 @@ log "guest image"
 log "swift test"
 run_stage swift test --skip-build
 
-# --- 2. end-to-end on SQLite ---------------------------------------------------------------
-log "end-to-end tests (SQLite)"
-run_stage "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 tests/e2e
-
-# --- 3. end-to-end on PostgreSQL -----------------------------------------------------------
-log "end-to-end tests (PostgreSQL)"
+# --- 2 and 3. end-to-end on SQLite and on PostgreSQL, side by side -------------------------
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pgdir=$(mktemp -d /tmp/updraft-pg.XXXXXX)
 pgport=${UPDRAFT_PG_PORT:-$("$UPDRAFT_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
@@ -80,21 +96,33 @@ runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" --auth=trust -U postgres
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-p $pgport -c listen_addresses=127.0.0.1 -k $pgdir" start >/dev/null
 runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" updraft_e2e
-UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
-  run_stage "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 tests/e2e
+e2e_sqlite() { "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 tests/e2e; }
+# Its clouds' external networks on a CIDR of their own: the SQLite tier's use the default.
+e2e_postgresql() {
+  UPDRAFT_E2E_EXTERNAL_CIDR=198.18.7.0/24 \
+    UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
+    "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 tests/e2e
+}
+log "end-to-end tests on SQLite and on PostgreSQL, side by side"
+side_by_side e2e_sqlite e2e_postgresql
 
 # --- 4. tempest: identity, images, compute (real QEMU guests) -------------------------------
 # The suites that boot no guest share one cloud and one tempest run. Their outputs are kept for
 # the interop counts (stage 5), which read them rather than run the listed tests again.
 tempest_outputs=$(mktemp -d /tmp/updraft-tempest-outputs.XXXXXX)
-log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list)"
-TEMPEST_OUTPUT=$tempest_outputs/apis.out TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage|volume)' \
-  run_stage bash tests/tempest/run.sh
-log "tempest compute API tests (servers, flavors, keypairs, images, quotas, versions, attached volumes; with networking), network API tests (Neutron) and the volume tests that attach to servers (tempest skips them without Neutron)"
-volume_with_servers='volume\.((admin\.)?test_volumes_actions|test_volumes_backup|test_volumes_snapshots\.VolumesSnapshotTestJSON|test_volumes_extend\.VolumesExtendAttachedTest)'
-compute='compute\.(servers|flavors|keypairs|images|test_quotas|test_versions|volumes\.test_attach_volume)'
-TEMPEST_OUTPUT=$tempest_outputs/compute.out TEMPEST_NEUTRON=true \
-  TEMPEST_REGEX="^tempest\.api\.($compute|network|$volume_with_servers)" run_stage bash tests/tempest/run.sh
+tempest_apis() {
+  TEMPEST_OUTPUT=$tempest_outputs/apis.out TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage|volume)' \
+    bash tests/tempest/run.sh
+}
+# The volume tests that attach to servers run here too: tempest skips them without Neutron.
+tempest_compute() {
+  local volume_with_servers='volume\.((admin\.)?test_volumes_actions|test_volumes_backup|test_volumes_snapshots\.VolumesSnapshotTestJSON|test_volumes_extend\.VolumesExtendAttachedTest)'
+  local compute='compute\.(servers|flavors|keypairs|images|test_quotas|test_versions|volumes\.test_attach_volume)'
+  TEMPEST_OUTPUT=$tempest_outputs/compute.out TEMPEST_NEUTRON=true TEMPEST_EXTERNAL_CIDR=198.18.101.0/24 \
+    TEMPEST_REGEX="^tempest\.api\.($compute|network|$volume_with_servers)" bash tests/tempest/run.sh
+}
+log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list), side by side with the compute API tests (servers, flavors, keypairs, images, quotas, versions, attached volumes; with networking), network API tests (Neutron) and the volume tests that attach to servers"
+side_by_side tempest_apis tempest_compute
 log "tempest network scenario (real guests, SSH through floating IPs)"
 TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \
   TEMPEST_REGEX='^tempest\.scenario\.test_network_basic_ops' run_stage bash tests/tempest/run.sh
