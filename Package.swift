@@ -136,6 +136,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "UpdraftAccounting",
+            dependencies: ["UpdraftCore"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "UpdraftCompute",
             dependencies: [
                 "UpdraftCore",
@@ -189,6 +194,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccountingTests",
+            dependencies: ["UpdraftAccounting"],
             swiftSettings: strict
         ),
         .testTarget(
