@@ -122,11 +122,10 @@ extension QEMU.Accelerator {
             } else if let answer = try? await monitor?.execute("query-status", timeout: min(.seconds(1), left)),
                 let name = answer["status"]?.string
             {
-                switch QEMU.RunState(qmpName: name) {
-                case .internalError, .guestPanicked, .ioError, .shutdown:
+                let state = QEMU.RunState(qmpName: name)
+                if state.crashed || state == .shutdown {
                     let said = firstError(in: log).map { ": \($0)" } ?? ""
                     verdict = .failed("a KVM guest stopped at once in state \(name)\(said)")
-                default: break
                 }
             }
             if verdict == nil {

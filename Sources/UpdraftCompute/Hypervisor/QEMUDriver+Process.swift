@@ -149,13 +149,16 @@ extension QEMUDriver {
             let deadline = ContinuousClock.now + grace
             while ContinuousClock.now < deadline {
                 // A crashed guest answers no power button: it is stopped at once.
-                let state = try await withMonitor(id, doing: "query status") { try await $0.status() }
+                let state = try await withMonitor(id, doing: "power down") { monitor in
+                    let state = try await monitor.status()
+                    if !state.crashed { try await monitor.systemPowerdown() }
+                    return state
+                }
                 if state.crashed {
                     logger.info("guest had crashed (\(state)); stopping it", metadata: ["instance": "\(id)"])
                     if state == .internalError { _ = await switchToTCG(afterKVMStopped: id, files: files) }
                     break
                 }
-                try await withMonitor(id, doing: "power down") { try await $0.systemPowerdown() }
                 let wait = min(Self.powerdownRetry, deadline - ContinuousClock.now)
                 if await QEMU.Process.waitForExit(pid: pid, name: Self.processName(id), timeout: wait) {
                     try? FileManager.default.removeItem(atPath: files.pidFile)

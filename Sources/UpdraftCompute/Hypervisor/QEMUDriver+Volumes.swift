@@ -44,6 +44,7 @@ extension QEMUDriver {
             let files = try self.files(id)
             var record = try readRecord(id)
             guard let attached = record.volumes?.first(where: { $0.disk.volumeID == volumeID }) else { return }
+            var relaunch = false
             if running(id) != nil {
                 if attached.disk.bootIndex == 0 && !record.hasLocalRoot {
                     throw HypervisorError.invalidState("volume \(volumeID) is the root disk of running instance \(id)")
@@ -69,16 +70,14 @@ extension QEMUDriver {
                         throw HypervisorError.invalidState(
                             "instance \(id) crashed (\(crashed)) and cannot release volume \(volumeID); reboot it first")
                     }
-                    record.volumes?.removeAll { $0.disk.volumeID == volumeID }
-                    try writeRecord(record, files: files)
-                    try await relaunchUnderTCG(id, record: &record, files: files)
-                    return
+                    relaunch = true
                 }
             } else {
                 try refuseIfSuspended(id, files: files, doing: "detach a volume from")
             }
             record.volumes?.removeAll { $0.disk.volumeID == volumeID }
             try writeRecord(record, files: files)
+            if relaunch { try await relaunchUnderTCG(id, record: &record, files: files) }
         }
     }
 
