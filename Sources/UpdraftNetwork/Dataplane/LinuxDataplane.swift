@@ -297,7 +297,7 @@ public actor LinuxDataplane: NetworkDataplane {
             guard let owner, !FileManager.default.fileExists(atPath: owner) else { continue }
             var failures: [String] = []
             for entry in entries.sorted() {
-                do { try await Self.remove(entry, dhcpDirectory: dhcp ?? "") } catch { failures.append("\(entry): \(error)") }
+                do { try await Self.remove(entry, dhcpDirectory: dhcp) } catch { failures.append("\(entry): \(error)") }
             }
             if let dhcp { try? FileManager.default.removeItem(atPath: dhcp) }
             if failures.isEmpty {
@@ -313,11 +313,12 @@ public actor LinuxDataplane: NetworkDataplane {
         }
     }
 
-    /// Removes one recorded entry from the host; one that is already gone is fine.
-    static func remove(_ entry: String, dhcpDirectory: String) async throws {
+    /// Removes one recorded entry from the host; one that is already gone is fine. A
+    /// network's namespace takes its dnsmasq and DHCP files (under `dhcpDirectory`) with it.
+    static func remove(_ entry: String, dhcpDirectory: String?) async throws {
         let name = String(entry.split(separator: " ", maxSplits: 1).last ?? "")
         if entry.hasPrefix("ns ") {
-            if name.hasPrefix("updraft-net-") {
+            if let dhcpDirectory, name.hasPrefix("updraft-net-") {
                 let id = String(name.dropFirst("updraft-net-".count))
                 try? await LinuxNet.Dnsmasq(
                     namespace: name, interface: Names.bridge(network: id), directory: dhcpDirectory + "/" + id
