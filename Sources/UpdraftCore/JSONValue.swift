@@ -152,6 +152,16 @@ public struct JSONObject: Sendable {
         }
     }
 
+    /// A number field, whole or not; a string or anything else is a 400 naming the field.
+    public func number(_ key: String) throws(UpdraftError) -> Double? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .integer(let value)?: return Double(value)
+        case .number(let value)? where value.isFinite: return value
+        default: throw .badRequest("Invalid input for field '\(path).\(key)': expected a number.")
+        }
+    }
+
     public func bool(_ key: String) throws(UpdraftError) -> Bool? {
         switch fields[key] {
         case nil, .null?: return nil
