@@ -137,13 +137,19 @@ let package = Package(
         ),
         .target(
             name: "UpdraftAccounting",
-            dependencies: ["UpdraftCore"],
+            dependencies: [
+                "UpdraftCore",
+                "UpdraftDatabase",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "UpdraftCompute",
             dependencies: [
                 "UpdraftCore",
+                "UpdraftAccounting",
                 "UpdraftDatabase",
                 "QEMU",
                 "LinuxNet",
@@ -161,6 +167,7 @@ let package = Package(
                 "UpdraftIdentity",
                 "UpdraftImage",
                 "UpdraftCompute",
+                "UpdraftAccounting",
                 "UpdraftNetwork",
                 "UpdraftObjectStorage",
                 "UpdraftBlockStorage",
@@ -198,7 +205,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AccountingTests",
-            dependencies: ["UpdraftAccounting"],
+            dependencies: [
+                "UpdraftAccounting",
+                "UpdraftCore",
+                "UpdraftDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,128 @@
+import Foundation
+import UpdraftCore
+
+/// Balances, burn rates, refusals and usage: derived from compute's history at the clock's now.
+extension AccountingService {
+    /// The figures of one allocation (by id or name).
+    public func statement(_ reference: String) async throws -> Statement {
+        let allocation = try await allocation(reference)
+        return try await statements(of: [allocation])[0]
+    }
+
+    /// The figures of every allocation of `projectID` (every project's when nil).
+    public func statements(projectID: String?) async throws -> [Statement] {
+        try await statements(of: try await allocations(projectID: projectID))
+    }
+
+    /// The figures of `allocations`, read from one pass over their projects' histories.
+    func statements(of allocations: [Allocation]) async throws -> [Statement] {
+        guard !allocations.isEmpty else { return [] }
+        let now = clock.now
+        let projects = Array(Set(allocations.map(\.projectID))).sorted()
+        let histories = try await usageSource?.histories(projectIDs: projects) ?? []
+        var charges: [String: [Charge]] = [:]
+        var burning: [String: [ResourceClass: Double]] = [:]
+        for history in histories {
+            charges[history.projectID, default: []] += Ledger.charges(
+                of: history.changes, until: now, rates: configuration.rates)
+            if let (resource, perHour) = Ledger.burnRate(of: history.changes, rates: configuration.rates) {
+                burning[history.projectID, default: [:]][resource, default: 0] += perHour
+            }
+        }
+        return allocations.map { allocation in
+            let mine = charges[allocation.projectID] ?? []
+            let burnRate = allocation.resource == .storage ? 0 : burning[allocation.projectID]?[allocation.resource] ?? 0
+            return Statement(
+                allocation: allocation, used: allocation.resource == .storage ? 0 : Ledger.used(by: allocation, mine),
+                burnRate: burnRate, at: now, exhaustedAt: Ledger.exhaustedAt(allocation, mine))
+        }
+    }
+
+    /// Asked before an instance of `resource` starts to burn in `projectID`: throws `forbidden`
+    /// with the allocation's numbers when it is exhausted, expired or not started. A project
+    /// with no allocation at all is not metered unless the cloud requires one.
+    public func authorizeBurn(projectID: String, resource: ResourceClass, flavor: String? = nil) async throws {
+        let held = try await allocations(projectID: projectID)
+        guard let allocation = held.first(where: { $0.resource == resource }) else {
+            if held.isEmpty && !configuration.requireAllocation { return }
+            throw UpdraftError.forbidden(
+                "Project \(projectID) has no \(resource.title) allocation; ask your PI to request one.")
+        }
+        if let flavor, let allowed = allocation.flavors, !allowed.contains(flavor) {
+            throw UpdraftError.forbidden(
+                "Allocation \(allocation.name) allows only the flavors \(allowed.joined(separator: ", ")); \(flavor) is not one of them."
+            )
+        }
+        if let refusal = try await statements(of: [allocation])[0].refusal {
+            throw UpdraftError.forbidden(refusal)
+        }
+    }
+
+    /// How usage is grouped.
+    public enum Grouping: String, Sendable, CaseIterable {
+        case instance, user, day, hour
+    }
+
+    /// One line of a usage report: SUs and vCPU-hours of one key on one resource class.
+    public struct UsageLine: Sendable, Equatable {
+        /// The instance id, user id, day (`2027-01-31`) or hour (`2027-01-31T05:00:00Z`).
+        public var key: String
+        /// The instance's name, for instance lines.
+        public var name: String?
+        public var resource: ResourceClass
+        public var sus: Double
+        /// Hours the instances existed times their vCPUs, in any state: what
+        /// `os-simple-tenant-usage` counts as `total_vcpus_usage`.
+        public var vcpuHours: Double
+    }
+
+    /// Usage of `projectID` inside `window` (up to now), on `resource` only when given,
+    /// grouped by `grouping`, in key order.
+    public func usage(projectID: String, resource: ResourceClass?, window: DateInterval, by grouping: Grouping)
+        async throws -> [UsageLine]
+    {
+        let now = clock.now
+        let window = DateInterval(start: window.start, end: max(window.start, min(window.end, now)))
+        let histories = try await usageSource?.histories(projectIDs: [projectID]) ?? []
+        struct Key: Hashable {
+            var key: String
+            var resource: ResourceClass
+        }
+        var lines: [Key: UsageLine] = [:]
+        func add(_ stretch: Charge, _ history: InstanceHistory, sus: Bool) {
+            guard resource == nil || stretch.resourceClass == resource, let part = stretch.clipped(to: window) else {
+                return
+            }
+            let pieces: [Charge]
+            switch grouping {
+            case .instance, .user: pieces = [part]
+            case .day: pieces = part.split(every: 86_400)
+            case .hour: pieces = part.split(every: 3_600)
+            }
+            for piece in pieces {
+                let key: String
+                switch grouping {
+                case .instance: key = history.instanceID
+                case .user: key = history.userID
+                case .day: key = String(Timestamp.iso8601(piece.start).prefix(10))
+                case .hour: key = String(Timestamp.iso8601(piece.start).prefix(13)) + ":00:00Z"
+                }
+                let id = Key(key: key, resource: piece.resourceClass)
+                var line =
+                    lines[id]
+                    ?? UsageLine(
+                        key: key, name: grouping == .instance ? history.name : nil, resource: piece.resourceClass, sus: 0,
+                        vcpuHours: 0)
+                if sus { line.sus += piece.sus } else { line.vcpuHours += piece.sus }
+                lines[id] = line
+            }
+        }
+        for history in histories {
+            for charge in Ledger.charges(of: history.changes, until: now, rates: configuration.rates) {
+                add(charge, history, sus: true)
+            }
+            for stretch in Ledger.existence(of: history.changes, until: now) { add(stretch, history, sus: false) }
+        }
+        return lines.values.sorted { ($0.key, $0.resource) < ($1.key, $1.resource) }
+    }
+}

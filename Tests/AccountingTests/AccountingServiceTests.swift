@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import UpdraftCore
+import UpdraftDatabase
+
+@testable import UpdraftAccounting
+
+/// Histories handed in by the test, as compute would.
+final class StubHistories: UsageSource {
+    let rows = Mutex<[InstanceHistory]>([])
+
+    func histories(projectIDs: [String]?) async throws -> [InstanceHistory] {
+        rows.withLock { all in all.filter { projectIDs?.contains($0.projectID) ?? true } }
+    }
+
+    func set(_ id: String, project: String, _ changes: [(Date, String)], vcpus: Int = 2) {
+        let history = InstanceHistory(
+            instanceID: id, name: id, projectID: project, userID: "u1",
+            changes: changes.map {
+                StateChange(instanceID: id, projectID: project, at: $0.0, vmState: $0.1, vcpus: vcpus, resourceClass: .cpu)
+            })
+        rows.withLock { all in
+            all.removeAll { $0.instanceID == id }
+            all.append(history)
+        }
+    }
+}
+
+/// Records what the lifecycle asked for, and holds a volume, an image and a container.
+final class StubHoldings: ProjectHoldings {
+    let calls = Mutex<[String]>([])
+    let burning = Mutex<[String]>(["i1"])
+
+    func instances(projectID: String, resource: ResourceClass, burningOnly: Bool) async throws -> [String] {
+        burningOnly ? burning.withLock { $0 } : ["i1"]
+    }
+
+    func storage(projectID: String) async throws -> Holdings {
+        Holdings(volumes: ["v1"], images: ["g1"], containers: ["c1"])
+    }
+
+    func shelve(instanceID: String) async throws {
+        calls.withLock { $0.append("shelve \(instanceID)") }
+        burning.withLock { $0.removeAll { $0 == instanceID } }
+    }
+
+    func delete(_ holdings: Holdings, projectID: String) async -> Holdings {
+        calls.withLock {
+            $0.append("delete \(holdings.instances + holdings.volumes + holdings.images + holdings.containers)")
+        }
+        return holdings
+    }
+}
+
+@Suite("Accounting service")
+struct AccountingServiceTests {
+    static let start = Date(timeIntervalSince1970: 1_798_761_600)  // 2027-01-01T00:00:00Z
+
+    static func hours(_ h: Double) -> Date { start.addingTimeInterval(h * 3600) }
+
+    /// A service on a fresh SQLite file and a test clock at 2027-01-01.
+    static func service(_ body: (AccountingService, TestWallClock, StubHistories) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/acct-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try await Database.open(.sqlite(path: directory + "/db.sqlite"), logger: Logger(label: "test"))
+        try await Migrator.apply(AccountingSchema.migrations, to: database)
+        let clock = try TestWallClock(file: directory + "/clock", start: start)
+        let service = AccountingService(
+            configuration: .init(), database: database, clock: clock, logger: Logger(label: "test"))
+        let histories = StubHistories()
+        service.usageSource = histories
+        do {
+            try await body(service, clock, histories)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    static func cpu(_ name: String = "TG-ABC190028", project: String = "p1", award: Double = 10, days: Double = 365)
+        -> AccountingService.NewAllocation
+    {
+        AccountingService.NewAllocation(
+            name: name, projectID: project, resource: .cpu, award: award, start: start.addingTimeInterval(-86_400),
+            end: start.addingTimeInterval(days * 86_400))
+    }
+
+    static func code(_ body: () async throws -> Void) async -> UpdraftError.Code? {
+        do {
+            try await body()
+            return nil
+        } catch let error as UpdraftError {
+            return error.code
+        } catch {
+            return .internal
+        }
+    }
+
+    @Test("an allocation is one per project and resource, its name unique, its dates in order; each refusal changes nothing")
+    func creates() async throws {
+        try await Self.service { service, _, _ in
+            _ = try await service.create(Self.cpu(), userID: "admin")
+            #expect(await Self.code { _ = try await service.create(Self.cpu(), userID: nil) } == .conflict)
+            #expect(await Self.code { _ = try await service.create(Self.cpu("TG-OTHER"), userID: nil) } == .conflict)
+            var backwards = Self.cpu("TG-B", project: "p2")
+            backwards.end = backwards.start
+            #expect(await Self.code { _ = try await service.create(backwards, userID: nil) } == .badRequest)
+            #expect(try await service.allocations(projectID: nil).map(\.name) == ["TG-ABC190028"])
+            let entries = try await service.entries("TG-ABC190028")
+            #expect(entries.map(\.kind) == [.award] && entries[0].sus == 10 && entries[0].userID == "admin")
+        }
+    }
+
+    @Test("supplements, extensions and transfers are ledger entries; a transfer past the balance is refused")
+    func changes() async throws {
+        try await Self.service { service, clock, histories in
+            _ = try await service.create(Self.cpu(), userID: nil)
+            var gpu = Self.cpu("TG-GPU")
+            gpu.resource = .gpu
+            _ = try await service.create(gpu, userID: nil)
+            #expect(try await service.supplement("TG-ABC190028", sus: 5, note: "renewal", userID: "a").allocation.award == 15)
+            let later = Self.start.addingTimeInterval(800 * 86_400)
+            #expect(try await service.extend("TG-ABC190028", to: later, note: nil, userID: "a").allocation.end == later)
+            histories.set("i1", project: "p1", [(Self.start, "active")])
+            // 2 vCPUs for 5 hours: 10 used, 5 left to give.
+            try clock.advance(by: 5 * 3600)
+            #expect(
+                await Self.code { _ = try await service.transfer("TG-ABC190028", to: "TG-GPU", sus: 6, note: nil, userID: nil) }
+                    == .badRequest)
+            let source = try await service.transfer("TG-ABC190028", to: "TG-GPU", sus: 4, note: nil, userID: nil)
+            #expect(source.allocation.award == 11 && abs(source.balance - 1) < 1e-9)
+            #expect(try await service.statement("TG-GPU").allocation.award == 14)
+            #expect(try await service.entries("TG-ABC190028").map(\.kind) == [.award, .supplement, .extension, .transferOut])
+            #expect(try await service.entries("TG-GPU").map(\.kind) == [.award, .transferIn])
+        }
+    }
+
+    @Test("a launch on an exhausted, expired or missing allocation is refused with its numbers")
+    func refusals() async throws {
+        try await Self.service { service, clock, histories in
+            // A project with no allocation at all is not metered.
+            try await service.authorizeBurn(projectID: "p9", resource: .cpu)
+            _ = try await service.create(Self.cpu(days: 2), userID: nil)
+            try await service.authorizeBurn(projectID: "p1", resource: .cpu)
+            do {
+                try await service.authorizeBurn(projectID: "p1", resource: .gpu)
+                Issue.record("a GPU launch without a GPU allocation was allowed")
+            } catch let error as UpdraftError {
+                #expect(error.code == .forbidden && error.message.contains("has no GPU allocation"))
+            }
+            histories.set("i1", project: "p1", [(Self.start, "active")])
+            try clock.advance(by: 6 * 3600)
+            let statement = try await service.statement("TG-ABC190028")
+            #expect(statement.status == .exhausted)
+            #expect(statement.exhaustedAt == Self.hours(5))
+            do {
+                try await service.authorizeBurn(projectID: "p1", resource: .cpu)
+                Issue.record("a launch at 0 SUs was allowed")
+            } catch let error as UpdraftError {
+                #expect(error.code == .forbidden)
+                #expect(
+                    error.message
+                        == "Allocation TG-ABC190028 CPU has 0.0 of 10 SUs left (ends 2027-01-03); ask your PI for a supplement")
+            }
+            _ = try await service.supplement("TG-ABC190028", sus: 1000, note: nil, userID: nil)
+            try await service.authorizeBurn(projectID: "p1", resource: .cpu)
+            try clock.advance(by: 3 * 86_400)
+            let expired = try await service.statement("TG-ABC190028")
+            #expect(expired.status == .expired)
+            #expect(expired.refusal?.hasSuffix("(ended 2027-01-03); ask your PI for an extension") == true)
+        }
+    }
+
+    @Test("the lifecycle tells members at once, shelves after 10 days, deletes after 30, each once; a supplement resets it")
+    func lifecycle() async throws {
+        try await Self.service { service, clock, histories in
+            let holdings = StubHoldings()
+            service.holdings = holdings
+            _ = try await service.create(Self.cpu(), userID: nil)
+            histories.set("i1", project: "p1", [(Self.start, "active")])
+            try clock.advance(by: 6 * 3600)  // ran out at hour 5
+            #expect(try await service.enforceLifecycle().isEmpty)
+            #expect(try await service.notices(projectID: "p1").map(\.kind) == ["exhausted"])
+            let plan = try await service.lifecyclePlan()
+            #expect(plan.map(\.action) == [.shelve] && plan[0].at == Self.hours(5 + 240) && plan[0].holdings.instances == ["i1"])
+            try clock.advance(by: 240 * 3600)
+            #expect(try await service.enforceLifecycle().map(\.action) == [.shelve])
+            histories.set("i1", project: "p1", [(Self.start, "active"), (Self.hours(246), "shelved_offloaded")])
+            #expect(try await service.enforceLifecycle().isEmpty)
+            try clock.advance(by: 20 * 86_400)
+            #expect(try await service.enforceLifecycle().map(\.action) == [.delete])
+            #expect(holdings.calls.withLock { $0 } == ["shelve i1", "delete [\"i1\", \"v1\", \"g1\", \"c1\"]"])
+            #expect(try await service.entries("TG-ABC190028").map(\.kind) == [.award, .shelved, .deleted])
+            #expect(try await service.notices(projectID: "p1").map(\.kind) == ["deleted", "shelved", "exhausted"])
+            // Enough SUs again: the stage is forgotten, and nothing more happens.
+            _ = try await service.supplement("TG-ABC190028", sus: 10_000, note: nil, userID: nil)
+            _ = try await service.enforceLifecycle()
+            #expect(try await service.lifecyclePlan().isEmpty)
+        }
+    }
+}
