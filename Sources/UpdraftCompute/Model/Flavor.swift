@@ -1,4 +1,5 @@
 import Foundation
+import UpdraftAccounting
 
 /// A Nova flavor: the size of an instance.
 public struct Flavor: Sendable, Equatable, Codable {
@@ -37,6 +38,9 @@ public struct Flavor: Sendable, Equatable, Codable {
         self.extraSpecs = extraSpecs
     }
 
+    /// Jetstream2's r3 flavors burn SUs at the large-memory rate.
+    private static let largeMemory = [SURates.flavorClassKey: ResourceClass.largeMemory.rawValue]
+
     /// The flavors a new cloud starts with: Jetstream2's CPU and large-memory flavors and
     /// two small test flavors. RAM in GB is Jetstream2's GiB figure.
     public static let defaults: [Flavor] = [
@@ -47,8 +51,8 @@ public struct Flavor: Sendable, Equatable, Codable {
         Flavor(id: "5", name: "m3.large", vcpus: 16, ram: 60 * 1024, disk: 60),
         Flavor(id: "7", name: "m3.xl", vcpus: 32, ram: 125 * 1024, disk: 60),
         Flavor(id: "8", name: "m3.2xl", vcpus: 64, ram: 250 * 1024, disk: 60),
-        Flavor(id: "14", name: "r3.large", vcpus: 64, ram: 500 * 1024, disk: 60),
-        Flavor(id: "15", name: "r3.xl", vcpus: 128, ram: 1000 * 1024, disk: 60),
+        Flavor(id: "14", name: "r3.large", vcpus: 64, ram: 500 * 1024, disk: 60, extraSpecs: largeMemory),
+        Flavor(id: "15", name: "r3.xl", vcpus: 128, ram: 1000 * 1024, disk: 60, extraSpecs: largeMemory),
         Flavor(id: "42", name: "m1.nano", vcpus: 1, ram: 128, disk: 1),
         Flavor(id: "84", name: "m1.micro", vcpus: 1, ram: 192, disk: 1),
     ]

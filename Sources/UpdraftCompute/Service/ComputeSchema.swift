@@ -90,5 +90,14 @@ public enum ComputeSchema {
                 """,
                 "CREATE INDEX block_device_mappings_instance ON block_device_mappings (instance_id)",
             ]),
+        // The history rows accounting charges by: the flavor's resource class, and the order rows
+        // of the same instant were written in.
+        Migration(
+            "compute-4",
+            [
+                "ALTER TABLE instance_state_history ADD COLUMN resource_class TEXT NOT NULL DEFAULT 'cpu'",
+                "ALTER TABLE instance_state_history ADD COLUMN seq BIGINT NOT NULL DEFAULT 0",
+                "CREATE INDEX instance_state_history_seq ON instance_state_history (instance_id, seq)",
+            ]),
     ]
 }

@@ -25,6 +25,11 @@ extension ComputeService {
         let instance = try await server(id, caller: caller)
         try checkLock(instance, caller: caller)
         try action.check(instance.vmState, instance.taskState, id: id)
+        switch action {
+        case .start, .resume, .unshelve:
+            try await allocations?.authorizeBurn(projectID: instance.projectID, flavor: instance.flavor)
+        default: break
+        }
         var parameters = Parameters(imageID: imageID, name: name, metadata: metadata)
         let volumeBacked = try await rootVolume(of: id)
         switch action {
@@ -69,6 +74,7 @@ extension ComputeService {
             guard flavor.disk >= instance.flavor.disk else {
                 throw UpdraftError.badRequest("Resize error: Unable to resize disk down.")
             }
+            try await allocations?.authorizeBurn(projectID: instance.projectID, flavor: flavor)
             try await database.read { db in
                 try await self.checkQuota(
                     instance.projectID, instances: 0, cores: flavor.vcpus - instance.flavor.vcpus,
@@ -85,7 +91,7 @@ extension ComputeService {
             try action.check(current.vmState, current.taskState, id: id)
             var updated = current
             updated.taskState = task
-            updated.updatedAt = Self.now
+            updated.updatedAt = self.now
             if action == .rebuild {
                 // Nova records the new image (and name, metadata) before the rebuild runs,
                 // so the answer already shows them. A volume-backed server keeps its image

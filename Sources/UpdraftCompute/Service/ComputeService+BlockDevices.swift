@@ -64,7 +64,7 @@ extension ComputeService {
                 _ = try? await mutate(instance.id) { i in
                     i.vmState = .deleted
                     i.taskState = nil
-                    i.terminatedAt = Self.now
+                    i.terminatedAt = self.now
                 }
             }
             throw error

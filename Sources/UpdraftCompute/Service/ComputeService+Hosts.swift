@@ -71,7 +71,7 @@ extension ComputeService {
         guard let driver = drivers[host.host.hostname] else {
             throw UpdraftError.badRequest("Compute service of \(host.host.hostname) is unavailable at this time.")
         }
-        return Self.uptimeLine(await driver.uptime(), at: Self.now)
+        return Self.uptimeLine(await driver.uptime(), at: self.now)
     }
 
     /// ` 2026-11-24T21:00:00Z up 3 days, 04:05, load average: 0.10, 0.20, 0.30`.
@@ -143,7 +143,7 @@ extension ComputeService {
             case .failure(let failure): throw UpdraftError.conflict(failure.message)
             }
             i.taskState = .spawning
-            i.updatedAt = Self.now
+            i.updatedAt = self.now
             try await self.repository.update(i, previous: before, db)
             return i
         }
@@ -198,7 +198,7 @@ extension ComputeService {
                             i.vmState = .stopped
                         case (.active, .crashed), (.paused, .crashed):
                             i.vmState = .stopped
-                            i.fault = crash.map { .init(code: 500, message: $0, created: Self.now) }
+                            i.fault = crash.map { .init(code: 500, message: $0, created: self.now) }
                         case (.stopped, .running):
                             i.vmState = .active
                             i.fault = nil

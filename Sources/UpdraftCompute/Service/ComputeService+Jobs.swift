@@ -88,7 +88,7 @@ extension ComputeService {
                     i.vmState = .active
                     i.taskState = nil
                     i.powerState = .running
-                    i.launchedAt = Self.now
+                    i.launchedAt = self.now
                     i.progress = 100
                 }
             }
@@ -100,7 +100,7 @@ extension ComputeService {
                 i.vmState = .error
                 i.taskState = nil
                 i.powerState = .noState
-                i.fault = .init(code: 500, message: message, created: Self.now)
+                i.fault = .init(code: 500, message: message, created: self.now)
             }
             await finish(id, error: message)
         }
@@ -135,7 +135,7 @@ extension ComputeService {
             i.vmState = .deleted
             i.taskState = nil
             i.powerState = .noState
-            i.terminatedAt = Self.now
+            i.terminatedAt = self.now
         }
         await finish(id, error: nil)
     }
@@ -345,7 +345,7 @@ extension ComputeService {
                         i.vmState = .active
                         i.taskState = nil
                         i.powerState = .running
-                        i.launchedAt = i.launchedAt ?? Self.now
+                        i.launchedAt = i.launchedAt ?? self.now
                     }
                 } else {
                     // The spawn never finished: clear what it left and build again.

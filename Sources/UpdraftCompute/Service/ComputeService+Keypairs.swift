@@ -78,7 +78,7 @@ extension ComputeService {
             }
             let id = try await InstanceRepository.nextValue("id", of: "keypairs", db)
             let pair = Keypair(
-                name: name, userID: userID, publicKey: key, fingerprint: fingerprint, type: type, createdAt: Self.now, id: id)
+                name: name, userID: userID, publicKey: key, fingerprint: fingerprint, type: type, createdAt: self.now, id: id)
             try await db.raw(
                 """
                 INSERT INTO keypairs (id, user_id, name, public_key, fingerprint, type, created_at)

@@ -84,7 +84,7 @@ extension ComputeService {
             bootsFromVolume
             ? ComputeImage(
                 id: "", name: "", status: "active", diskFormat: "raw", path: nil, minDisk: 0, minRam: 0, size: 0,
-                properties: [:], createdAt: Self.now, updatedAt: Self.now)
+                properties: [:], createdAt: self.now, updatedAt: self.now)
             : try await bootableImage(request.imageID, caller: caller)
         // An image can ask for volumes itself (a volume-backed server's snapshot maps volume
         // snapshots): they join the request's, as Nova merges them.
@@ -118,6 +118,7 @@ extension ComputeService {
                 "Flavor's disk is too small for requested image. Flavor disk is \(flavor.disk << 30) bytes, image is \(image.size) bytes."
             )
         }
+        try await allocations?.authorizeBurn(projectID: projectID, flavor: flavor)
         var keyData: String?
         if let keyName = request.keyName {
             guard let pair = try? await keypair(keyName, userID: caller.userID) else {
@@ -150,7 +151,7 @@ extension ComputeService {
             var created: [Instance] = []
             var sequence = try await InstanceRepository.nextValue("seq", of: "instances", db)
             for index in 0..<count {
-                let now = Self.now
+                let now = self.now
                 let name = count > 1 ? "\(request.name)-\(index + 1)" : request.name
                 var i = Instance(
                     id: UUID().uuidString.lowercased(), name: name, projectID: projectID, userID: caller.userID,

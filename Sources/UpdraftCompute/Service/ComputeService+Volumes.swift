@@ -138,7 +138,7 @@ extension ComputeService {
               \(bind: mapping.attachmentID), \(bind: mapping.device), \(bind: mapping.bootIndex), \(bind: mapping.tag),
               \(bind: mapping.deleteOnTermination), \(bind: mapping.status.rawValue), \(bind: connection),
               \(bind: mapping.sourceType), \(bind: mapping.sourceID), \(bind: mapping.volumeSize),
-              \(bind: Self.now.timeIntervalSince1970))
+              \(bind: Date.now.timeIntervalSince1970))
             """
         ).run()
     }

@@ -62,7 +62,11 @@ public final class ComputeService: Service, Sendable {
     /// agents on other hosts join here later.
     let drivers: [String: any HypervisorDriver]
     /// Instance rows, with the flavors decoded from them cached for this service.
-    let repository = InstanceRepository()
+    let repository: InstanceRepository
+    /// The time stamped on state changes, launches and terminations, which accounting charges by.
+    public let clock: any WallClock
+    /// Asked before an instance starts to burn SUs; nil on a cloud without accounting.
+    public let allocations: (any ComputeAllocations)?
     /// One lock per instance: a job or a power-state sync holds it for its whole sequence of awaits.
     let locks = KeyedLocks<String>()
     let logger: Logger
@@ -72,9 +76,13 @@ public final class ComputeService: Service, Sendable {
     public init(
         configuration: Configuration, database: Database, images: any ComputeImages,
         networks: (any ComputeNetworks)? = nil, volumes: (any ComputeVolumes)? = nil,
-        drivers: [String: any HypervisorDriver], logger: Logger
+        drivers: [String: any HypervisorDriver], clock: any WallClock = SystemWallClock(),
+        allocations: (any ComputeAllocations)? = nil, logger: Logger
     ) {
         self.configuration = configuration
+        self.clock = clock
+        self.allocations = allocations
+        self.repository = InstanceRepository(clock: clock)
         self.database = database
         self.images = images
         self.networks = networks
@@ -114,7 +122,7 @@ public final class ComputeService: Service, Sendable {
         try await recoverVolumes()
     }
 
-    static var now: Date { Date.now }
+    public var now: Date { clock.now }
 
     /// The driver of an instance's host; 409 when it has none (shelved offloaded, never scheduled).
     func driver(for instance: Instance) throws -> any HypervisorDriver {
@@ -141,7 +149,7 @@ public final class ComputeService: Service, Sendable {
             let before = try await self.instance(id, db)
             var after = before
             try change(&after)
-            after.updatedAt = Self.now
+            after.updatedAt = self.now
             try await self.repository.update(after, previous: before, db)
             return after
         }

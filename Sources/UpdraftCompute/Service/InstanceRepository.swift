@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import Synchronization
+import UpdraftAccounting
 import UpdraftCore
 import UpdraftDatabase
 
@@ -23,7 +24,11 @@ final class InstanceRepository: Sendable {
     /// holds few flavors, and decoding JSON per row dominated listing.
     private let flavorCache = Mutex<[String: Flavor]>([:])
 
-    init() {}
+    let clock: any WallClock
+
+    init(clock: any WallClock) {
+        self.clock = clock
+    }
 
     func flavor(_ text: String) -> Flavor? {
         if let cached = flavorCache.withLock({ $0[text] }) { return cached }
@@ -136,14 +141,21 @@ final class InstanceRepository: Sendable {
         try await recordHistory(i, db)
     }
 
+    /// Writes the row accounting charges by: from now on, `i` is in its state with its flavor.
+    /// `seq` orders rows of the same instant (a test clock that stands still writes many).
     func recordHistory(_ i: Instance, _ db: any SQLDatabase) async throws {
+        let seq =
+            try await db.raw(
+                "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM instance_state_history WHERE instance_id = \(bind: i.id)"
+            ).first()?.int("next") ?? 1
         try await db.raw(
             """
-            INSERT INTO instance_state_history (instance_id, project_id, at, vm_state, task_state, power_state, vcpus, ram,
-              disk, flavor_name)
-            VALUES (\(bind: i.id), \(bind: i.projectID), \(bind: Date.now.timeIntervalSince1970), \(bind: i.vmState.rawValue),
-              \(bind: i.taskState?.rawValue), \(bind: i.powerState.rawValue), \(bind: i.flavor.vcpus), \(bind: i.flavor.ram),
-              \(bind: i.flavor.disk), \(bind: i.flavor.name))
+            INSERT INTO instance_state_history (instance_id, project_id, at, seq, vm_state, task_state, power_state, vcpus,
+              ram, disk, flavor_name, resource_class)
+            VALUES (\(bind: i.id), \(bind: i.projectID), \(bind: clock.now.timeIntervalSince1970), \(bind: seq),
+              \(bind: i.vmState.rawValue), \(bind: i.taskState?.rawValue), \(bind: i.powerState.rawValue),
+              \(bind: i.flavor.vcpus), \(bind: i.flavor.ram), \(bind: i.flavor.disk), \(bind: i.flavor.name),
+              \(bind: SURates.resourceClass(extraSpecs: i.flavor.extraSpecs).rawValue))
             """
         ).run()
     }
@@ -165,7 +177,7 @@ final class InstanceRepository: Sendable {
         _ action: String, instance: Instance, requestID: String, userID: String, projectID: String, _ db: any SQLDatabase
     ) async throws -> Int {
         let id = try await Self.nextValue("id", of: "instance_actions", db)
-        let now = Date.now.timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         try await db.raw(
             """
             INSERT INTO instance_actions (id, instance_id, action, request_id, user_id, project_id, start_time, updated_at)
@@ -190,7 +202,7 @@ final class InstanceRepository: Sendable {
             ).first()
         else { return }
         let id = try row.int("id")
-        let now = Date.now.timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         try await db.raw(
             """
             UPDATE instance_action_events SET finish_time = \(bind: now), result = \(bind: error == nil ? "Success" : "Error"),

@@ -1,0 +1,59 @@
+import Foundation
+import SQLKit
+import UpdraftAccounting
+import UpdraftCore
+import UpdraftDatabase
+
+/// The state history accounting charges by, read back for it.
+extension ComputeService: UsageSource {
+    /// Every instance of `projectIDs` (every project when nil), deleted ones included, with
+    /// its history rows in the order they were written.
+    public func histories(projectIDs: [String]?) async throws -> [InstanceHistory] {
+        try await database.read { db in
+            var owners = SQLQueryString("SELECT id, name, project_id, user_id FROM instances")
+            var rows = SQLQueryString(
+                "SELECT instance_id, project_id, at, seq, vm_state, vcpus, resource_class FROM instance_state_history")
+            if let projectIDs {
+                guard !projectIDs.isEmpty else { return [] }
+                let list = SQLList(projectIDs.map { SQLBind($0) })
+                owners += " WHERE project_id IN (\(list))"
+                rows += " WHERE project_id IN (\(list))"
+            }
+            rows += " ORDER BY instance_id, seq, at"
+            var histories: [String: InstanceHistory] = [:]
+            for row in try await db.raw(owners).all() {
+                let id = try row.string("id")
+                histories[id] = InstanceHistory(
+                    instanceID: id, name: try row.string("name"), projectID: try row.string("project_id"),
+                    userID: try row.string("user_id"), changes: [])
+            }
+            for row in try await db.raw(rows).all() {
+                let id = try row.string("instance_id")
+                histories[id]?.changes.append(
+                    StateChange(
+                        instanceID: id, projectID: try row.string("project_id"),
+                        at: Date(timeIntervalSince1970: try row.double("at")), vmState: try row.string("vm_state"),
+                        vcpus: try row.int("vcpus"),
+                        resourceClass: ResourceClass(rawValue: try row.string("resource_class")) ?? .cpu))
+            }
+            return histories.values.sorted { $0.instanceID < $1.instanceID }
+        }
+    }
+}
+
+extension ComputeService {
+    /// The instances of `projectID` whose flavor is of `resource`: every one not deleted, or
+    /// with `burningOnly` those in a state that burns SUs and can be shelved.
+    public func instanceIDs(projectID: String, resource: ResourceClass, burningOnly: Bool) async throws -> [String] {
+        let instances = try await database.read { db in
+            try await db.raw(
+                "SELECT * FROM instances WHERE project_id = \(bind: projectID) AND deleted = \(bind: false) ORDER BY created_at"
+            ).all().map(self.repository.instance)
+        }
+        let burning: Set<VMState> = [.active, .stopped, .paused, .suspended]
+        return instances.filter { instance in
+            SURates.resourceClass(extraSpecs: instance.flavor.extraSpecs) == resource
+                && (!burningOnly || (burning.contains(instance.vmState) && instance.taskState == nil))
+        }.map(\.id)
+    }
+}
