@@ -33,6 +33,8 @@ extension IdentityService {
                 throw UpdraftError.badRequest("Invalid input for field 'auth.identity.password.user'.")
             }
             subject = Subject(userID: try await checkPassword(user), methods: ["password"])
+            // Before the scope is resolved: a first login may ask for the project it makes.
+            try await loginObserver?.passwordLogin(userID: subject.userID)
         case "token":
             guard let token = try identity.object("token"), let id = try token.string("id") else {
                 throw UpdraftError.badRequest("Invalid input for field 'auth.identity.token.id'.")

@@ -29,6 +29,14 @@ public final class IdentityService: Sendable {
     let generation = Atomic<Int>(0)
     let tokenBodies = Mutex<[String: (generation: Int, json: Data)]>([:])
     let catalogCache = Mutex<(generation: Int, catalog: [CatalogEntry])?>(nil)
+    private let loginObserverBox = Mutex<(any LoginObserver)?>(nil)
+
+    /// Told of every password login before its token is issued; set by the composition root
+    /// on a cloud that gives first-time users a trial project.
+    public var loginObserver: (any LoginObserver)? {
+        get { loginObserverBox.withLock { $0 } }
+        set { loginObserverBox.withLock { $0 = newValue } }
+    }
 
     public init(
         configuration: Configuration, database: Database, tokenKeys: KeyRepository, credentialKeys: KeyRepository,
