@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import UpdraftAccounting
 import UpdraftBlockStorage
 import UpdraftCompute
 import UpdraftCore
@@ -37,6 +38,11 @@ public enum UpdraftServer {
         public var network = NetworkService.Configuration()
         public var objectStorage = ObjectStorageService.Configuration()
         public var blockStorage = BlockStorageService.Configuration()
+        public var accounting = AccountingService.Configuration()
+        /// Run on a clock that stands still until the accounting API's `test-clock` moves it,
+        /// starting at this time (or where the last run left it). For end-to-end tests only;
+        /// `updraft serve` refuses it unless the environment enables it.
+        public var testClockStart: Date?
 
         /// What carries tenant networks: Linux bridges, namespaces, nftables and dnsmasq,
         /// unless a test or a scale simulation asks for the fake one.
@@ -76,7 +82,7 @@ public enum UpdraftServer {
     /// (compute plugs its servers into networking's ports when networking is on).
     static func apis(networking: Bool) -> [any API.Type] {
         [IdentityAPI.self, ImageAPI.self, ObjectStorageAPI.self, S3API.self] + (networking ? [NetworkAPI.self] : [])
-            + [BlockStorageAPI.self, ComputeAPI.self]
+            + [BlockStorageAPI.self, AccountingAPI.self, ComputeAPI.self]
     }
 
     /// Everything one running cloud is made of, built from a configuration.
@@ -111,7 +117,11 @@ public enum UpdraftServer {
             try Database.kind(from: configuration.databaseURL, dataDirectory: configuration.dataDirectory), logger: logger)
         do {
             try await Migrator.apply(AuditLog.migrations + apis.flatMap { $0.migrations }, to: database)
-            var assembly = Assembly(configuration: configuration, database: database, logger: logger)
+            let clock: any WallClock =
+                try configuration.testClockStart.map {
+                    try TestWallClock(file: configuration.dataDirectory + "/test-clock", start: $0)
+                } ?? SystemWallClock()
+            var assembly = Assembly(configuration: configuration, database: database, clock: clock, logger: logger)
             var built: [any API] = []
             for api in apis { built.append(try await api.build(&assembly)) }
 

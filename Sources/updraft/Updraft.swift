@@ -54,6 +54,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The external network made on first start, where floating IPs come from; the host holds its gateway.")
     var externalCidr: String = "198.18.0.0/24"
 
+    @Flag(help: "Give each first-time user a trial project: 1,000 SUs for 6 months on m3.tiny and m3.small.")
+    var trialAllocations = false
+
+    @Option(
+        help: ArgumentHelp(
+            "For end-to-end tests only: a clock that stands at this ISO 8601 time until the accounting API moves it.",
+            discussion: "Refused unless UPDRAFT_ALLOW_TEST_CLOCK=1 is in the environment."))
+    var testClock: String?
+
     func run() async throws {
         // Logs go to standard output; standard error carries only the one line that explains an exit.
         LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
@@ -83,6 +92,20 @@ struct Serve: AsyncParsableCommand {
         configuration.networking = networking ?? (missing == nil)
         if networking == nil, let missing { logger.notice("networking is off: it needs \(missing)") }
         configuration.network.externalCIDR = externalCidr
+        if trialAllocations { configuration.accounting.trial = .init() }
+        if let testClock {
+            guard ProcessInfo.processInfo.environment["UPDRAFT_ALLOW_TEST_CLOCK"] == "1" else {
+                FileHandle.standardError.write(
+                    Data("updraft: --test-clock is for tests only; set UPDRAFT_ALLOW_TEST_CLOCK=1 to use it\n".utf8))
+                throw ExitCode(1)
+            }
+            guard let start = Timestamp.parse(testClock) else {
+                FileHandle.standardError.write(Data("updraft: --test-clock \(testClock) is not an ISO 8601 time\n".utf8))
+                throw ExitCode(1)
+            }
+            configuration.testClockStart = start
+            logger.warning("running on a test clock: accounting time moves only when the test-clock API moves it")
+        }
         do {
             try await UpdraftServer.run(configuration, logger: logger)
         } catch {

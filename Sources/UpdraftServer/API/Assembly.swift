@@ -10,6 +10,8 @@ struct Assembly: Sendable {
     let configuration: UpdraftServer.Configuration
     let database: Database
     let logger: Logger
+    /// The time accounting charges by: the system's, or a test's.
+    let clock: any WallClock
     /// `http://host:port` as configured, for catalog entries and client files.
     let baseURL: String
     /// The public base URL for one request: the configured one, or its Host header's.
@@ -18,8 +20,9 @@ struct Assembly: Sendable {
     var adminPassword: String?
     private var provided: [ObjectIdentifier: any Sendable] = [:]
 
-    init(configuration: UpdraftServer.Configuration, database: Database, logger: Logger) {
+    init(configuration: UpdraftServer.Configuration, database: Database, clock: any WallClock, logger: Logger) {
         self.configuration = configuration
+        self.clock = clock
         self.database = database
         self.logger = logger
         let baseURL = configuration.publicURL ?? "http://\(configuration.bind):\(configuration.port)"

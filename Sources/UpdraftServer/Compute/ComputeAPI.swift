@@ -1,9 +1,12 @@
 import ServiceLifecycle
+import UpdraftAccounting
 import UpdraftBlockStorage
 import UpdraftCompute
 import UpdraftDatabase
+import UpdraftIdentity
 import UpdraftImage
 import UpdraftNetwork
+import UpdraftObjectStorage
 
 /// Nova v2.1 under `/compute`: servers on the configured hypervisor driver, booted from the
 /// image service's images. Its service runs accepted actions; the power-state sync notices
@@ -24,7 +27,20 @@ struct ComputeAPI: API {
                 NetworkBridge(network: $0, zone: configuration.compute.availabilityZone)
             },
             volumes: assembly.optional(BlockStorageService.self).map(VolumeBridge.init),
-            drivers: try UpdraftServer.hypervisorDrivers(configuration, logger: assembly.logger), logger: assembly.logger)
+            drivers: try UpdraftServer.hypervisorDrivers(configuration, logger: assembly.logger), clock: assembly.clock,
+            allocations: assembly.optional(AccountingService.self).map(AllocationsBridge.init), logger: assembly.logger)
+        if let accounting = assembly.optional(AccountingService.self) {
+            if let trial = accounting.configuration.trial {
+                try assembly.require(IdentityService.self).loginObserver = TrialProvisioner(
+                    trial: trial, identity: try assembly.require(IdentityService.self), accounting: accounting,
+                    compute: compute, volumes: assembly.optional(BlockStorageService.self),
+                    network: assembly.optional(NetworkService.self), logger: assembly.logger)
+            }
+            accounting.usageSource = compute
+            accounting.holdings = HoldingsBridge(
+                compute: compute, volumes: assembly.optional(BlockStorageService.self),
+                images: assembly.optional(ImageService.self), objects: assembly.optional(ObjectStorageService.self))
+        }
         try await compute.start()
         assembly.optional(BlockStorageService.self)?.hypervisor = HypervisorBridge(compute: compute)
         assembly.provide(compute)

@@ -12,7 +12,7 @@ extension ComputeController {
                 try q["end"].map { text in
                     guard let d = Timestamp.parse(text) else { throw UpdraftError.badRequest("Invalid end time \(text).") }
                     return d
-                } ?? Date.now
+                } ?? compute.now
             let start =
                 try q["start"].map { text in
                     guard let d = Timestamp.parse(text) else { throw UpdraftError.badRequest("Invalid start time \(text).") }
@@ -45,7 +45,7 @@ extension ComputeController {
                             "flavor": .string(i.flavor.name),
                             "state": .string(i.vmState == .deleted ? "terminated" : i.vmState.rawValue),
                             "started_at": i.createdAt.novaUsage, "ended_at": ended?.novaUsage ?? .null,
-                            "uptime": .number(Double(Int((ended ?? Date.now).timeIntervalSince(i.createdAt)))),
+                            "uptime": .number(Double(Int((ended ?? compute.now).timeIntervalSince(i.createdAt)))),
                         ])
                     })
             }

@@ -1,0 +1,87 @@
+import Foundation
+import UpdraftAccounting
+import UpdraftBlockStorage
+import UpdraftCompute
+import UpdraftCore
+import UpdraftImage
+import UpdraftObjectStorage
+
+/// What the expiry lifecycle reads and deletes of a project, through each service as the
+/// cloud itself: compute's instances, block storage's volumes, the private and shared images
+/// it owns and its containers. A service the cloud does not run holds nothing.
+struct HoldingsBridge: ProjectHoldings {
+    let compute: ComputeService
+    let volumes: BlockStorageService?
+    let images: ImageService?
+    let objects: ObjectStorageService?
+
+    func instances(projectID: String, resource: ResourceClass, burningOnly: Bool) async throws -> [String] {
+        try await compute.instanceIDs(projectID: projectID, resource: resource, burningOnly: burningOnly)
+    }
+
+    func storage(projectID: String) async throws -> Holdings {
+        var holdings = Holdings()
+        if let volumes {
+            var filter = VolumeFilter()
+            filter.projectID = projectID
+            holdings.volumes = try await volumes.volumes(filter, caller: .system).map(\.id)
+        }
+        if let images {
+            var query = ImageListQuery()
+            query.visibility = .all
+            query.attributes["owner"] = [projectID]
+            query.limit = ImageListQuery.maxLimit
+            while true {
+                let page = try await images.list(query, caller: .system)
+                // Public and community images serve other projects' servers too: they stay.
+                holdings.images += page.images.filter { $0.visibility == .private || $0.visibility == .shared }.map(\.id)
+                guard let next = page.nextMarker else { break }
+                query.marker = next
+            }
+        }
+        if let objects {
+            holdings.containers = try await objects.listContainers(projectID, ListingQuery(), caller: .user(.system)).1
+                .map(\.name)
+        }
+        return holdings
+    }
+
+    func shelve(instanceID: String) async throws {
+        try await compute.perform(.shelve, on: instanceID, caller: .system, requestID: "req-" + Identifier.make())
+    }
+
+    func delete(_ holdings: Holdings, projectID: String) async -> Holdings {
+        var gone = Holdings()
+        for id in holdings.instances {
+            if (try? await compute.deleteServer(id, caller: .system, requestID: "req-" + Identifier.make())) != nil {
+                gone.instances.append(id)
+            }
+        }
+        for id in holdings.volumes {
+            if (try? await volumes?.deleteVolume(id, cascade: true, force: false, caller: .system)) != nil {
+                gone.volumes.append(id)
+            }
+        }
+        for id in holdings.images {
+            if (try? await images?.delete(id, caller: .system)) != nil { gone.images.append(id) }
+        }
+        for name in holdings.containers {
+            if (try? await emptyAndDelete(projectID, name)) != nil { gone.containers.append(name) }
+        }
+        return gone
+    }
+
+    /// Deletes a container's objects, a listing page at a time, then the container.
+    private func emptyAndDelete(_ projectID: String, _ name: String) async throws {
+        guard let objects else { return }
+        while true {
+            let page = try await objects.listObjects(projectID, name, ListingQuery(), caller: .user(.system))
+            let entries = page.1
+            if entries.isEmpty { break }
+            for entry in entries {
+                _ = try await objects.deleteObject(projectID, name, entry.name, caller: .user(.system))
+            }
+        }
+        try await objects.deleteContainer(projectID, name, caller: .user(.system))
+    }
+}
