@@ -67,6 +67,23 @@ if [ ! -x "$UPDRAFT_VENV/bin/openstack" ] || [ ! -x "$UPDRAFT_VENV/bin/tempest" 
   "$UPDRAFT_VENV/bin/pip" install -q --upgrade pip
   "$UPDRAFT_VENV/bin/pip" install -q -c tests/e2e/constraints.txt -r tests/e2e/requirements.txt
 fi
+# The OSC plugin for the accounting API (`openstack allocation ...`), reinstalled only when its
+# files change (names and contents, hashed into a marker in the venv). It is built from a copy,
+# so no build/ or *.egg-info lands in the repo. pip builds it in an isolated environment with
+# setuptools from PyPI: the venv's own setuptools (65) builds wheels only with the `wheel` package,
+# which the venv lacks, so --no-build-isolation cannot build it.
+osc_hash=$(find clients/osc-updraft -type f -not -path '*/__pycache__/*' -not -path '*.egg-info*' \
+  -not -path 'clients/osc-updraft/build/*' -not -path 'clients/osc-updraft/dist/*' -print0 |
+  sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+if [ "$(cat "$UPDRAFT_VENV/.osc-updraft-hash" 2>/dev/null)" != "$osc_hash" ]; then
+  log "installing clients/osc-updraft into $UPDRAFT_VENV"
+  osc_src=$(mktemp -d /tmp/updraft-osc.XXXXXX)
+  cp -r clients/osc-updraft/. "$osc_src"
+  rm -rf "$osc_src/build" "$osc_src/dist" "$osc_src"/*.egg-info
+  "$UPDRAFT_VENV/bin/pip" install -q --no-deps --force-reinstall "$osc_src" || { rm -rf "$osc_src"; exit 1; }
+  rm -rf "$osc_src"
+  echo "$osc_hash" >"$UPDRAFT_VENV/.osc-updraft-hash"
+fi
 
 # --- format -------------------------------------------------------------------------------
 log "swift format lint"
