@@ -99,12 +99,13 @@ class UpdraftServer:
     """One `updraft serve` child: started, polled for readiness, stopped by its own PID only."""
 
     def __init__(self, data_dir: Path, port: int, log_path: Path, database: str | None,
-                 extra_args: list[str] | None = None) -> None:
+                 extra_args: list[str] | None = None, extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port
         self.log_path = log_path
         self.database = database
         self.extra_args = extra_args or []
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -128,7 +129,7 @@ class UpdraftServer:
             # Own session: a Ctrl-C to pytest reaches pytest (which tears down), not the server.
             self.proc = subprocess.Popen(
                 self.argv(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=base_env(), start_new_session=True,
+                env={**base_env(), **self.extra_env}, start_new_session=True,
             )
 
     def wait_ready(self, deadline: float = READY_DEADLINE) -> None:
@@ -600,6 +601,19 @@ def qmp_status(data_dir: Path, server_id: str, timeout: float = 10.0) -> str | N
 
 
 # Polling and the host's networking, for the network modules
+
+
+def wait_for(what: str, check: Callable[[], Any], deadline: float = 240.0, interval: float = 0.5) -> Any:
+    """Polls `check` until it returns something truthy, and returns that; fails the test
+    naming `what` and the last answer after `deadline` seconds (a guest transition under TCG)."""
+    end = time.monotonic() + deadline
+    last: Any = None
+    while time.monotonic() < end:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {deadline:.0f} s waiting for {what} (last: {last!r})")
 
 
 def eventually(check: Callable[[], bool], timeout: float = 15.0, interval: float = 0.2) -> bool:

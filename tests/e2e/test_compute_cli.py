@@ -13,29 +13,17 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from conftest import (UPDRAFT_BIN, Api, Cloud, Factory, base_env, guest_pid, qemu_pids_for, qmp_status,
-                      unique)
+                      unique, wait_for)
 
 pytestmark = pytest.mark.updraft_only
 
 BOOT_DEADLINE = 240.0  # seconds from create to the console marker under TCG
 MARKER = "UPDRAFT-GUEST-READY instance-id="
-
-
-def wait_for(what: str, check: Callable[[], Any], deadline: float = BOOT_DEADLINE,
-             interval: float = 0.5) -> Any:
-    end = time.monotonic() + deadline
-    last: Any = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {deadline:.0f} s waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="session")
