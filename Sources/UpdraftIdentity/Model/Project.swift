@@ -1,3 +1,5 @@
+import UpdraftCore
+
 /// A Keystone project: the unit of ownership and, in Updraft, of allocation.
 public struct Project: Encodable, Sendable, Equatable {
     public var id: String
@@ -7,6 +9,9 @@ public struct Project: Encodable, Sendable, Equatable {
     public var description: String
     public var enabled: Bool
     public var tags: [String]
+    /// Properties a client set beyond Keystone's attributes (`openstack project create
+    /// --property field_of_science=Physics`), written back flat as Keystone does.
+    public var extra: [String: JSONValue] = [:]
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyKey.self)
@@ -20,5 +25,6 @@ public struct Project: Encodable, Sendable, Equatable {
         try c.put("tags", tags)
         try c.put("options", [String: String]())
         try c.put("links", Links.link(encoder, "projects/\(id)"))
+        for (key, value) in extra { try c.put(key, value) }
     }
 }

@@ -105,5 +105,7 @@ public enum IdentitySchema {
                   access_rule_id TEXT NOT NULL REFERENCES access_rules(id), PRIMARY KEY (application_credential_id, access_rule_id))
                 """,
             ]),
+        // A project's own properties (`field_of_science`, `institution`), kept and written back flat.
+        Migration("identity-6", ["ALTER TABLE projects ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'"]),
     ]
 }

@@ -111,6 +111,11 @@ extension IdentityService {
         return try project(row)
     }
 
+    /// Attributes a project body may carry that are not stored in `extra`.
+    private static let projectColumns: Set<String> = [
+        "id", "name", "domain_id", "parent_id", "description", "enabled", "tags", "is_domain", "options", "links",
+    ]
+
     public func createProject(_ body: JSONObject, id: String? = nil) async throws -> Project {
         if try body.bool("is_domain") == true {
             throw UpdraftError.badRequest("Projects acting as domains are not supported; create a domain instead.")
@@ -136,12 +141,14 @@ extension IdentityService {
             _ = try await Self.domain(id: domainID, db)
             let project = Project(
                 id: id ?? Identifier.make(), name: name, domainID: domainID, parentID: parentID, description: description,
-                enabled: enabled, tags: tags)
+                enabled: enabled, tags: tags,
+                extra: body.fields.filter { !Self.projectColumns.contains($0.key) && $0.value != .null })
             try await db.raw(
                 """
-                INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, tags, created_at)
+                INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, tags, extra, created_at)
                 VALUES (\(bind: project.id), \(bind: name), \(bind: domainID), \(bind: parentID), \(bind: description),
-                \(bind: enabled), \(bind: Self.tagsText(tags)), \(bind: Self.now))
+                \(bind: enabled), \(bind: Self.tagsText(tags)), \(bind: JSONValue.object(project.extra).jsonText),
+                \(bind: Self.now))
                 """
             ).run()
             return project
@@ -158,10 +165,14 @@ extension IdentityService {
             if let description = try body.string("description") { project.description = description }
             if let enabled = try body.bool("enabled") { project.enabled = enabled }
             if let tags = try body.strings("tags") { project.tags = tags }
+            for (key, value) in body.fields where !Self.projectColumns.contains(key) {
+                project.extra[key] = value == .null ? nil : value
+            }
             try await db.raw(
                 """
                 UPDATE projects SET name = \(bind: project.name), description = \(bind: project.description),
-                enabled = \(bind: project.enabled), tags = \(bind: Self.tagsText(project.tags)) WHERE id = \(bind: id)
+                enabled = \(bind: project.enabled), tags = \(bind: Self.tagsText(project.tags)),
+                extra = \(bind: JSONValue.object(project.extra).jsonText) WHERE id = \(bind: id)
                 """
             ).run()
             return project

@@ -15,15 +15,21 @@ extension IdentityService {
         Project(
             id: try row.string("id"), name: try row.string("name"), domainID: try row.string("domain_id"),
             parentID: try row.optionalString("parent_id"), description: try row.string("description"),
-            enabled: try row.bool("enabled"), tags: tags(try row.string("tags")))
+            enabled: try row.bool("enabled"), tags: tags(try row.string("tags")),
+            extra: extra(try row.string("extra")))
+    }
+
+    /// A row's `extra` column: the properties stored beyond the resource's own attributes.
+    static func extra(_ text: String) -> [String: JSONValue] {
+        if case .object(let fields) = JSONValue.decode(text: text) { return fields }
+        return [:]
     }
 
     static func user(_ row: any SQLRow) throws -> User {
-        var extra: [String: JSONValue] = [:]
-        if case .object(let fields) = JSONValue.decode(text: try row.string("extra")) { extra = fields }
-        return User(
+        User(
             id: try row.string("id"), name: try row.string("name"), domainID: try row.string("domain_id"),
-            enabled: try row.bool("enabled"), defaultProjectID: try row.optionalString("default_project_id"), extra: extra)
+            enabled: try row.bool("enabled"), defaultProjectID: try row.optionalString("default_project_id"),
+            extra: extra(try row.string("extra")))
     }
 
     static func group(_ row: any SQLRow) throws -> Group {
