@@ -203,3 +203,38 @@ struct AccountingServiceTests {
         }
     }
 }
+
+struct StubDirectory: ProjectDirectory {
+    func projects() async throws -> [ProjectFacts] {
+        [
+            ProjectFacts(id: "p1", name: "astro", properties: ["field_of_science": "Astronomy"], members: ["u1"]),
+            ProjectFacts(id: "p2", name: "class", properties: [:], members: ["u1", "u2", "u3"]),
+            ProjectFacts(id: "p3", name: "idle", properties: ["field_of_science": "Biology"], members: []),
+        ]
+    }
+}
+
+@Suite("Funder's report")
+struct ReportTests {
+    @Test("active VMs are averaged over the period and peaked; SUs go to their allocation's tier")
+    func figures() async throws {
+        try await AccountingServiceTests.service { service, clock, histories in
+            var workshop = AccountingServiceTests.cpu("TG-CLASS", project: "p2", award: 100)
+            workshop.tier = "education"
+            _ = try await service.create(workshop, userID: nil)
+            let h = AccountingServiceTests.hours
+            // p1: active hours 0–4 (no allocation); p2: active 2–6, then stopped until 8.
+            histories.set("i1", project: "p1", [(h(0), "active"), (h(4), "deleted")], vcpus: 1)
+            histories.set("i2", project: "p2", [(h(2), "active"), (h(6), "stopped")], vcpus: 2)
+            try clock.advance(by: 8 * 3600)
+            let report = try await service.report(since: h(0), until: h(8), directory: StubDirectory())
+            #expect(report.activeProjects == 2 && report.projects == 3 && report.activeUsers == 1)
+            #expect(report.peakActiveVMs == 2)
+            #expect(report.meanActiveVMs == 1)  // 8 VM-hours active over 8 hours
+            #expect(report.fieldsOfScience == ["Astronomy": 1])
+            #expect(report.cpuHoursByClass == [.cpu: 4 + 12])
+            #expect(report.susByTier == ["unallocated": 4, "education": 8 + 2])
+            #expect(report.educationProjects.map(\.students) == [3])
+        }
+    }
+}
