@@ -138,10 +138,15 @@ public enum UpdraftServer {
                     publicBase: assembly.publicBase, logger: logger))
             router.add(middleware: AuditMiddleware(log: AuditLog(database: database), logger: logger))
             let routes = Routes(router: router)
+            let accounting = assembly.optional(AccountingService.self)
             routes.group("metrics").add(.get, "", .anyone) { _, _ in
-                Response(
+                var bytes = registry.emitToBuffer()
+                if let accounting {
+                    bytes += Array(AccountingMetrics.exposition(try await accounting.statements(projectID: nil)).utf8)
+                }
+                return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                    body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
             for api in built { try api.register(on: routes) }
             return Parts(

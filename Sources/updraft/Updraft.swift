@@ -117,7 +117,8 @@ struct Serve: AsyncParsableCommand {
 
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Operator tasks on a data directory.", subcommands: [RotateKeys.self, Routes.self, RemoveNetwork.self])
+        abstract: "Operator tasks on a data directory.",
+        subcommands: [RotateKeys.self, Routes.self, RemoveNetwork.self, Report.self])
 
     struct RotateKeys: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import UpdraftAccounting
 import UpdraftCompute
 import UpdraftCore
 import UpdraftDatabase
+import UpdraftIdentity
 
 /// Allocations and the SU ledger under `/accounting/v1` (catalog type `accounting`). Built
 /// before compute, which asks it before an instance starts to burn; compute hands it the
@@ -25,7 +26,8 @@ struct AccountingAPI: API {
         ) { try await service.enforceLifecycle() }
         return AccountingAPI(
             controller: AccountingController(
-                accounting: service, testClock: assembly.clock as? TestWallClock, publicBase: assembly.publicBase,
+                accounting: service, testClock: assembly.clock as? TestWallClock,
+                directory: assembly.optional(IdentityService.self).map(DirectoryBridge.init), publicBase: assembly.publicBase,
                 bodyLimit: assembly.configuration.bodyLimit),
             services: [lifecycle])
     }

@@ -12,6 +12,8 @@ struct AccountingController: Sendable {
     let accounting: AccountingService
     /// Set only when the cloud runs on a test clock: then `/test-clock` moves it.
     let testClock: TestWallClock?
+    /// Identity's projects, for the report.
+    let directory: (any ProjectDirectory)?
     let publicBase: @Sendable (Request) -> String
     let bodyLimit: Int
 
@@ -107,6 +109,16 @@ struct AccountingController: Sendable {
                             ])
                         })
                 ]))
+        }
+        // What a facility reports to its funder for a period.
+        v1.add(.get, "report", .admin) { request, _ in
+            let query = request.query
+            let until = try query["until"].map { try Self.parseDate($0, field: "until") } ?? self.accounting.clock.now
+            let since =
+                try query["since"].map { try Self.parseDate($0, field: "since") } ?? until.addingTimeInterval(-30 * 86_400)
+            guard since <= until else { throw UpdraftError.badRequest("Invalid since: it is after until.") }
+            let report = try await self.accounting.report(since: since, until: until, directory: self.directory)
+            return self.respond(.object(["report": Self.render(report)]))
         }
         // The dry run: what the expiry lifecycle will do next, to whom and when.
         v1.add(.get, "lifecycle", .admin) { _, _ in
@@ -257,6 +269,26 @@ struct AccountingController: Sendable {
             "run_out_at": statement.runOut.map { .string(Timestamp.iso8601($0)) } ?? .null,
             "exhausted_at": statement.exhaustedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
             "created_at": .string(Timestamp.iso8601(a.createdAt)), "updated_at": .string(Timestamp.iso8601(a.updatedAt)),
+        ])
+    }
+
+    static func render(_ report: AccountingService.Report) -> JSONValue {
+        func byClass(_ figures: [ResourceClass: Double]) -> JSONValue {
+            .object(Dictionary(uniqueKeysWithValues: figures.map { ($0.key.rawValue, JSONValue.number($0.value)) }))
+        }
+        return .object([
+            "since": .string(Timestamp.iso8601(report.since)), "until": .string(Timestamp.iso8601(report.until)),
+            "projects": .integer(report.projects), "active_projects": .integer(report.activeProjects),
+            "active_users": .integer(report.activeUsers),
+            "fields_of_science": .object(report.fieldsOfScience.mapValues { .integer($0) }),
+            "institutions": .object(report.institutions.mapValues { .integer($0) }),
+            "mean_active_vms": .number(report.meanActiveVMs), "peak_active_vms": .integer(report.peakActiveVMs),
+            "cpu_hours_by_class": byClass(report.cpuHoursByClass), "sus_by_class": byClass(report.susByClass),
+            "sus_by_tier": .object(report.susByTier.mapValues { .number($0) }),
+            "education_projects": .array(
+                report.educationProjects.map {
+                    .object(["id": .string($0.id), "name": .string($0.name), "students": .integer($0.students)])
+                }),
         ])
     }
 
