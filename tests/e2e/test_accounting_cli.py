@@ -10,6 +10,7 @@ minutes and the figures are exact.
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import subprocess
 import tempfile
@@ -119,7 +120,8 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     cloud = clocked.cloud
     admin = cloud.openstack
     api = cloud.api
-    project = api.create("projects", "project", {"name": unique("acct"), "domain_id": "default"})
+    project = api.create("projects", "project", {"name": unique("acct"), "domain_id": "default",
+                                                 "field_of_science": "Astronomy", "institution": "Indiana University"})
     password = uuid.uuid4().hex
     user = api.create("users", "user", {"name": unique("pi"), "domain_id": "default", "password": password})
     api.grant("member", user_id=user["id"], project_id=project["id"])
@@ -129,7 +131,7 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     name = unique("TG")
 
     allocation = admin("allocation", "create", name, "--project", project["id"], "--resource", "cpu",
-                       "--award", "10", "--start", "2026-12-01", "--end", "2027-12-31")
+                       "--award", "10", "--start", "2026-12-01", "--end", "2027-12-31", "--tier", "explore")
     assert (allocation["award"], allocation["used"], allocation["status"]) == (10, 0, "active")
 
     def server(server_id: str) -> dict[str, Any]:
@@ -182,6 +184,25 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     assert r.json()["tenant_usage"]["total_vcpus_usage"] == 16
     by_hour = cloud.openstack("allocation", "usage", name, "--by", "hour", env=member, json_output=True)
     assert [u["SUs"] for u in by_hour] == [2, 2, 1.5, 1, 1, 0, 0, 0]
+    # The balance is on /metrics, from the same ledger.
+    metrics = requests.get(clocked.accounting.replace("/accounting/v1", "/metrics"), timeout=60).text
+    assert (f'updraft_allocation_balance{{allocation="{name}",project_id="{project["id"]}",resource="cpu",'
+            f'status="active"}} 2.5') in metrics
+    # The funder's report for those 8 hours: one project, one user, one VM active 2 of 8 hours.
+    report = subprocess.run([str(UPDRAFT_BIN), "admin", "report", "--data-dir", str(cloud.data_dir), "--since",
+                             "2027-01-01", "--until", "2027-01-01T08:00:00Z", "--json"], env=base_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert report.returncode == 0, report.stderr
+    figures = json.loads(report.stdout)["report"]
+    assert (figures["active_projects"], figures["active_users"], figures["peak_active_vms"]) == (1, 1, 1)
+    assert figures["mean_active_vms"] == 0.25
+    assert figures["fields_of_science"] == {"Astronomy": 1}
+    assert figures["institutions"] == {"Indiana University": 1}
+    assert figures["cpu_hours_by_class"] == {"cpu": 16} and figures["sus_by_tier"] == {"explore": 7.5}
+    readable = subprocess.run([str(UPDRAFT_BIN), "admin", "report", "--data-dir", str(cloud.data_dir), "--since",
+                               "2027-01-01", "--until", "2027-01-01T08:00:00Z"], env=base_env(),
+                              capture_output=True, text=True, timeout=60)
+    assert "Active VMs:          0.2 mean, 1 peak" in readable.stdout, readable.stdout
 
     # Running again, it burns 2 SU an hour: the 2.5 left last 1 h 15 min.
     cloud.openstack("server", "unshelve", s1, env=member)
