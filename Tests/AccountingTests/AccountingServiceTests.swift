@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import SQLKit
 import Testing
 import UpdraftCore
 import UpdraftDatabase
@@ -13,6 +14,10 @@ final class StubHistories: UsageSource {
 
     func histories(projectIDs: [String]?) async throws -> [InstanceHistory] {
         rows.withLock { all in all.filter { projectIDs?.contains($0.projectID) ?? true } }
+    }
+
+    func histories(projectIDs: [String]?, _ db: any SQLDatabase) async throws -> [InstanceHistory] {
+        try await histories(projectIDs: projectIDs)
     }
 
     func set(_ id: String, project: String, _ changes: [(Date, String)], vcpus: Int = 2) {
@@ -126,6 +131,7 @@ struct AccountingServiceTests {
             let later = Self.start.addingTimeInterval(800 * 86_400)
             #expect(try await service.extend("TG-ABC190028", to: later, note: nil, userID: "a").allocation.end == later)
             histories.set("i1", project: "p1", [(Self.start, "active")])
+            try await service.rebuildRunningSums()
             // 2 vCPUs for 5 hours: 10 used, 5 left to give.
             try clock.advance(by: 5 * 3600)
             #expect(
@@ -153,6 +159,7 @@ struct AccountingServiceTests {
                 #expect(error.code == .forbidden && error.message.contains("has no GPU allocation"))
             }
             histories.set("i1", project: "p1", [(Self.start, "active")])
+            try await service.rebuildRunningSums()
             try clock.advance(by: 6 * 3600)
             let statement = try await service.statement("TG-ABC190028")
             #expect(statement.status == .exhausted)
@@ -182,6 +189,7 @@ struct AccountingServiceTests {
             service.holdings = holdings
             _ = try await service.create(Self.cpu(), userID: nil)
             histories.set("i1", project: "p1", [(Self.start, "active")])
+            try await service.rebuildRunningSums()
             try clock.advance(by: 6 * 3600)  // ran out at hour 5
             #expect(try await service.enforceLifecycle().isEmpty)
             #expect(try await service.notices(projectID: "p1").map(\.kind) == ["exhausted"])
@@ -190,6 +198,7 @@ struct AccountingServiceTests {
             try clock.advance(by: 240 * 3600)
             #expect(try await service.enforceLifecycle().map(\.action) == [.shelve])
             histories.set("i1", project: "p1", [(Self.start, "active"), (Self.hours(246), "shelved_offloaded")])
+            try await service.rebuildRunningSums()
             #expect(try await service.enforceLifecycle().isEmpty)
             try clock.advance(by: 20 * 86_400)
             #expect(try await service.enforceLifecycle().map(\.action) == [.delete])
@@ -225,7 +234,9 @@ struct ReportTests {
             let h = AccountingServiceTests.hours
             // p1: active hours 0–4 (no allocation); p2: active 2–6, then stopped until 8.
             histories.set("i1", project: "p1", [(h(0), "active"), (h(4), "deleted")], vcpus: 1)
+            try await service.rebuildRunningSums()
             histories.set("i2", project: "p2", [(h(2), "active"), (h(6), "stopped")], vcpus: 2)
+            try await service.rebuildRunningSums()
             try clock.advance(by: 8 * 3600)
             let report = try await service.report(since: h(0), until: h(8), directory: StubDirectory())
             #expect(report.activeProjects == 2 && report.projects == 3 && report.activeUsers == 1)
@@ -235,6 +246,67 @@ struct ReportTests {
             #expect(report.cpuHoursByClass == [.cpu: 4 + 12])
             #expect(report.susByTier == ["unallocated": 4, "education": 8 + 2])
             #expect(report.educationProjects.map(\.students) == [3])
+        }
+    }
+}
+
+@Suite("Running sums")
+struct RunningSumsTests {
+    @Test("balances kept row by row as compute writes them equal the ledger computed from the whole history")
+    func matchTheLedger() async throws {
+        try await AccountingServiceTests.service { service, clock, histories in
+            var generator = SystemRandomNumberGenerator()
+            let h = AccountingServiceTests.hours
+            // The allocation's dates cut some stretches: it starts at hour 3 and ends at hour 40.
+            _ = try await service.create(
+                AccountingService.NewAllocation(
+                    name: "TG-SUMS", projectID: "p1", resource: .cpu, award: 1_000_000, start: h(3), end: h(40)),
+                userID: nil)
+            let states = ["building", "active", "stopped", "suspended", "paused", "shelved_offloaded", "active"]
+            var rows: [StateChange] = []
+            for instance in ["i1", "i2", "i3"] {
+                var at = Double.random(in: 0...5, using: &generator)
+                for _ in 0..<12 {
+                    let resource: ResourceClass = Bool.random(using: &generator) ? .cpu : .gpu
+                    rows.append(
+                        StateChange(
+                            instanceID: instance, projectID: "p1", at: h(at),
+                            vmState: states.randomElement(using: &generator) ?? "active",
+                            vcpus: Int.random(in: 1...4, using: &generator), resourceClass: resource))
+                    // Some rows share an instant, as under a clock that stands still.
+                    at += Bool.random(using: &generator) ? 0 : Double.random(in: 0.1...6, using: &generator)
+                }
+            }
+            // Written one by one, in each instance's order, through the observer.
+            var last: [String: StateChange] = [:]
+            for row in rows {
+                let previous = last[row.instanceID]
+                try await service.database.write { db in try await service.recorded(row, after: previous, db) }
+                last[row.instanceID] = row
+            }
+            for instance in ["i1", "i2", "i3"] {
+                histories.rows.withLock { all in
+                    all.removeAll { $0.instanceID == instance }
+                    all.append(
+                        InstanceHistory(
+                            instanceID: instance, name: instance, projectID: "p1", userID: "u1",
+                            changes: rows.filter { $0.instanceID == instance }))
+                }
+            }
+            // Rows are written at the clock's now: it stands after the last one, then later still.
+            try clock.advance(by: 100 * 3600)
+            for hours in [0.0, 50.0] {
+                try clock.advance(by: hours * 3600)
+                let kept = try await service.statement("TG-SUMS")
+                let truth = try await histories.histories(projectIDs: ["p1"]).flatMap {
+                    Ledger.charges(of: $0.changes, until: clock.now, rates: .jetstream2)
+                }
+                let expected = Ledger.used(by: kept.allocation, truth)
+                #expect(abs(kept.used - expected) < 1e-6, "kept \(kept.used), ledger \(expected)")
+                // Rebuilt from the history, the sums are the same.
+                try await service.rebuildRunningSums()
+                #expect(abs(try await service.statement("TG-SUMS").used - expected) < 1e-6)
+            }
         }
     }
 }

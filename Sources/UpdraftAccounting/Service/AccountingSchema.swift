@@ -1,7 +1,10 @@
 import UpdraftDatabase
 
-/// The tables accounting owns: allocations and their ledger entries. Charges are not stored:
-/// they are derived from compute's state history whenever they are read.
+/// The tables accounting owns: allocations and their ledger entries, notices, trials, and the
+/// two running sums that make every balance cheap to read: each allocation's SUs of stretches
+/// that have ended (`closed_used`) and each burning instance's open stretch (`ledger_open`),
+/// both kept in the transaction that writes the history row, and rebuilt from the history when
+/// the rates change.
 public enum AccountingSchema {
     public static let migrations: [Migration] = [
         Migration(
@@ -37,6 +40,14 @@ public enum AccountingSchema {
                   at DOUBLE PRECISION NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL)
                 """,
                 "CREATE INDEX accounting_notices_project ON accounting_notices (project_id, id)",
+                "ALTER TABLE allocations ADD COLUMN closed_used DOUBLE PRECISION NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE ledger_open (instance_id TEXT PRIMARY KEY, project_id TEXT NOT NULL, resource TEXT NOT NULL,
+                  since DOUBLE PRECISION NOT NULL, per_hour DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX ledger_open_project ON ledger_open (project_id, resource)",
+                // What the running sums were built with (the rates); another value rebuilds them.
+                "CREATE TABLE accounting_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             ])
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import UpdraftCore
 
 /// Balances, burn rates, refusals and usage: derived from compute's history at the clock's now.
@@ -14,28 +15,66 @@ extension AccountingService {
         try await statements(of: try await allocations(projectID: projectID))
     }
 
-    /// The figures of `allocations`, read from one pass over their projects' histories.
+    /// The figures of `allocations`: each from its running sum of ended stretches and its
+    /// project's open stretches up to now. Only an allocation with nothing left reads its
+    /// project's history, for the instant it ran out.
     func statements(of allocations: [Allocation]) async throws -> [Statement] {
         guard !allocations.isEmpty else { return [] }
         let now = clock.now
-        let projects = Array(Set(allocations.map(\.projectID))).sorted()
-        let histories = try await usageSource?.histories(projectIDs: projects) ?? []
-        var charges: [String: [Charge]] = [:]
-        var burning: [String: [ResourceClass: Double]] = [:]
-        for history in histories {
-            charges[history.projectID, default: []] += Ledger.charges(
-                of: history.changes, until: now, rates: configuration.rates)
-            if let (resource, perHour) = Ledger.burnRate(of: history.changes, rates: configuration.rates) {
-                burning[history.projectID, default: [:]][resource, default: 0] += perHour
+        let projects = Set(allocations.map(\.projectID))
+        struct Open {
+            var resource: ResourceClass
+            var since: Date
+            var perHour: Double
+        }
+        let (closed, open) = try await database.read { db in
+            var closed: [String: Double] = [:]
+            var open: [String: [Open]] = [:]
+            var sums = SQLQueryString("SELECT id, closed_used FROM allocations")
+            var stretches = SQLQueryString("SELECT project_id, resource, since, per_hour FROM ledger_open")
+            if projects.count <= 100 {
+                let list = SQLList(projects.sorted().map { SQLBind($0) })
+                sums += " WHERE project_id IN (\(list))"
+                stretches += " WHERE project_id IN (\(list))"
             }
+            for row in try await db.raw(sums).all() { closed[try row.string("id")] = try row.double("closed_used") }
+            for row in try await db.raw(stretches).all() {
+                guard let resource = ResourceClass(rawValue: try row.string("resource")) else { continue }
+                open[try row.string("project_id"), default: []].append(
+                    Open(
+                        resource: resource, since: Date(timeIntervalSince1970: try row.double("since")),
+                        perHour: try row.double("per_hour")))
+            }
+            return (closed, open)
         }
-        return allocations.map { allocation in
-            let mine = charges[allocation.projectID] ?? []
-            let burnRate = allocation.resource == .storage ? 0 : burning[allocation.projectID]?[allocation.resource] ?? 0
-            return Statement(
-                allocation: allocation, used: allocation.resource == .storage ? 0 : Ledger.used(by: allocation, mine),
-                burnRate: burnRate, at: now, exhaustedAt: Ledger.exhaustedAt(allocation, mine))
+        var statements: [Statement] = []
+        for allocation in allocations {
+            guard allocation.resource != .storage else {
+                statements.append(Statement(allocation: allocation, used: 0, burnRate: 0, at: now, exhaustedAt: nil))
+                continue
+            }
+            let mine = (open[allocation.projectID] ?? []).filter { $0.resource == allocation.resource }
+            let running = mine.reduce(0.0) { total, stretch in
+                let charge = Charge(
+                    instanceID: "", projectID: allocation.projectID, resourceClass: stretch.resource, start: stretch.since,
+                    end: max(stretch.since, now), perHour: stretch.perHour)
+                return total + (charge.clipped(to: allocation.window)?.sus ?? 0)
+            }
+            let used = (closed[allocation.id] ?? 0) + running
+            var exhaustedAt: Date?
+            if used >= allocation.award {
+                let histories = try await usageSource?.histories(projectIDs: [allocation.projectID]) ?? []
+                let charges = histories.flatMap {
+                    Ledger.charges(of: $0.changes, until: now, rates: configuration.rates)
+                }
+                exhaustedAt = Ledger.exhaustedAt(allocation, charges)
+            }
+            statements.append(
+                Statement(
+                    allocation: allocation, used: used, burnRate: mine.reduce(0) { $0 + $1.perHour }, at: now,
+                    exhaustedAt: exhaustedAt))
         }
+        return statements
     }
 
     /// Asked before an instance of `resource` starts to burn in `projectID`: throws `forbidden`

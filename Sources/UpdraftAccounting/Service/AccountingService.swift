@@ -128,6 +128,8 @@ public final class AccountingService: Sendable {
                 AllocationEntry(
                     allocationID: allocation.id, projectID: allocation.projectID, at: now, kind: .award, sus: allocation.award,
                     end: allocation.end, userID: userID, note: nil), db)
+            // Charges inside its dates from before it was made count too.
+            try await self.recomputeClosedUse(allocation, db)
         }
         return try await statement(allocation.id)
     }
@@ -238,8 +240,9 @@ public final class AccountingService: Sendable {
     /// Serves `POST /allocations/{id}/extend`: moves the end date.
     public func extend(_ reference: String, to end: Date, note: String?, userID: String?) async throws -> Statement {
         let id = try await database.write { db in
-            let allocation = try await Self.find(reference, db)
+            var allocation = try await Self.find(reference, db)
             guard end > allocation.start else { throw UpdraftError.badRequest("The end date must be after the start date.") }
+            allocation.end = end
             try await db.raw(
                 """
                 UPDATE allocations SET end_at = \(bind: end.timeIntervalSince1970),
@@ -250,6 +253,7 @@ public final class AccountingService: Sendable {
                 AllocationEntry(
                     allocationID: allocation.id, projectID: allocation.projectID, at: self.clock.now, kind: .extension,
                     sus: nil, end: end, userID: userID, note: note), db)
+            try await self.recomputeClosedUse(allocation, db)
             return allocation.id
         }
         return try await statement(id)

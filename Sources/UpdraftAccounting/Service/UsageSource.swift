@@ -1,3 +1,5 @@
+import SQLKit
+
 /// One instance's state history with who owns it, as accounting reads it from compute.
 public struct InstanceHistory: Sendable, Equatable {
     public var instanceID: String
@@ -21,4 +23,12 @@ public struct InstanceHistory: Sendable, Equatable {
 public protocol UsageSource: Sendable {
     /// Every instance of `projectIDs` (every project when nil) with its whole history.
     func histories(projectIDs: [String]?) async throws -> [InstanceHistory]
+    /// The same, read in the transaction `db` is part of.
+    func histories(projectIDs: [String]?, _ db: any SQLDatabase) async throws -> [InstanceHistory]
+}
+
+/// Told of each history row in the transaction that writes it, with the instance's row
+/// before it: accounting's running sums move with the history, so a crash leaves them in step.
+public protocol HistoryObserver: Sendable {
+    func recorded(_ current: StateChange, after previous: StateChange?, _ db: any SQLDatabase) async throws
 }

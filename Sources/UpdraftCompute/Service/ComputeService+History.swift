@@ -9,35 +9,32 @@ extension ComputeService: UsageSource {
     /// Every instance of `projectIDs` (every project when nil), deleted ones included, with
     /// its history rows in the order they were written.
     public func histories(projectIDs: [String]?) async throws -> [InstanceHistory] {
-        try await database.read { db in
-            var owners = SQLQueryString("SELECT id, name, project_id, user_id FROM instances")
-            var rows = SQLQueryString(
-                "SELECT instance_id, project_id, at, seq, vm_state, vcpus, resource_class FROM instance_state_history")
-            if let projectIDs {
-                guard !projectIDs.isEmpty else { return [] }
-                let list = SQLList(projectIDs.map { SQLBind($0) })
-                owners += " WHERE project_id IN (\(list))"
-                rows += " WHERE project_id IN (\(list))"
-            }
-            rows += " ORDER BY instance_id, seq, at"
-            var histories: [String: InstanceHistory] = [:]
-            for row in try await db.raw(owners).all() {
-                let id = try row.string("id")
-                histories[id] = InstanceHistory(
-                    instanceID: id, name: try row.string("name"), projectID: try row.string("project_id"),
-                    userID: try row.string("user_id"), changes: [])
-            }
-            for row in try await db.raw(rows).all() {
-                let id = try row.string("instance_id")
-                histories[id]?.changes.append(
-                    StateChange(
-                        instanceID: id, projectID: try row.string("project_id"),
-                        at: Date(timeIntervalSince1970: try row.double("at")), vmState: try row.string("vm_state"),
-                        vcpus: try row.int("vcpus"),
-                        resourceClass: ResourceClass(rawValue: try row.string("resource_class")) ?? .cpu))
-            }
-            return histories.values.sorted { $0.instanceID < $1.instanceID }
+        try await database.read { db in try await self.histories(projectIDs: projectIDs, db) }
+    }
+
+    public func histories(projectIDs: [String]?, _ db: any SQLDatabase) async throws -> [InstanceHistory] {
+        var owners = SQLQueryString("SELECT id, name, project_id, user_id FROM instances")
+        var rows = SQLQueryString(
+            "SELECT instance_id, project_id, at, seq, vm_state, vcpus, resource_class FROM instance_state_history")
+        if let projectIDs {
+            guard !projectIDs.isEmpty else { return [] }
+            let list = SQLList(projectIDs.map { SQLBind($0) })
+            owners += " WHERE project_id IN (\(list))"
+            rows += " WHERE project_id IN (\(list))"
         }
+        rows += " ORDER BY instance_id, seq, at"
+        var histories: [String: InstanceHistory] = [:]
+        for row in try await db.raw(owners).all() {
+            let id = try row.string("id")
+            histories[id] = InstanceHistory(
+                instanceID: id, name: try row.string("name"), projectID: try row.string("project_id"),
+                userID: try row.string("user_id"), changes: [])
+        }
+        for row in try await db.raw(rows).all() {
+            let change = try InstanceRepository.stateChange(row)
+            histories[change.instanceID]?.changes.append(change)
+        }
+        return histories.values.sorted { $0.instanceID < $1.instanceID }
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SQLKit
 import ServiceLifecycle
+import UpdraftAccounting
 import UpdraftCore
 import UpdraftDatabase
 
@@ -77,12 +78,12 @@ public final class ComputeService: Service, Sendable {
         configuration: Configuration, database: Database, images: any ComputeImages,
         networks: (any ComputeNetworks)? = nil, volumes: (any ComputeVolumes)? = nil,
         drivers: [String: any HypervisorDriver], clock: any WallClock = SystemWallClock(),
-        allocations: (any ComputeAllocations)? = nil, logger: Logger
+        allocations: (any ComputeAllocations)? = nil, historyObserver: (any HistoryObserver)? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.clock = clock
         self.allocations = allocations
-        self.repository = InstanceRepository(clock: clock)
+        self.repository = InstanceRepository(clock: clock, historyObserver: historyObserver)
         self.database = database
         self.images = images
         self.networks = networks

@@ -25,9 +25,12 @@ final class InstanceRepository: Sendable {
     private let flavorCache = Mutex<[String: Flavor]>([:])
 
     let clock: any WallClock
+    /// Accounting's running sums, moved in the transaction that writes each history row.
+    let historyObserver: (any HistoryObserver)?
 
-    init(clock: any WallClock) {
+    init(clock: any WallClock, historyObserver: (any HistoryObserver)? = nil) {
         self.clock = clock
+        self.historyObserver = historyObserver
     }
 
     func flavor(_ text: String) -> Flavor? {
@@ -142,22 +145,37 @@ final class InstanceRepository: Sendable {
     }
 
     /// Writes the row accounting charges by: from now on, `i` is in its state with its flavor.
-    /// `seq` orders rows of the same instant (a test clock that stands still writes many).
+    /// `seq` orders rows of the same instant (a test clock that stands still writes many). The
+    /// history observer sees the row and the one before it in this transaction.
     func recordHistory(_ i: Instance, _ db: any SQLDatabase) async throws {
-        let seq =
-            try await db.raw(
-                "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM instance_state_history WHERE instance_id = \(bind: i.id)"
-            ).first()?.int("next") ?? 1
+        let previous = try await db.raw(
+            """
+            SELECT * FROM instance_state_history WHERE instance_id = \(bind: i.id) ORDER BY seq DESC, at DESC LIMIT 1
+            """
+        ).first()
+        let seq = try (previous?.int("seq") ?? 0) + 1
+        let row = StateChange(
+            instanceID: i.id, projectID: i.projectID, at: clock.now, vmState: i.vmState.rawValue, vcpus: i.flavor.vcpus,
+            resourceClass: SURates.resourceClass(extraSpecs: i.flavor.extraSpecs))
         try await db.raw(
             """
             INSERT INTO instance_state_history (instance_id, project_id, at, seq, vm_state, task_state, power_state, vcpus,
               ram, disk, flavor_name, resource_class)
-            VALUES (\(bind: i.id), \(bind: i.projectID), \(bind: clock.now.timeIntervalSince1970), \(bind: seq),
-              \(bind: i.vmState.rawValue), \(bind: i.taskState?.rawValue), \(bind: i.powerState.rawValue),
+            VALUES (\(bind: i.id), \(bind: i.projectID), \(bind: row.at.timeIntervalSince1970), \(bind: seq),
+              \(bind: row.vmState), \(bind: i.taskState?.rawValue), \(bind: i.powerState.rawValue),
               \(bind: i.flavor.vcpus), \(bind: i.flavor.ram), \(bind: i.flavor.disk), \(bind: i.flavor.name),
-              \(bind: SURates.resourceClass(extraSpecs: i.flavor.extraSpecs).rawValue))
+              \(bind: row.resourceClass.rawValue))
             """
         ).run()
+        try await historyObserver?.recorded(row, after: try previous.map(Self.stateChange), db)
+    }
+
+    /// A history row as accounting reads it.
+    static func stateChange(_ row: any SQLRow) throws -> StateChange {
+        StateChange(
+            instanceID: try row.string("instance_id"), projectID: try row.string("project_id"),
+            at: Date(timeIntervalSince1970: try row.double("at")), vmState: try row.string("vm_state"),
+            vcpus: try row.int("vcpus"), resourceClass: ResourceClass(rawValue: try row.string("resource_class")) ?? .cpu)
     }
 
     func find(_ id: String, _ db: any SQLDatabase) async throws -> Instance? {

@@ -28,7 +28,8 @@ struct ComputeAPI: API {
             },
             volumes: assembly.optional(BlockStorageService.self).map(VolumeBridge.init),
             drivers: try UpdraftServer.hypervisorDrivers(configuration, logger: assembly.logger), clock: assembly.clock,
-            allocations: assembly.optional(AccountingService.self).map(AllocationsBridge.init), logger: assembly.logger)
+            allocations: assembly.optional(AccountingService.self).map(AllocationsBridge.init),
+            historyObserver: assembly.optional(AccountingService.self), logger: assembly.logger)
         if let accounting = assembly.optional(AccountingService.self) {
             if let trial = accounting.configuration.trial {
                 try assembly.require(IdentityService.self).loginObserver = TrialProvisioner(
@@ -37,6 +38,7 @@ struct ComputeAPI: API {
                     network: assembly.optional(NetworkService.self), logger: assembly.logger)
             }
             accounting.usageSource = compute
+            try await accounting.prepareRunningSums()
             accounting.holdings = HoldingsBridge(
                 compute: compute, volumes: assembly.optional(BlockStorageService.self),
                 images: assembly.optional(ImageService.self), objects: assembly.optional(ObjectStorageService.self))
