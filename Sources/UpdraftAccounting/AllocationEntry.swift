@@ -15,6 +15,8 @@ public struct AllocationEntry: Sendable, Equatable {
         case shelved
         /// The lifecycle deleted the allocation's instances (and the project's storage).
         case deleted
+        /// An instance of a project that opted in was shelved for idling.
+        case idleShelved = "idle_shelved"
     }
 
     /// Set once recorded: the order entries were written in.

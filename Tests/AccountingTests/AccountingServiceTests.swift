@@ -42,6 +42,13 @@ final class StubHoldings: ProjectHoldings {
         burningOnly ? burning.withLock { $0 } : ["i1"]
     }
 
+    /// Each instance's guest CPU seconds and vCPUs, as the test sets them.
+    let cpu = Mutex<[String: (seconds: Double, vcpus: Int)]>([:])
+
+    func cpuUsage(instanceID: String) async throws -> (seconds: Double, vcpus: Int)? {
+        cpu.withLock { $0[instanceID] }
+    }
+
     func storage(projectID: String) async throws -> Holdings {
         Holdings(volumes: ["v1"], images: ["g1"], containers: ["c1"])
     }
@@ -214,12 +221,16 @@ struct AccountingServiceTests {
 }
 
 struct StubDirectory: ProjectDirectory {
-    func projects() async throws -> [ProjectFacts] {
-        [
-            ProjectFacts(id: "p1", name: "astro", properties: ["field_of_science": "Astronomy"], members: ["u1"]),
-            ProjectFacts(id: "p2", name: "class", properties: [:], members: ["u1", "u2", "u3"]),
-            ProjectFacts(id: "p3", name: "idle", properties: ["field_of_science": "Biology"], members: []),
-        ]
+    var facts = [
+        ProjectFacts(id: "p1", name: "astro", properties: ["field_of_science": "Astronomy"], members: ["u1"]),
+        ProjectFacts(id: "p2", name: "class", properties: [:], members: ["u1", "u2", "u3"]),
+        ProjectFacts(id: "p3", name: "idle", properties: ["field_of_science": "Biology"], members: []),
+    ]
+
+    func projects() async throws -> [ProjectFacts] { facts }
+
+    func projectProperties() async throws -> [String: [String: String]] {
+        Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0.properties) })
     }
 }
 
@@ -238,7 +249,8 @@ struct ReportTests {
             histories.set("i2", project: "p2", [(h(2), "active"), (h(6), "stopped")], vcpus: 2)
             try await service.rebuildRunningSums()
             try clock.advance(by: 8 * 3600)
-            let report = try await service.report(since: h(0), until: h(8), directory: StubDirectory())
+            service.directory = StubDirectory()
+            let report = try await service.report(since: h(0), until: h(8))
             #expect(report.activeProjects == 2 && report.projects == 3 && report.activeUsers == 1)
             #expect(report.peakActiveVMs == 2)
             #expect(report.meanActiveVMs == 1)  // 8 VM-hours active over 8 hours
@@ -308,5 +320,53 @@ struct RunningSumsTests {
                 #expect(abs(try await service.statement("TG-SUMS").used - expected) < 1e-6)
             }
         }
+    }
+}
+
+@Suite("Idle shelving")
+struct IdleShelvingTests {
+    @Test(
+        "an opted-in project's instance idle for the whole window is shelved with an entry and a notice; busy ones and other projects' are not"
+    )
+    func shelvesIdle() async throws {
+        try await AccountingServiceTests.service { service, clock, _ in
+            let holdings = StubHoldings()
+            holdings.burning.withLock { $0 = ["i1"] }
+            service.holdings = holdings
+            var directory = StubDirectory()
+            directory.facts[0].properties["idle_shelve_hours"] = "2"
+            service.directory = directory
+            _ = try await service.create(AccountingServiceTests.cpu(award: 1_000_000), userID: nil)
+            // i1 idles: 1 CPU second an hour on 2 vCPUs.
+            for hour in 0...2 {
+                holdings.cpu.withLock { $0["i1"] = (100 + Double(hour), 2) }
+                _ = try await service.enforceLifecycle()
+                let shelved = holdings.calls.withLock { $0 }
+                #expect(shelved == (hour < 2 ? [] : ["shelve i1"]), "at hour \(hour)")
+                try clock.advance(by: 3600)
+            }
+            #expect(try await service.entries("TG-ABC190028").map(\.kind) == [.award, .idleShelved])
+            #expect(try await service.notices(projectID: "p1").map(\.kind) == ["idle_shelved"])
+        }
+    }
+
+    @Test("the window average decides, and a restarted guest starts the samples over")
+    func tracker() {
+        var tracker = IdleTracker()
+        let t0 = AccountingServiceTests.start
+        let hour: TimeInterval = 3600
+        let r1 = tracker.record("a", at: t0, seconds: 0, vcpus: 1, window: 2 * hour, threshold: 5)
+        #expect(!r1)
+        let r2 = tracker.record("a", at: t0 + hour, seconds: 1000, vcpus: 1, window: 2 * hour, threshold: 5)
+        #expect(!r2)
+        // 1,000 s of 7,200 is 13.9%: busy.
+        let r3 = tracker.record("a", at: t0 + 2 * hour, seconds: 1000, vcpus: 1, window: 2 * hour, threshold: 5)
+        #expect(!r3)
+        // From hour 1 to hour 3 it used nothing.
+        let r4 = tracker.record("a", at: t0 + 3 * hour, seconds: 1000, vcpus: 1, window: 2 * hour, threshold: 5)
+        #expect(r4)
+        // The counter went back: a new guest, a new window.
+        let r5 = tracker.record("a", at: t0 + 4 * hour, seconds: 5, vcpus: 1, window: 2 * hour, threshold: 5)
+        #expect(!r5)
     }
 }

@@ -138,6 +138,7 @@ extension AccountingService {
                 "allocation lifecycle step", metadata: ["allocation": "\(allocation.name)", "step": "\(step.action)"])
             taken.append(step)
         }
+        try await shelveIdle(holdings)
         return taken
     }
 
@@ -169,11 +170,18 @@ extension AccountingService {
     static func notify(_ allocation: Allocation, kind: String, message: String, at: Date, _ db: any SQLDatabase)
         async throws
     {
+        try await notify(
+            projectID: allocation.projectID, allocationID: allocation.id, kind: kind, message: message, at: at, db)
+    }
+
+    static func notify(
+        projectID: String, allocationID: String, kind: String, message: String, at: Date, _ db: any SQLDatabase
+    ) async throws {
         let row = try await db.raw("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM accounting_notices").first()
         try await db.raw(
             """
             INSERT INTO accounting_notices (id, project_id, allocation_id, at, kind, message)
-            VALUES (\(bind: try row?.int("next") ?? 1), \(bind: allocation.projectID), \(bind: allocation.id),
+            VALUES (\(bind: try row?.int("next") ?? 1), \(bind: projectID), \(bind: allocationID),
               \(bind: at.timeIntervalSince1970), \(bind: kind), \(bind: message))
             """
         ).run()

@@ -40,7 +40,7 @@ extension AccountingService {
     }
 
     /// The report for `since` to `until` (cut at the clock's now).
-    public func report(since: Date, until: Date, directory: (any ProjectDirectory)?) async throws -> Report {
+    public func report(since: Date, until: Date) async throws -> Report {
         let now = clock.now
         let window = DateInterval(start: since, end: max(since, min(until, now)))
         let histories = try await usageSource?.histories(projectIDs: nil) ?? []

@@ -34,6 +34,9 @@ public final class AccountingService: Sendable {
     let logger: Logger
     private let sourceBox = Mutex<(any UsageSource)?>(nil)
     private let holdingsBox = Mutex<(any ProjectHoldings)?>(nil)
+    private let directoryBox = Mutex<(any ProjectDirectory)?>(nil)
+    /// CPU samples of the instances of projects that opted in to idle shelving.
+    let idle = Mutex(IdleTracker())
     /// One lifecycle round at a time: the periodic one and one a test clock asks for.
     let rounds = KeyedLocks<String>()
 
@@ -55,6 +58,13 @@ public final class AccountingService: Sendable {
     public var holdings: (any ProjectHoldings)? {
         get { holdingsBox.withLock { $0 } }
         set { holdingsBox.withLock { $0 = newValue } }
+    }
+
+    /// Identity's projects: their properties (idle shelving is a project's choice) and members
+    /// (for the report); set once identity is built.
+    public var directory: (any ProjectDirectory)? {
+        get { directoryBox.withLock { $0 } }
+        set { directoryBox.withLock { $0 = newValue } }
     }
 
     /// What an allocation create carries.

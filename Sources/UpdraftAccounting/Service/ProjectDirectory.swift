@@ -15,7 +15,9 @@ public struct ProjectFacts: Sendable, Equatable {
     }
 }
 
-/// Identity's projects, for reports; bridged by the composition root.
+/// Identity's projects, for reports and per-project choices; bridged by the composition root.
 public protocol ProjectDirectory: Sendable {
     func projects() async throws -> [ProjectFacts]
+    /// Every project's own properties, by project id (cheaper than ``projects()``: no members).
+    func projectProperties() async throws -> [String: [String: String]]
 }

@@ -27,6 +27,9 @@ public protocol ProjectHoldings: Sendable {
     func instances(projectID: String, resource: ResourceClass, burningOnly: Bool) async throws -> [String]
     /// The project's volumes, its own images and its containers.
     func storage(projectID: String) async throws -> Holdings
+    /// CPU seconds an ACTIVE instance's guest has used, and its vCPUs; nil when it is not
+    /// ACTIVE or its host cannot say.
+    func cpuUsage(instanceID: String) async throws -> (seconds: Double, vcpus: Int)?
     /// Shelves (and offloads) an instance.
     func shelve(instanceID: String) async throws
     /// Deletes what `holdings` names, in that order: instances, volumes, images, containers

@@ -212,4 +212,16 @@ public actor FakeDriver: HypervisorDriver {
     public func crashReason(_ id: String) async -> String? {
         crashReasons[id]
     }
+
+    private var cpuTimes: [String: Double] = [:]
+
+    /// Nothing runs, so the guest's CPU time is whatever a test set (nil: unknown).
+    public func cpuSeconds(_ id: String) async -> Double? {
+        cpuTimes[id]
+    }
+
+    /// Sets the CPU time ``cpuSeconds(_:)`` reports for `id`.
+    public func setCPUSeconds(_ id: String, _ seconds: Double?) {
+        cpuTimes[id] = seconds
+    }
 }

@@ -67,6 +67,9 @@ public protocol HypervisorDriver: Sendable {
     /// Why an instance ``powerStates()`` reported `.crashed` stopped, in the hypervisor's
     /// words (QEMU's run state and what it wrote); nil when the host cannot say.
     func crashReason(_ id: String) async -> String?
+    /// CPU seconds the instance's guest has used on all its vCPUs since it last started; nil
+    /// when it does not run or the host cannot say. Idle detection reads it twice, hours apart.
+    func cpuSeconds(_ id: String) async -> Double?
     /// The serial console log (its recent end when it is long); the compute service cuts
     /// Nova's line tail from it.
     func consoleOutput(_ id: String) async throws -> String

@@ -111,6 +111,18 @@ extension QEMUDriver {
         try FileManager.default.removeItem(atPath: files.memoryState)
     }
 
+    /// The user and system time of the guest's QEMU process, from `/proc/<pid>/stat`.
+    public func cpuSeconds(_ id: String) async -> Double? {
+        guard let pid = running(id),
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// The pid of instance `id`'s QEMU if it runs (pid file, live, and named `updraft-<id>`).
     func running(_ id: String) -> Int32? {
         guard let files = try? files(id), let data = FileManager.default.contents(atPath: files.pidFile),

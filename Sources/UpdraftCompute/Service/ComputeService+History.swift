@@ -39,6 +39,16 @@ extension ComputeService: UsageSource {
 }
 
 extension ComputeService {
+    /// CPU seconds an ACTIVE instance's guest has used, and its vCPUs; nil when it is not
+    /// ACTIVE or its host cannot say.
+    public func cpuUsage(_ id: String) async throws -> (seconds: Double, vcpus: Int)? {
+        let instance = try await database.read { db in try await self.repository.find(id, db) }
+        guard let instance, instance.vmState == .active, instance.taskState == nil,
+            let seconds = await (try? driver(for: instance))?.cpuSeconds(id)
+        else { return nil }
+        return (seconds, instance.flavor.vcpus)
+    }
+
     /// The instances of `projectID` whose flavor is of `resource`: every one not deleted, or
     /// with `burningOnly` those in a state that burns SUs and can be shelved.
     public func instanceIDs(projectID: String, resource: ResourceClass, burningOnly: Bool) async throws -> [String] {

@@ -19,6 +19,7 @@ struct AccountingAPI: API {
         let configuration = assembly.configuration.accounting
         let service = AccountingService(
             configuration: configuration, database: assembly.database, clock: assembly.clock, logger: assembly.logger)
+        service.directory = assembly.optional(IdentityService.self).map(DirectoryBridge.init)
         assembly.provide(service)
         let lifecycle = PeriodicService(
             name: "allocation-lifecycle", interval: configuration.lifecycleInterval, clock: ContinuousClock(),
@@ -26,8 +27,7 @@ struct AccountingAPI: API {
         ) { try await service.enforceLifecycle() }
         return AccountingAPI(
             controller: AccountingController(
-                accounting: service, testClock: assembly.clock as? TestWallClock,
-                directory: assembly.optional(IdentityService.self).map(DirectoryBridge.init), publicBase: assembly.publicBase,
+                accounting: service, testClock: assembly.clock as? TestWallClock, publicBase: assembly.publicBase,
                 bodyLimit: assembly.configuration.bodyLimit),
             services: [lifecycle])
     }

@@ -12,8 +12,6 @@ struct AccountingController: Sendable {
     let accounting: AccountingService
     /// Set only when the cloud runs on a test clock: then `/test-clock` moves it.
     let testClock: TestWallClock?
-    /// Identity's projects, for the report.
-    let directory: (any ProjectDirectory)?
     let publicBase: @Sendable (Request) -> String
     let bodyLimit: Int
 
@@ -117,7 +115,7 @@ struct AccountingController: Sendable {
             let since =
                 try query["since"].map { try Self.parseDate($0, field: "since") } ?? until.addingTimeInterval(-30 * 86_400)
             guard since <= until else { throw UpdraftError.badRequest("Invalid since: it is after until.") }
-            let report = try await self.accounting.report(since: since, until: until, directory: self.directory)
+            let report = try await self.accounting.report(since: since, until: until)
             return self.respond(.object(["report": Self.render(report)]))
         }
         // The dry run: what the expiry lifecycle will do next, to whom and when.

@@ -14,11 +14,22 @@ struct DirectoryBridge: ProjectDirectory {
         }
         return try await identity.listProjects(query: [:]).map { project in
             ProjectFacts(
-                id: project.id, name: project.name,
-                properties: project.extra.compactMapValues { value in
-                    if case .string(let text) = value { return text }
-                    return value.jsonText
-                }, members: (members[project.id] ?? []).sorted())
+                id: project.id, name: project.name, properties: Self.properties(project),
+                members: (members[project.id] ?? []).sorted())
+        }
+    }
+
+    func projectProperties() async throws -> [String: [String: String]] {
+        Dictionary(
+            try await identity.listProjects(query: [:]).map { ($0.id, Self.properties($0)) },
+            uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A project's own properties as text.
+    static func properties(_ project: Project) -> [String: String] {
+        project.extra.mapValues { value in
+            if case .string(let text) = value { return text }
+            return value.jsonText
         }
     }
 }

@@ -46,6 +46,10 @@ struct HoldingsBridge: ProjectHoldings {
         return holdings
     }
 
+    func cpuUsage(instanceID: String) async throws -> (seconds: Double, vcpus: Int)? {
+        try await compute.cpuUsage(instanceID)
+    }
+
     func shelve(instanceID: String) async throws {
         try await compute.perform(.shelve, on: instanceID, caller: .system, requestID: "req-" + Identifier.make())
     }
