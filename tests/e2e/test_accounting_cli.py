@@ -315,3 +315,36 @@ def test_a_first_login_makes_a_trial_project_with_one_small_server(clocked: Cloc
     cloud.openstack("server", "delete", "--wait", first["id"], env=trial, json_output=False)
     # A second login makes nothing more.
     assert len(cloud.openstack("project", "list", "--user", user["id"])) == 1
+
+
+def test_an_idle_server_is_shelved_only_in_a_project_that_opted_in(clocked: ClockedCloud) -> None:
+    cloud = clocked.cloud
+    api = cloud.api
+    project = api.create("projects", "project", {"name": unique("idle"), "domain_id": "default"})
+    # The opt-in is the project's property, which an administrator sets.
+    cloud.openstack("project", "set", "--property", "idle_shelve_hours=2", project["id"], json_output=False)
+    password = uuid.uuid4().hex
+    user = api.create("users", "user", {"name": unique("idler"), "domain_id": "default", "password": password})
+    api.grant("member", user_id=user["id"], project_id=project["id"])
+    member = cloud.user_env(user["name"], password, project_id=project["id"])
+    flavor = cloud.openstack("flavor", "create", unique("one"), "--vcpus", "1", "--ram", "256", "--disk", "1")
+    image = next(i for i in cloud.openstack("image", "list", "--public") if i["Name"] == "updraft-tiny")
+    server = cloud.openstack("server", "create", "--image", image["ID"], "--flavor", flavor["id"], "--nic", "none",
+                             "--wait", unique("vm"), env=member)["id"]
+    clocked.advance(0)  # the first CPU sample
+    clocked.advance(1 * HOUR)
+    shown = cloud.openstack("server", "show", server, env=member)
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) == ("ACTIVE", None)
+    # Two hours of cloud time in which the guest used a few real seconds of CPU are idle. (A
+    # guest restarted meanwhile, as one KVM stopped is restarted under TCG, starts over.)
+    for _ in range(6):
+        clocked.advance(1 * HOUR)
+        shown = cloud.openstack("server", "show", server, env=member)
+        if shown["OS-EXT-STS:task_state"] or shown["status"] != "ACTIVE":
+            break
+    wait_for("the idle server shelved", lambda: cloud.openstack("server", "show", server, env=member)["status"]
+             == "SHELVED_OFFLOADED")
+    notices = clocked.call("GET", "/notices", params={"project_id": project["id"]}).json()["notices"]
+    assert [n["kind"] for n in notices] == ["idle_shelved"]
+    assert f"Instance {server} used under 5.0% of its vCPUs for 2.0 hours" in notices[0]["message"]
+    cloud.openstack("server", "delete", "--wait", server, env=member, json_output=False)
