@@ -49,6 +49,8 @@ final class StubHoldings: ProjectHoldings {
         cpu.withLock { $0[instanceID] }
     }
 
+    func storageGigabytes(projectID: String) async throws -> Double { 12.5 }
+
     func storage(projectID: String) async throws -> Holdings {
         Holdings(volumes: ["v1"], images: ["g1"], containers: ["c1"])
     }
@@ -368,5 +370,22 @@ struct IdleShelvingTests {
         // The counter went back: a new guest, a new window.
         let r5 = tracker.record("a", at: t0 + 4 * hour, seconds: 5, vcpus: 1, window: 2 * hour, threshold: 5)
         #expect(!r5)
+    }
+}
+
+@Suite("Storage allocations")
+struct StorageAllocationTests {
+    @Test("a storage allocation shows the GB its project's storage holds, burns nothing and never refuses a launch")
+    func storage() async throws {
+        try await AccountingServiceTests.service { service, _, _ in
+            service.holdings = StubHoldings()
+            var store = AccountingServiceTests.cpu("TG-STORE", award: 100)
+            store.resource = .storage
+            _ = try await service.create(store, userID: nil)
+            let statement = try await service.statement("TG-STORE")
+            #expect(statement.used == 12.5 && statement.balance == 87.5 && statement.burnRate == 0)
+            #expect(statement.allocation.unit == "GB" && statement.status == .active)
+            #expect(try await service.lifecyclePlan().isEmpty)
+        }
     }
 }

@@ -230,6 +230,10 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     blob.write_bytes(b"\0" * 65536)
     private = cloud.openstack("image", "create", "--file", str(blob), "--disk-format", "raw", "--private",
                               unique("img"), env=member)["id"]
+    # Storage is a quota in GB, not a burn: its allocation shows what the project holds.
+    store = admin("allocation", "create", unique("TG-STORE"), "--project", project["id"], "--resource", "storage",
+                  "--award", "100", "--start", "2026-12-01", "--end", "2027-12-31")
+    assert (store["unit"], store["used"], store["burn_rate"]) == ("GB", pytest.approx(1 + 65536 / 2**30), 0)
 
     # kill -9 and restart: no number changes.
     before = (show(), cloud.openstack("allocation", "usage", name, "--by", "day", env=member, json_output=True))

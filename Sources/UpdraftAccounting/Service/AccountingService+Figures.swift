@@ -50,7 +50,8 @@ extension AccountingService {
         var statements: [Statement] = []
         for allocation in allocations {
             guard allocation.resource != .storage else {
-                statements.append(Statement(allocation: allocation, used: 0, burnRate: 0, at: now, exhaustedAt: nil))
+                let used = try await holdings?.storageGigabytes(projectID: allocation.projectID) ?? 0
+                statements.append(Statement(allocation: allocation, used: used, burnRate: 0, at: now, exhaustedAt: nil))
                 continue
             }
             let mine = (open[allocation.projectID] ?? []).filter { $0.resource == allocation.resource }

@@ -25,6 +25,9 @@ public protocol ProjectHoldings: Sendable {
     /// The instances of `projectID` whose flavor is of `resource`: all that are not deleted,
     /// or with `burningOnly` those not yet shelved offloaded.
     func instances(projectID: String, resource: ResourceClass, burningOnly: Bool) async throws -> [String]
+    /// The GB the project's storage holds: volumes and their snapshots, the images it owns,
+    /// its objects. What a `storage` allocation shows as used.
+    func storageGigabytes(projectID: String) async throws -> Double
     /// The project's volumes, its own images and its containers.
     func storage(projectID: String) async throws -> Holdings
     /// CPU seconds an ACTIVE instance's guest has used, and its vCPUs; nil when it is not

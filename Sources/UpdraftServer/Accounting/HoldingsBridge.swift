@@ -26,19 +26,9 @@ struct HoldingsBridge: ProjectHoldings {
             filter.projectID = projectID
             holdings.volumes = try await volumes.volumes(filter, caller: .system).map(\.id)
         }
-        if let images {
-            var query = ImageListQuery()
-            query.visibility = .all
-            query.attributes["owner"] = [projectID]
-            query.limit = ImageListQuery.maxLimit
-            while true {
-                let page = try await images.list(query, caller: .system)
-                // Public and community images serve other projects' servers too: they stay.
-                holdings.images += page.images.filter { $0.visibility == .private || $0.visibility == .shared }.map(\.id)
-                guard let next = page.nextMarker else { break }
-                query.marker = next
-            }
-        }
+        // Public and community images serve other projects' servers too: they stay.
+        holdings.images = try await ownedImages(projectID).filter { $0.visibility == .private || $0.visibility == .shared }
+            .map(\.id)
         if let objects {
             holdings.containers = try await objects.listContainers(projectID, ListingQuery(), caller: .user(.system)).1
                 .map(\.name)
@@ -48,6 +38,36 @@ struct HoldingsBridge: ProjectHoldings {
 
     func cpuUsage(instanceID: String) async throws -> (seconds: Double, vcpus: Int)? {
         try await compute.cpuUsage(instanceID)
+    }
+
+    func storageGigabytes(projectID: String) async throws -> Double {
+        var bytes = 0.0
+        if let volumes {
+            // Cinder's `gigabytes` counts volumes and their snapshots.
+            bytes += Double(try await volumes.quotaSet(projectID, caller: .system).usage["gigabytes"] ?? 0) * 1_073_741_824
+        }
+        bytes += try await ownedImages(projectID).reduce(0) { $0 + Double($1.size ?? 0) }
+        if let objects {
+            bytes += Double(
+                try await objects.listContainers(projectID, ListingQuery(limit: 1), caller: .user(.system)).0.bytesUsed)
+        }
+        return bytes / 1_073_741_824
+    }
+
+    /// Every image the project owns, a page at a time.
+    private func ownedImages(_ projectID: String) async throws -> [Image] {
+        guard let images else { return [] }
+        var query = ImageListQuery()
+        query.visibility = .all
+        query.attributes["owner"] = [projectID]
+        query.limit = ImageListQuery.maxLimit
+        var all: [Image] = []
+        while true {
+            let page = try await images.list(query, caller: .system)
+            all += page.images
+            guard let next = page.nextMarker else { return all }
+            query.marker = next
+        }
     }
 
     func shelve(instanceID: String) async throws {
