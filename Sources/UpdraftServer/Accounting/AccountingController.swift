@@ -232,9 +232,10 @@ struct AccountingController: Sendable {
         guard let value = try body.number(key) else {
             throw UpdraftError.badRequest("Invalid input for field '\(body.path).\(key)': a number is required.")
         }
-        guard allowZero ? value >= 0 : value > 0 else {
+        guard allowZero ? value >= 0 : value > 0, value <= 1e12 else {
             throw UpdraftError.badRequest(
-                "Invalid input for field '\(body.path).\(key)': it must be \(allowZero ? "at least 0" : "more than 0").")
+                "Invalid input for field '\(body.path).\(key)': it must be \(allowZero ? "at least 0" : "more than 0") "
+                    + "and at most 1,000,000,000,000.")
         }
         return value
     }
