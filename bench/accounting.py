@@ -28,6 +28,10 @@ Each mode prints one JSON object on stdout; seconds throughout.
     bench/accounting.py allocate [--award 1e6]
                                              a cpu allocation for the admin project through the
                                              API (a year ago to a year ahead)
+    bench/accounting.py probe [--seconds 65] [--every 0.1]
+                                             GET /compute/v2.1/flavors/42 (one small read) every
+                                             --every s: how long requests wait while the
+                                             allocation lifecycle holds the database
     bench/accounting.py actions [--servers 10] [--pairs 50]
                                              --servers m1.nano servers made (create -> ACTIVE
                                              timed), then --pairs pause/unpause and --pairs
@@ -353,6 +357,22 @@ def allocate(args: argparse.Namespace) -> dict[str, Any]:
     return {"what": "cpu allocation of the admin project", "id": made["id"], "award": made["award"]}
 
 
+def probe(args: argparse.Namespace) -> dict[str, Any]:
+    """GET /compute/v2.1/flavors/42 (one small read of the database) every --every s for
+    --seconds: how long a request waits while something else holds the database."""
+    cloud = Cloud()
+    times: list[float] = []
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        cloud.call("GET", "compute", "flavors/42")
+        times.append(time.monotonic() - started)
+        time.sleep(max(0.0, args.every - (time.monotonic() - started)))
+    slow = [t for t in times if t > 0.1]
+    return {"what": "GET /compute/v2.1/flavors/42 while the cloud is otherwise idle", "seconds": args.seconds,
+            "ms": ms(times), "over_100_ms": len(slow), "waited_over_100_ms_seconds": round(sum(slow), 2)}
+
+
 # --- actions --------------------------------------------------------------------------------------
 
 def actions(args: argparse.Namespace) -> dict[str, Any]:
@@ -415,12 +435,15 @@ def main() -> None:
     p.add_argument("--project")
     p = sub.add_parser("allocate")
     p.add_argument("--award", type=float, default=1e6)
+    p = sub.add_parser("probe")
+    p.add_argument("--seconds", type=float, default=65)
+    p.add_argument("--every", type=float, default=0.1)
     p = sub.add_parser("actions")
     p.add_argument("--servers", type=int, default=10)
     p.add_argument("--pairs", type=int, default=50)
     args = parser.parse_args()
     mode = {"seed": seed, "fill": fill, "balances": balances, "one": one, "allocate": allocate,
-            "actions": actions}[args.mode]
+            "probe": probe, "actions": actions}[args.mode]
     print(json.dumps(mode(args)))
 
 

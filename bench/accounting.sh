@@ -13,14 +13,15 @@
 #      project's allocation; ACTION_SERVERS servers made and ACTION_PAIRS pause/unpause and
 #      suspend/resume (resume asks the ledger before the server burns again): each POST's
 #      answer and POST -> settled; the server's CPU over an idle IDLE_WINDOW (the allocation
-#      lifecycle recomputes every balance each minute);
+#      lifecycle recomputes every balance each minute), then a small read every 0.1 s for
+#      PROBE_WINDOW: how long requests wait behind those rounds;
 #   4. the same allocation read and actions on a fresh cloud whose admin project has one
 #      allocation made through the API and no history: what the history adds.
 #
 #   bench/accounting.sh                                     # defaults (about 10 minutes here)
 #   N_PROJECTS=100 N_INSTANCES=2000 bench/accounting.sh     # a tenth
 #   HISTORY_DAYS=365 MEAN_DAYS=3 BALANCE_CALLS=10 ONE_CALLS=20 ACTION_SERVERS=10 ACTION_PAIRS=50 \
-#     IDLE_WINDOW=65 SKIP_FRESH=1 bench/accounting.sh
+#     IDLE_WINDOW=65 PROBE_WINDOW=65 SKIP_FRESH=1 bench/accounting.sh
 #
 # Uses the release binary (built if missing), bench/accounting.py (requests and the stdlib
 # sqlite3) and the bench virtualenv. Everything listens on 127.0.0.1 (ports UPDRAFT_BENCH_PORT
@@ -109,6 +110,10 @@ if [ "${IDLE_WINDOW:-65}" != 0 ]; then
   idle_cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$pid")" 'BEGIN {printf "%.2f", b - a}')
   echo "CPU of updraft serve while idle: $idle_cpu s in ${IDLE_WINDOW:-65} s; RSS $(status_kib "$pid" VmRSS) KiB"
 fi
+if [ "${PROBE_WINDOW:-65}" != 0 ]; then
+  echo "--- a small read every 0.1 s for ${PROBE_WINDOW:-65} s: waits behind the lifecycle's rounds"
+  acct probe --seconds "${PROBE_WINDOW:-65}" | tee "$work/probe.json"
+fi
 filled_end_rss=$(status_kib "$pid" VmRSS)
 filled_hwm=$(status_kib "$pid" VmHWM)
 errors=$(grep -c -iE 'error|timed out' "$work/acct.log" || true)
@@ -162,6 +167,12 @@ print(f"RSS after the balances: {mib(e['FILLED_RSS'])}, peak (VmHWM) {mib(e['FIL
       f"at the end {mib(e['FILLED_END_RSS'])}")
 if e.get("IDLE_CPU"):
     print(f"idle CPU of the filled cloud: {e['IDLE_CPU']} s in {e['IDLE_WINDOW']} s (the lifecycle's rounds)")
+probe = load("probe")
+if probe:
+    p = probe["ms"]
+    print(f"a small read (GET flavors/42) every 0.1 s for {probe['seconds']:.0f} s on the filled cloud: p50 "
+          f"{p['p50']:.1f} ms, max {p['max']:.0f} ms; {probe['over_100_ms']} of {p['n']} over 100 ms, "
+          f"{probe['waited_over_100_ms_seconds']} s spent in those")
 def one_line(label, d):
     if d:
         s = d["seconds"]
