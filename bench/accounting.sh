@@ -91,7 +91,7 @@ serve acct "$port"
 filled_start=$started_in
 sleep 3
 filled_idle_rss=$(status_kib "$pid" VmRSS)
-echo "start-up to Keystone answering: $filled_start s; idle RSS: $filled_idle_rss KiB"
+echo "start-up to Keystone answering (rebuilding the running sums from the history once): $filled_start s; idle RSS: $filled_idle_rss KiB, peak (VmHWM) $(status_kib "$pid" VmHWM) KiB"
 echo "--- GET /accounting/v1/allocations?all_projects=true"
 acct balances --calls "${BALANCE_CALLS:-10}" --expect "$n_projects" | tee "$work/balances.json"
 filled_rss=$(status_kib "$pid" VmRSS)

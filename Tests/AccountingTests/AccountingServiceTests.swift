@@ -20,6 +20,10 @@ final class StubHistories: UsageSource {
         try await histories(projectIDs: projectIDs)
     }
 
+    func projectsWithInstances(_ db: any SQLDatabase) async throws -> [String] {
+        Array(Set(rows.withLock { $0.map(\.projectID) })).sorted()
+    }
+
     func set(_ id: String, project: String, _ changes: [(Date, String)], vcpus: Int = 2) {
         let history = InstanceHistory(
             instanceID: id, name: id, projectID: project, userID: "u1",

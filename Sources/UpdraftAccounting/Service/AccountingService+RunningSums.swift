@@ -98,22 +98,32 @@ extension AccountingService: HistoryObserver {
         logger.notice("accounting's running sums rebuilt from the state history")
     }
 
-    /// Rebuilds every running sum from the history, in one transaction.
+    /// Rebuilds every running sum from the history, in one transaction, reading the history a
+    /// few hundred projects at a time so a year of it never sits in memory whole.
     public func rebuildRunningSums() async throws {
         let fingerprint = ledgerFingerprint
         try await database.write { db in
-            let histories = try await self.usageSource?.histories(projectIDs: nil, db) ?? []
             try await db.raw("DELETE FROM ledger_open").run()
-            for history in histories {
-                if let last = Ledger.ordered(history.changes).last { try await self.open(last, db) }
-            }
-            let byProject = Dictionary(grouping: histories, by: \.projectID)
-            for row in try await db.raw("SELECT * FROM allocations").all() {
-                let allocation = try Self.allocation(row)
-                let closed = Self.closedUse(
-                    of: allocation, byProject[allocation.projectID] ?? [], rates: self.configuration.rates)
-                try await db.raw("UPDATE allocations SET closed_used = \(bind: closed) WHERE id = \(bind: allocation.id)")
-                    .run()
+            try await db.raw("UPDATE allocations SET closed_used = 0").run()
+            let allocations = Dictionary(
+                grouping: try await db.raw("SELECT * FROM allocations").all().map(Self.allocation), by: \.projectID)
+            let projects = try await self.usageSource?.projectsWithInstances(db) ?? []
+            for start in stride(from: 0, to: projects.count, by: 200) {
+                let batch = Array(projects[start..<min(start + 200, projects.count)])
+                let histories = try await self.usageSource?.histories(projectIDs: batch, db) ?? []
+                for history in histories {
+                    if let last = Ledger.ordered(history.changes).last { try await self.open(last, db) }
+                }
+                let byProject = Dictionary(grouping: histories, by: \.projectID)
+                for project in batch {
+                    for allocation in allocations[project] ?? [] {
+                        let closed = Self.closedUse(
+                            of: allocation, byProject[project] ?? [], rates: self.configuration.rates)
+                        try await db.raw(
+                            "UPDATE allocations SET closed_used = \(bind: closed) WHERE id = \(bind: allocation.id)"
+                        ).run()
+                    }
+                }
             }
             try await db.raw("DELETE FROM accounting_state WHERE key = 'ledger'").run()
             try await db.raw("INSERT INTO accounting_state (key, value) VALUES ('ledger', \(bind: fingerprint))").run()

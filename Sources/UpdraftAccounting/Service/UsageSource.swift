@@ -25,6 +25,8 @@ public protocol UsageSource: Sendable {
     func histories(projectIDs: [String]?) async throws -> [InstanceHistory]
     /// The same, read in the transaction `db` is part of.
     func histories(projectIDs: [String]?, _ db: any SQLDatabase) async throws -> [InstanceHistory]
+    /// Every project that has or had an instance.
+    func projectsWithInstances(_ db: any SQLDatabase) async throws -> [String]
 }
 
 /// Told of each history row in the transaction that writes it, with the instance's row

@@ -12,6 +12,12 @@ extension ComputeService: UsageSource {
         try await database.read { db in try await self.histories(projectIDs: projectIDs, db) }
     }
 
+    public func projectsWithInstances(_ db: any SQLDatabase) async throws -> [String] {
+        try await db.raw("SELECT DISTINCT project_id FROM instances ORDER BY project_id").all().map {
+            try $0.string("project_id")
+        }
+    }
+
     public func histories(projectIDs: [String]?, _ db: any SQLDatabase) async throws -> [InstanceHistory] {
         var owners = SQLQueryString("SELECT id, name, project_id, user_id FROM instances")
         var rows = SQLQueryString(
