@@ -426,6 +426,48 @@ def actions(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# --- the ledger's share of one state change ------------------------------------------------------
+
+def ledger_sql(args: argparse.Namespace) -> dict[str, Any]:
+    """What one state change costs in SQL on the filled database, with the server stopped: the
+    history row compute writes anyway (its previous row read, its insert), against the ledger's
+    statements on top (the allocation's row, its running sum, the open stretch). Rolled back."""
+    db = sqlite3.connect(args.db, isolation_level=None)
+    rng = random.Random(3)
+    rows = db.execute("SELECT id, project_id FROM instances WHERE deleted = 0").fetchall()
+    picks = [rng.choice(rows) for _ in range(args.changes)]
+    history = ("INSERT INTO instance_state_history (instance_id, project_id, at, seq, vm_state, task_state, power_state,"
+               " vcpus, ram, disk, flavor_name, resource_class) VALUES (?, ?, ?, ?, 'active', NULL, 1, 2, 2048, 20,"
+               " 'm3.small', 'cpu')")
+    timings: dict[str, list[float]] = {"history": [], "ledger": []}
+    db.execute("BEGIN")
+    try:
+        at = time.time()
+        for instance, project in picks:
+            at += 1
+            started = time.perf_counter()
+            previous = db.execute("SELECT * FROM instance_state_history WHERE instance_id = ? ORDER BY seq DESC, at DESC"
+                                  " LIMIT 1", (instance,)).fetchone()
+            db.execute(history, (instance, project, at, (previous[3] if previous else 0) + 1))
+            middle = time.perf_counter()
+            allocation = db.execute("SELECT id, start_at, end_at FROM allocations WHERE project_id = ? AND resource = ?",
+                                    (project, "cpu")).fetchone()
+            if allocation:
+                db.execute("UPDATE allocations SET closed_used = closed_used + ? WHERE id = ?", (0.5, allocation[0]))
+            db.execute("INSERT INTO ledger_open (instance_id, project_id, resource, since, per_hour) VALUES (?, ?, ?, ?, ?)"
+                       " ON CONFLICT (instance_id) DO UPDATE SET project_id = excluded.project_id, resource ="
+                       " excluded.resource, since = excluded.since, per_hour = excluded.per_hour",
+                       (instance, project, "cpu", at, 2.0))
+            done = time.perf_counter()
+            timings["history"].append(middle - started)
+            timings["ledger"].append(done - middle)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    return {"what": "SQL of one state change on the filled database (sqlite3, rolled back)", "changes": args.changes,
+            "history_row_ms": ms(timings["history"]), "ledger_ms": ms(timings["ledger"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -450,12 +492,15 @@ def main() -> None:
     p = sub.add_parser("probe")
     p.add_argument("--seconds", type=float, default=65)
     p.add_argument("--every", type=float, default=0.1)
+    p = sub.add_parser("ledger-sql")
+    p.add_argument("--db", required=True)
+    p.add_argument("--changes", type=int, default=2000)
     p = sub.add_parser("actions")
     p.add_argument("--servers", type=int, default=10)
     p.add_argument("--pairs", type=int, default=50)
     args = parser.parse_args()
     mode = {"seed": seed, "fill": fill, "balances": balances, "one": one, "allocate": allocate,
-            "probe": probe, "actions": actions}[args.mode]
+            "probe": probe, "actions": actions, "ledger-sql": ledger_sql}[args.mode]
     print(json.dumps(mode(args)))
 
 

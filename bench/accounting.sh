@@ -15,6 +15,7 @@
 #      answer and POST -> settled; the server's CPU over an idle IDLE_WINDOW (the allocation
 #      lifecycle recomputes every balance each minute), then a small read every 0.1 s for
 #      PROBE_WINDOW: how long requests wait behind those rounds;
+#   3b. the ledger's own SQL in one state change, timed with sqlite3 on the filled database;
 #   4. the same allocation read and actions on a fresh cloud whose admin project has one
 #      allocation made through the API and no history: what the history adds.
 #
@@ -118,6 +119,8 @@ filled_end_rss=$(status_kib "$pid" VmRSS)
 filled_hwm=$(status_kib "$pid" VmHWM)
 errors=$(grep -c -iE 'error|timed out' "$work/acct.log" || true)
 halt
+echo "--- the ledger's SQL in one state change, on the filled database (server stopped; rolled back)"
+acct ledger-sql --db "$db" | tee "$work/ledger-sql.json"
 
 if [ -z "${SKIP_FRESH:-}" ]; then
   echo "--- 4. a fresh cloud: one allocation of the admin project, no history"
@@ -203,6 +206,12 @@ if act_f and act_n:
               + ("  (asks the ledger for the project's balance first)" if action == "resume" else ""))
     create = act_f["create_to_active_ms"]["p50"] - act_n["create_to_active_ms"]["p50"]
     print(f"  {'create':<10} to ACTIVE {create:+6.2f} ms  (asks the ledger too)")
+sql = load("ledger-sql")
+if sql:
+    h, l = sql["history_row_ms"], sql["ledger_ms"]
+    print(f"one state change's SQL on the filled database ({sql['changes']} changes): the history row (previous row, "
+          f"insert) p50 {h['p50'] * 1000:.0f} us, p99 {h['p99'] * 1000:.0f} us; the ledger on top (allocation row, "
+          f"running sum, open stretch) p50 {l['p50'] * 1000:.0f} us, p99 {l['p99'] * 1000:.0f} us; target < 1 ms")
 if e.get("FRESH_START"):
     print(f"fresh cloud: start-up {e['FRESH_START']} s, idle RSS {mib(e['FRESH_IDLE_RSS'])}, "
           f"peak {mib(e['FRESH_HWM'])}")
