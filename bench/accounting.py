@@ -446,9 +446,9 @@ def ledger_sql(args: argparse.Namespace) -> dict[str, Any]:
         for instance, project in picks:
             at += 1
             started = time.perf_counter()
-            previous = db.execute("SELECT * FROM instance_state_history WHERE instance_id = ? ORDER BY seq DESC, at DESC"
-                                  " LIMIT 1", (instance,)).fetchone()
-            db.execute(history, (instance, project, at, (previous[3] if previous else 0) + 1))
+            previous = db.execute("SELECT seq, * FROM instance_state_history WHERE instance_id = ?"
+                                  " ORDER BY seq DESC, at DESC LIMIT 1", (instance,)).fetchone()
+            db.execute(history, (instance, project, at, (previous[0] if previous else 0) + 1))
             middle = time.perf_counter()
             allocation = db.execute("SELECT id, start_at, end_at FROM allocations WHERE project_id = ? AND resource = ?",
                                     (project, "cpu")).fetchone()
