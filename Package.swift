@@ -173,6 +173,7 @@ let package = Package(
                 "UpdraftBlockStorage",
                 "QEMU",
                 "GuestImage",
+                "HostProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

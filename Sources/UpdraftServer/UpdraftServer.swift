@@ -39,6 +39,9 @@ public enum UpdraftServer {
         public var objectStorage = ObjectStorageService.Configuration()
         public var blockStorage = BlockStorageService.Configuration()
         public var accounting = AccountingService.Configuration()
+        /// A program run once per accounting notice, the notice as JSON on its standard input
+        /// (the operator's e-mail hook); nil keeps notices in the API.
+        public var noticeCommand: String?
         /// Run on a clock that stands still until the accounting API's `test-clock` moves it,
         /// starting at this time (or where the last run left it). For end-to-end tests only;
         /// `updraft serve` refuses it unless the environment enables it.

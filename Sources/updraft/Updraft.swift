@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The external network made on first start, where floating IPs come from; the host holds its gateway.")
     var externalCidr: String = "198.18.0.0/24"
 
+    @Option(help: "A program run once per accounting notice with the notice as JSON on its standard input (e-mail).")
+    var noticeCommand: String?
+
     @Flag(help: "Give each first-time user a trial project: 1,000 SUs for 6 months on m3.tiny and m3.small.")
     var trialAllocations = false
 
@@ -93,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         if networking == nil, let missing { logger.notice("networking is off: it needs \(missing)") }
         configuration.network.externalCIDR = externalCidr
         if trialAllocations { configuration.accounting.trial = .init() }
+        configuration.noticeCommand = noticeCommand.map { $0.contains("/") ? absolute($0) : $0 }
         if let testClock {
             guard ProcessInfo.processInfo.environment["UPDRAFT_ALLOW_TEST_CLOCK"] == "1" else {
                 FileHandle.standardError.write(

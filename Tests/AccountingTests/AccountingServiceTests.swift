@@ -238,6 +238,10 @@ struct StubDirectory: ProjectDirectory {
     func projectProperties() async throws -> [String: [String: String]] {
         Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0.properties) })
     }
+
+    func memberEmails(projectID: String) async throws -> [String] {
+        projectID == "p1" ? ["pi@example.edu"] : []
+    }
 }
 
 @Suite("Funder's report")
@@ -390,6 +394,40 @@ struct StorageAllocationTests {
             #expect(statement.used == 12.5 && statement.balance == 87.5 && statement.burnRate == 0)
             #expect(statement.allocation.unit == "GB" && statement.status == .active)
             #expect(try await service.lifecyclePlan().isEmpty)
+        }
+    }
+}
+
+/// Records what the hook was handed.
+final class StubSink: NoticeSink {
+    let delivered = Mutex<[(kind: String, recipients: [String])]>([])
+
+    func deliver(_ notice: AccountingService.Notice, recipients: [String]) async throws {
+        delivered.withLock { $0.append((notice.kind, recipients)) }
+    }
+}
+
+@Suite("Notice hook")
+struct NoticeHookTests {
+    @Test("each notice from the hook's start on is handed over once, with the members' e-mail addresses")
+    func delivers() async throws {
+        try await AccountingServiceTests.service { service, clock, histories in
+            service.holdings = StubHoldings()
+            service.directory = StubDirectory()
+            let sink = StubSink()
+            service.noticeSink = sink
+            try await service.prepareNoticeDelivery()
+            _ = try await service.create(AccountingServiceTests.cpu(), userID: nil)
+            histories.set("i1", project: "p1", [(AccountingServiceTests.start, "active")])
+            try await service.rebuildRunningSums()
+            try clock.advance(by: 6 * 3600)
+            _ = try await service.enforceLifecycle()
+            _ = try await service.enforceLifecycle()
+            try clock.advance(by: 240 * 3600)
+            _ = try await service.enforceLifecycle()
+            let delivered = sink.delivered.withLock { $0 }
+            #expect(delivered.map(\.kind) == ["exhausted", "shelved"])
+            #expect(delivered.allSatisfy { $0.recipients == ["pi@example.edu"] })
         }
     }
 }

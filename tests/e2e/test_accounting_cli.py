@@ -94,9 +94,13 @@ def clocked() -> Iterator[ClockedCloud]:
     p = subprocess.run([str(UPDRAFT_BIN), "image", "build", "tiny"], capture_output=True, text=True,
                        env=base_env(), timeout=1800)
     assert p.returncode == 0, p.stderr
+    # The operator's notice hook: each notice, as JSON, appended to a file.
+    hook = root / "notice-hook"
+    hook.write_text(f"#!/bin/sh\ncat >> {root}/notices.jsonl\necho >> {root}/notices.jsonl\n")
+    hook.chmod(0o755)
     server = UpdraftServer(data, free_port(), root / "server.log", database,
-                           ["--no-networking", "--trial-allocations", "--test-clock", START],
-                           {"UPDRAFT_ALLOW_TEST_CLOCK": "1"})
+                           ["--no-networking", "--trial-allocations", "--notice-command", str(hook),
+                            "--test-clock", START], {"UPDRAFT_ALLOW_TEST_CLOCK": "1"})
     try:
         server.start()
         server.wait_ready()
@@ -123,7 +127,8 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     project = api.create("projects", "project", {"name": unique("acct"), "domain_id": "default",
                                                  "field_of_science": "Astronomy", "institution": "Indiana University"})
     password = uuid.uuid4().hex
-    user = api.create("users", "user", {"name": unique("pi"), "domain_id": "default", "password": password})
+    user = api.create("users", "user", {"name": unique("pi"), "domain_id": "default", "password": password,
+                                        "email": "pi@example.edu"})
     api.grant("member", user_id=user["id"], project_id=project["id"])
     member = cloud.user_env(user["name"], password, project_id=project["id"])
     flavor = admin("flavor", "create", unique("m3-small-sized"), "--vcpus", "2", "--ram", "256", "--disk", "1")
@@ -245,6 +250,10 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     notices = clocked.call("GET", "/notices", params={"project_id": project["id"]}).json()["notices"]
     assert [n["kind"] for n in notices] == ["exhausted"]
     assert "will be shelved on 2027-01-11 and deleted on 2027-01-31" in notices[0]["message"]
+    # The operator's hook got it too, addressed to the member's e-mail.
+    hooked = [json.loads(line) for line in (cloud.data_dir.parent / "notices.jsonl").read_text().splitlines() if line]
+    mine = [n for n in hooked if n["project_id"] == project["id"]]
+    assert [(n["kind"], n["recipients"]) for n in mine] == [("exhausted", ["pi@example.edu"])]
 
     # 10 days after it ran out, its servers are shelved.
     # The dry run names the step, when it is due and the server it acts on.

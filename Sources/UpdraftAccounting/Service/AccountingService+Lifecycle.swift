@@ -139,6 +139,7 @@ extension AccountingService {
             taken.append(step)
         }
         try await shelveIdle(holdings)
+        try await deliverNotices()
         return taken
     }
 
@@ -185,6 +186,53 @@ extension AccountingService {
               \(bind: at.timeIntervalSince1970), \(bind: kind), \(bind: message))
             """
         ).run()
+    }
+
+    /// Starts the operator's hook after the notices already recorded, the first time a cloud
+    /// has one: it is told of what happens from now on. Call once at start.
+    public func prepareNoticeDelivery() async throws {
+        let (last, newest) = try await database.read { db in
+            (
+                try await db.raw("SELECT value FROM accounting_state WHERE key = 'notices_delivered'").first()?
+                    .string("value"),
+                try await db.raw("SELECT COALESCE(MAX(id), 0) AS newest FROM accounting_notices").first()?.int("newest")
+                    ?? 0
+            )
+        }
+        if last == nil { try await setDelivered(newest) }
+    }
+
+    /// Hands the notices recorded since the last round to the operator's hook, oldest first,
+    /// remembering the last one delivered (at least once: a crash between the two sends it
+    /// again).
+    func deliverNotices() async throws {
+        guard let sink = noticeSink else { return }
+        let last = try await database.read { db in
+            try await db.raw("SELECT value FROM accounting_state WHERE key = 'notices_delivered'").first()?.string("value")
+        }
+        guard let delivered = last.flatMap(Int.init) else { return }
+        let pending = try await notices(projectID: nil).filter { $0.id > delivered }.sorted { $0.id < $1.id }
+        for notice in pending {
+            let recipients = try await directory?.memberEmails(projectID: notice.projectID) ?? []
+            do {
+                try await sink.deliver(notice, recipients: recipients)
+            } catch {
+                logger.warning(
+                    "the notice hook failed; it is tried again next round",
+                    metadata: ["notice": "\(notice.id)", "error": "\(error)"])
+                return
+            }
+            try await setDelivered(notice.id)
+        }
+    }
+
+    private func setDelivered(_ id: Int) async throws {
+        try await database.write { db in
+            try await db.raw("DELETE FROM accounting_state WHERE key = 'notices_delivered'").run()
+            try await db.raw(
+                "INSERT INTO accounting_state (key, value) VALUES ('notices_delivered', \(bind: String(id)))"
+            ).run()
+        }
     }
 
     /// A notice for a project's members.

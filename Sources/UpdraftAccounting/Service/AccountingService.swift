@@ -35,6 +35,7 @@ public final class AccountingService: Sendable {
     private let sourceBox = Mutex<(any UsageSource)?>(nil)
     private let holdingsBox = Mutex<(any ProjectHoldings)?>(nil)
     private let directoryBox = Mutex<(any ProjectDirectory)?>(nil)
+    private let noticeSinkBox = Mutex<(any NoticeSink)?>(nil)
     /// CPU samples of the instances of projects that opted in to idle shelving.
     let idle = Mutex(IdleTracker())
     /// One lifecycle round at a time: the periodic one and one a test clock asks for.
@@ -65,6 +66,12 @@ public final class AccountingService: Sendable {
     public var directory: (any ProjectDirectory)? {
         get { directoryBox.withLock { $0 } }
         set { directoryBox.withLock { $0 = newValue } }
+    }
+
+    /// The operator's hook for notices; nil when notices stay in the API.
+    public var noticeSink: (any NoticeSink)? {
+        get { noticeSinkBox.withLock { $0 } }
+        set { noticeSinkBox.withLock { $0 = newValue } }
     }
 
     /// What an allocation create carries.

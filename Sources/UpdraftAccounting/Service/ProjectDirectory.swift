@@ -20,4 +20,6 @@ public protocol ProjectDirectory: Sendable {
     func projects() async throws -> [ProjectFacts]
     /// Every project's own properties, by project id (cheaper than ``projects()``: no members).
     func projectProperties() async throws -> [String: [String: String]]
+    /// The e-mail addresses of the project's members that have one.
+    func memberEmails(projectID: String) async throws -> [String]
 }

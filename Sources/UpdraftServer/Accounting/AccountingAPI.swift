@@ -1,3 +1,4 @@
+import HostProcess
 import ServiceLifecycle
 import UpdraftAccounting
 import UpdraftCompute
@@ -20,6 +21,10 @@ struct AccountingAPI: API {
         let service = AccountingService(
             configuration: configuration, database: assembly.database, clock: assembly.clock, logger: assembly.logger)
         service.directory = assembly.optional(IdentityService.self).map(DirectoryBridge.init)
+        if let command = assembly.configuration.noticeCommand {
+            service.noticeSink = CommandNoticeSink(command: try HostProcess.locate(command))
+            try await service.prepareNoticeDelivery()
+        }
         assembly.provide(service)
         let lifecycle = PeriodicService(
             name: "allocation-lifecycle", interval: configuration.lifecycleInterval, clock: ContinuousClock(),

@@ -25,6 +25,17 @@ struct DirectoryBridge: ProjectDirectory {
             uniquingKeysWith: { first, _ in first })
     }
 
+    func memberEmails(projectID: String) async throws -> [String] {
+        var emails: Set<String> = []
+        for assignment in try await identity.assignments(query: ["effective": "", "scope.project.id": projectID])
+        where assignment.targetType == .project && assignment.actorType == .user {
+            if case .string(let email)? = try await identity.user(id: assignment.actor.id).extra["email"], !email.isEmpty {
+                emails.insert(email)
+            }
+        }
+        return emails.sorted()
+    }
+
     /// A project's own properties as text.
     static func properties(_ project: Project) -> [String: String] {
         project.extra.mapValues { value in
