@@ -250,6 +250,8 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     notices = clocked.call("GET", "/notices", params={"project_id": project["id"]}).json()["notices"]
     assert [n["kind"] for n in notices] == ["exhausted"]
     assert "will be shelved on 2027-01-11 and deleted on 2027-01-31" in notices[0]["message"]
+    listed = cloud.openstack("allocation", "notices", env=member, json_output=True)
+    assert [n["Kind"] for n in listed] == ["exhausted"]
     # The operator's hook got it too, addressed to the member's e-mail.
     hooked = [json.loads(line) for line in (cloud.data_dir.parent / "notices.jsonl").read_text().splitlines() if line]
     mine = [n for n in hooked if n["project_id"] == project["id"]]
@@ -260,6 +262,8 @@ def test_an_allocation_burns_by_state_refuses_at_zero_expires_and_comes_back(clo
     plan = [s for s in clocked.call("GET", "/lifecycle").json()["steps"] if s["allocation"] == name]
     assert [(s["action"], parse_time(s["at"]), s["instances"]) for s in plan] == [
         ("shelve", exhausted + datetime.timedelta(days=10), [s1])]
+    dry_run = [s for s in cloud.openstack("allocation", "lifecycle", json_output=True) if s["Allocation"] == name]
+    assert [(s["Action"], s["Instances"]) for s in dry_run] == [("shelve", s1)]
     clocked.advance(exhausted.timestamp() + 10 * DAY - clocked.now().timestamp())
     settle(s1, "SHELVED_OFFLOADED")
     entries = cloud.openstack("allocation", "entries", name, json_output=True)

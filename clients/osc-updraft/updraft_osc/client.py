@@ -172,6 +172,20 @@ class AccountingClient:
         )
         return self._field(body, 'entries')
 
+    # -- notices and the lifecycle -----------------------------------------
+    def list_notices(self, project_id=None, all_projects=False):
+        params = {}
+        if project_id:
+            params['project_id'] = project_id
+        if all_projects:
+            params['all_projects'] = 'true'
+        body = self._request('GET', '/notices', params=params)
+        return self._field(body, 'notices')
+
+    def lifecycle_plan(self):
+        body = self._request('GET', '/lifecycle')
+        return self._field(body, 'steps')
+
     # -- usage ------------------------------------------------------------
     def usage(self, by, allocation_id=None, project_id=None, start=None,
               end=None):

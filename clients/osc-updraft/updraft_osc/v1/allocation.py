@@ -518,3 +518,43 @@ class ShowAllocationUsage(command.Lister):
             headers,
             (utils.get_dict_properties(u, columns) for u in result['usage']),
         )
+
+
+class ListAllocationNotices(command.Lister):
+    """List the notices to a project's members: what the expiry lifecycle did or will do."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_project_option(parser, 'Project whose notices to list (name or ID; admin only for another project)')
+        parser.add_argument(
+            '--all-projects',
+            action='store_true',
+            default=False,
+            help='Every project\'s notices (admin only)',
+        )
+        return parser
+
+    def take_action(self, parsed_args):
+        client = _client(self.app)
+        project_id = None
+        if parsed_args.project:
+            project_id = _project_id(self.app, parsed_args.project, parsed_args.project_domain)
+        notices = client.list_notices(project_id=project_id, all_projects=parsed_args.all_projects)
+        columns = ('id', 'at', 'project_id', 'kind', 'message')
+        headers = ('ID', 'At', 'Project', 'Kind', 'Message')
+        return (headers, (utils.get_dict_properties(n, columns) for n in notices))
+
+
+class ShowAllocationLifecycle(command.Lister):
+    """Show what the expiry lifecycle will do next, to whom and when (admin only; a dry run)."""
+
+    def take_action(self, parsed_args):
+        steps = _client(self.app).lifecycle_plan()
+        headers = ('Allocation', 'Project', 'Status', 'Since', 'Action', 'At', 'Instances', 'Volumes', 'Images',
+                   'Containers')
+        rows = []
+        for s in steps:
+            rows.append((s['allocation'], s['project_id'], s['status'], s['since'], s['action'], s['at'],
+                         ', '.join(s['instances']), ', '.join(s['volumes']), ', '.join(s['images']),
+                         ', '.join(s['containers'])))
+        return (headers, rows)
