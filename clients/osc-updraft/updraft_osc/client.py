@@ -110,13 +110,20 @@ class AccountingClient:
         return body[key]
 
     # -- allocations ------------------------------------------------------
-    def list_allocations(self, project_id=None, all_projects=False):
+    @staticmethod
+    def _scope(project_id, all_projects):
+        """Query parameters naming a project, or every project."""
         params = {}
         if project_id:
             params['project_id'] = project_id
         if all_projects:
             params['all_projects'] = 'true'
-        body = self._request('GET', '/allocations', params=params)
+        return params
+
+    def list_allocations(self, project_id=None, all_projects=False):
+        body = self._request(
+            'GET', '/allocations', params=self._scope(project_id, all_projects)
+        )
         return self._field(body, 'allocations')
 
     def get_allocation(self, id_or_name):
@@ -174,12 +181,9 @@ class AccountingClient:
 
     # -- notices and the lifecycle -----------------------------------------
     def list_notices(self, project_id=None, all_projects=False):
-        params = {}
-        if project_id:
-            params['project_id'] = project_id
-        if all_projects:
-            params['all_projects'] = 'true'
-        body = self._request('GET', '/notices', params=params)
+        body = self._request(
+            'GET', '/notices', params=self._scope(project_id, all_projects)
+        )
         return self._field(body, 'notices')
 
     def lifecycle_plan(self):
