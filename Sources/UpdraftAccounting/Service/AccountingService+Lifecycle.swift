@@ -178,11 +178,11 @@ extension AccountingService {
     static func notify(
         projectID: String, allocationID: String, kind: String, message: String, at: Date, _ db: any SQLDatabase
     ) async throws {
-        let row = try await db.raw("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM accounting_notices").first()
+        let id = try await db.nextValue("id", of: "accounting_notices")
         try await db.raw(
             """
             INSERT INTO accounting_notices (id, project_id, allocation_id, at, kind, message)
-            VALUES (\(bind: try row?.int("next") ?? 1), \(bind: projectID), \(bind: allocationID),
+            VALUES (\(bind: id), \(bind: projectID), \(bind: allocationID),
               \(bind: at.timeIntervalSince1970), \(bind: kind), \(bind: message))
             """
         ).run()

@@ -335,8 +335,7 @@ public final class AccountingService: Sendable {
     }
 
     static func record(_ entry: AllocationEntry, _ db: any SQLDatabase) async throws {
-        let row = try await db.raw("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM allocation_entries").first()
-        let id = try row?.int("next") ?? 1
+        let id = try await db.nextValue("id", of: "allocation_entries")
         try await db.raw(
             """
             INSERT INTO allocation_entries (id, allocation_id, project_id, at, kind, sus, end_at, user_id, note)

@@ -37,7 +37,7 @@ extension ComputeService {
                     """
                 ).run()
             } else {
-                let id = try await InstanceRepository.nextValue("id", of: "compute_nodes", db)
+                let id = try await db.nextValue("id", of: "compute_nodes")
                 try await db.raw(
                     """
                     INSERT INTO compute_nodes (hostname, id, uuid, hypervisor_type, hypervisor_version, accelerator,

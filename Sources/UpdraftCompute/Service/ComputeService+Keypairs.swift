@@ -76,7 +76,7 @@ extension ComputeService {
             {
                 throw UpdraftError.conflict("Key pair '\(name)' already exists.")
             }
-            let id = try await InstanceRepository.nextValue("id", of: "keypairs", db)
+            let id = try await db.nextValue("id", of: "keypairs")
             let pair = Keypair(
                 name: name, userID: userID, publicKey: key, fingerprint: fingerprint, type: type, createdAt: self.now, id: id)
             try await db.raw(

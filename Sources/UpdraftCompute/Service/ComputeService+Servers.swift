@@ -149,7 +149,7 @@ extension ComputeService {
                     projectID, instances: count, cores: flavor.vcpus * count, ram: flavor.ram * count, db)
             }
             var created: [Instance] = []
-            var sequence = try await InstanceRepository.nextValue("seq", of: "instances", db)
+            var sequence = try await db.nextValue("seq", of: "instances")
             for index in 0..<count {
                 let now = self.now
                 let name = count > 1 ? "\(request.name)-\(index + 1)" : request.name

@@ -183,18 +183,13 @@ final class InstanceRepository: Sendable {
             instance)
     }
 
-    static func nextValue(_ column: String, of table: String, _ db: any SQLDatabase) async throws -> Int {
-        let row = try await db.raw("SELECT COALESCE(MAX(\(ident: column)), 0) + 1 AS next FROM \(ident: table)").first()
-        return try row?.int("next") ?? 1
-    }
-
     // MARK: Instance actions
 
     @discardableResult
     func startAction(
         _ action: String, instance: Instance, requestID: String, userID: String, projectID: String, _ db: any SQLDatabase
     ) async throws -> Int {
-        let id = try await Self.nextValue("id", of: "instance_actions", db)
+        let id = try await db.nextValue("id", of: "instance_actions")
         let now = clock.now.timeIntervalSince1970
         try await db.raw(
             """
