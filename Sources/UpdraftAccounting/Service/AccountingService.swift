@@ -107,10 +107,7 @@ public final class AccountingService: Sendable {
     /// Serves `POST /allocations`: one allocation per project and resource, its award the
     /// first ledger entry.
     public func create(_ new: NewAllocation, userID: String?) async throws -> Statement {
-        let name = new.name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, name.count <= 255 else {
-            throw UpdraftError.badRequest("An allocation needs a name of 1 to 255 characters.")
-        }
+        let name = try Self.checkedName(new.name)
         guard new.award >= 0, new.award.isFinite else {
             throw UpdraftError.badRequest("The award must be a number of at least 0.")
         }
@@ -121,9 +118,7 @@ public final class AccountingService: Sendable {
             start: new.start, end: new.end, tier: new.tier, description: new.description, flavors: new.flavors,
             createdAt: now, updatedAt: now)
         try await database.write { db in
-            if try await db.raw("SELECT id FROM allocations WHERE name = \(bind: name)").first() != nil {
-                throw UpdraftError.conflict("An allocation named \(name) already exists.")
-            }
+            try await Self.checkNameFree(name, db)
             if try await db.raw(
                 "SELECT id FROM allocations WHERE project_id = \(bind: new.projectID) AND resource = \(bind: new.resource.rawValue)"
             ).first() != nil {
@@ -149,6 +144,22 @@ public final class AccountingService: Sendable {
             try await self.recomputeClosedUse(allocation, db)
         }
         return try await statement(allocation.id)
+    }
+
+    /// An allocation name without surrounding blanks, 1 to 255 characters; else a 400.
+    static func checkedName(_ name: String) throws -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 255 else {
+            throw UpdraftError.badRequest("An allocation needs a name of 1 to 255 characters.")
+        }
+        return trimmed
+    }
+
+    /// A 409 when another allocation has `name`: names are unique, as facilities issue them.
+    static func checkNameFree(_ name: String, _ db: any SQLDatabase) async throws {
+        if try await db.raw("SELECT id FROM allocations WHERE name = \(bind: name)").first() != nil {
+            throw UpdraftError.conflict("An allocation named \(name) already exists.")
+        }
     }
 
     /// The allocation by id or name, or a 404.
@@ -200,15 +211,8 @@ public final class AccountingService: Sendable {
         let id = try await database.write { db in
             var allocation = try await Self.find(reference, db)
             if let name {
-                let trimmed = name.trimmingCharacters(in: .whitespaces)
-                guard !trimmed.isEmpty, trimmed.count <= 255 else {
-                    throw UpdraftError.badRequest("An allocation needs a name of 1 to 255 characters.")
-                }
-                if trimmed != allocation.name,
-                    try await db.raw("SELECT id FROM allocations WHERE name = \(bind: trimmed)").first() != nil
-                {
-                    throw UpdraftError.conflict("An allocation named \(trimmed) already exists.")
-                }
+                let trimmed = try Self.checkedName(name)
+                if trimmed != allocation.name { try await Self.checkNameFree(trimmed, db) }
                 allocation.name = trimmed
             }
             if let tier { allocation.tier = tier }
