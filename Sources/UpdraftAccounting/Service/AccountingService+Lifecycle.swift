@@ -29,7 +29,11 @@ extension AccountingService {
 
     /// The next step of every unusable allocation, due or not: the dry run.
     public func lifecyclePlan() async throws -> [LifecycleStep] {
-        let statements = try await statements(projectID: nil)
+        try await plan(from: try await statements(projectID: nil))
+    }
+
+    /// The next steps of the unusable allocations among `statements`.
+    private func plan(from statements: [Statement]) async throws -> [LifecycleStep] {
         let now = clock.now
         guard let holdings else { return [] }
         // A project's storage goes only once every SU allocation it holds is past deletion.
@@ -103,7 +107,7 @@ extension AccountingService {
         }
         guard let holdings else { return [] }
         var taken: [LifecycleStep] = []
-        for step in try await lifecyclePlan() where step.at <= now && !step.holdings.isEmpty {
+        for step in try await plan(from: statements) where step.at <= now && !step.holdings.isEmpty {
             let allocation = step.allocation
             switch step.action {
             case .shelve:
@@ -191,15 +195,11 @@ extension AccountingService {
     /// Starts the operator's hook after the notices already recorded, the first time a cloud
     /// has one: it is told of what happens from now on. Call once at start.
     public func prepareNoticeDelivery() async throws {
-        let (last, newest) = try await database.read { db in
-            (
-                try await db.raw("SELECT value FROM accounting_state WHERE key = 'notices_delivered'").first()?
-                    .string("value"),
-                try await db.raw("SELECT COALESCE(MAX(id), 0) AS newest FROM accounting_notices").first()?.int("newest")
-                    ?? 0
-            )
+        try await database.write { db in
+            guard try await Self.state(.noticesDelivered, db) == nil else { return }
+            let newest = try await db.nextValue("id", of: "accounting_notices") - 1
+            try await Self.setState(.noticesDelivered, String(newest), db)
         }
-        if last == nil { try await setDelivered(newest) }
     }
 
     /// Hands the notices recorded since the last round to the operator's hook, oldest first,
@@ -207,12 +207,9 @@ extension AccountingService {
     /// again).
     func deliverNotices() async throws {
         guard let sink = noticeSink else { return }
-        let last = try await database.read { db in
-            try await db.raw("SELECT value FROM accounting_state WHERE key = 'notices_delivered'").first()?.string("value")
-        }
+        let last = try await database.read { db in try await Self.state(.noticesDelivered, db) }
         guard let delivered = last.flatMap(Int.init) else { return }
-        let pending = try await notices(projectID: nil).filter { $0.id > delivered }.sorted { $0.id < $1.id }
-        for notice in pending {
+        for notice in try await notices(projectID: nil, after: delivered).reversed() {
             let recipients = try await directory?.memberEmails(projectID: notice.projectID) ?? []
             do {
                 try await sink.deliver(notice, recipients: recipients)
@@ -222,16 +219,7 @@ extension AccountingService {
                     metadata: ["notice": "\(notice.id)", "error": "\(error)"])
                 return
             }
-            try await setDelivered(notice.id)
-        }
-    }
-
-    private func setDelivered(_ id: Int) async throws {
-        try await database.write { db in
-            try await db.raw("DELETE FROM accounting_state WHERE key = 'notices_delivered'").run()
-            try await db.raw(
-                "INSERT INTO accounting_state (key, value) VALUES ('notices_delivered', \(bind: String(id)))"
-            ).run()
+            try await database.write { db in try await Self.setState(.noticesDelivered, String(notice.id), db) }
         }
     }
 
@@ -246,11 +234,12 @@ extension AccountingService {
         public var message: String
     }
 
-    /// Serves `GET /notices`: the notices of `projectID` (every project's when nil), newest first.
-    public func notices(projectID: String?) async throws -> [Notice] {
+    /// Serves `GET /notices`: the notices of `projectID` (every project's when nil), newest
+    /// first; with `after`, only those recorded after that one.
+    public func notices(projectID: String?, after: Int? = nil) async throws -> [Notice] {
         try await database.read { db in
-            var sql = SQLQueryString("SELECT * FROM accounting_notices")
-            if let projectID { sql += " WHERE project_id = \(bind: projectID)" }
+            var sql = SQLQueryString("SELECT * FROM accounting_notices WHERE id > \(bind: after ?? 0)")
+            if let projectID { sql += " AND project_id = \(bind: projectID)" }
             sql += " ORDER BY id DESC"
             return try await db.raw(sql).all().map { row in
                 Notice(

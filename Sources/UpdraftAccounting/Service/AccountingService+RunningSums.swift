@@ -90,9 +90,7 @@ extension AccountingService: HistoryObserver {
     /// Builds the running sums from the whole history when they were built with other rates
     /// (or never): once per rates change, at start, once compute's history can be read.
     public func prepareRunningSums() async throws {
-        let built = try await database.read { db in
-            try await db.raw("SELECT value FROM accounting_state WHERE key = 'ledger'").first()?.string("value")
-        }
+        let built = try await database.read { db in try await Self.state(.ledger, db) }
         guard built != ledgerFingerprint else { return }
         try await rebuildRunningSums()
         logger.notice("accounting's running sums rebuilt from the state history")
@@ -125,8 +123,7 @@ extension AccountingService: HistoryObserver {
                     }
                 }
             }
-            try await db.raw("DELETE FROM accounting_state WHERE key = 'ledger'").run()
-            try await db.raw("INSERT INTO accounting_state (key, value) VALUES ('ledger', \(bind: fingerprint))").run()
+            try await Self.setState(.ledger, fingerprint, db)
         }
     }
 }
