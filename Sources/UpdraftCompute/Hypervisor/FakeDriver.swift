@@ -213,15 +213,8 @@ public actor FakeDriver: HypervisorDriver {
         crashReasons[id]
     }
 
-    private var cpuTimes: [String: Double] = [:]
-
-    /// Nothing runs, so the guest's CPU time is whatever a test set (nil: unknown).
+    /// Nothing runs, so no guest has used CPU time the host could report.
     public func cpuSeconds(_ id: String) async -> Double? {
-        cpuTimes[id]
-    }
-
-    /// Sets the CPU time ``cpuSeconds(_:)`` reports for `id`.
-    public func setCPUSeconds(_ id: String, _ seconds: Double?) {
-        cpuTimes[id] = seconds
+        nil
     }
 }
