@@ -60,8 +60,7 @@ public struct Statement: Sendable, Equatable {
     /// "Allocation TG-ABC190028 CPU has 0.0 of 1,000 SUs left (ended 2027-01-31); ask your PI
     /// for a supplement". Nil while it is usable.
     public var refusal: String? {
-        let left =
-            "Allocation \(allocation.name) \(allocation.resource.title) has \(Self.figure(max(0, balance), decimals: 1)) of \(Self.figure(allocation.award, decimals: 0)) SUs left"
+        let left = self.left
         switch status {
         case .active: return nil
         case .pending: return left + " (starts \(Self.day(allocation.start))); it cannot be used before it starts"
@@ -70,6 +69,23 @@ public struct Statement: Sendable, Equatable {
             return left + " (ended \(Self.day(allocation.end))); ask your PI for "
                 + (balance > 0 ? "an extension" : "a supplement and an extension")
         }
+    }
+
+    /// Why `gigabytes` more may not be stored on this storage allocation: "Allocation
+    /// TG-ABC190028 storage has 0.5 of 100 GB left and this needs 2.0 GB (ends 2027-12-31);
+    /// delete what you no longer need or ask your PI for a supplement". Nil when they fit.
+    public func storageRefusal(adding gigabytes: Double) -> String? {
+        if let refusal { return refusal }
+        guard used + gigabytes > allocation.award else { return nil }
+        return left + " and this needs \(Self.figure(gigabytes, decimals: 1)) GB (ends \(Self.day(allocation.end))); "
+            + "delete what you no longer need or ask your PI for a supplement"
+    }
+
+    /// "Allocation TG-ABC190028 CPU has 0.0 of 1,000 SUs left".
+    private var left: String {
+        let units = allocation.resource == .storage ? "GB" : "SUs"
+        return
+            "Allocation \(allocation.name) \(allocation.resource.title) has \(Self.figure(max(0, balance), decimals: 1)) of \(Self.figure(allocation.award, decimals: 0)) \(units) left"
     }
 
     /// `2027-01-31`.

@@ -82,10 +82,11 @@ public enum UpdraftServer {
     }
 
     /// The APIs the cloud serves, in build order: each may use the services of those before it
-    /// (compute plugs its servers into networking's ports when networking is on).
+    /// (the storage services ask accounting's storage allocations; compute plugs its servers
+    /// into networking's ports when networking is on).
     static func apis(networking: Bool) -> [any API.Type] {
-        [IdentityAPI.self, ImageAPI.self, ObjectStorageAPI.self, S3API.self] + (networking ? [NetworkAPI.self] : [])
-            + [BlockStorageAPI.self, AccountingAPI.self, ComputeAPI.self]
+        [IdentityAPI.self, AccountingAPI.self, ImageAPI.self, ObjectStorageAPI.self, S3API.self]
+            + (networking ? [NetworkAPI.self] : []) + [BlockStorageAPI.self, ComputeAPI.self]
     }
 
     /// Everything one running cloud is made of, built from a configuration.

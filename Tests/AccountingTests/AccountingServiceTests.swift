@@ -396,6 +396,36 @@ struct StorageAllocationTests {
             #expect(try await service.lifecyclePlan().isEmpty)
         }
     }
+
+    @Test("bytes that would pass a storage allocation, or any outside its dates, are refused with its numbers")
+    func storageRefusals() async throws {
+        try await AccountingServiceTests.service { service, clock, _ in
+            service.holdings = StubHoldings()  // 12.5 GB held
+            let gigabyte: Int64 = 1 << 30
+            // No storage allocation: only the services' own quotas limit the project.
+            try await service.authorizeStorage(projectID: "p1", adding: 1_000 * gigabyte)
+            var store = AccountingServiceTests.cpu("TG-STORE", award: 20, days: 30)
+            store.resource = .storage
+            _ = try await service.create(store, userID: nil)
+            try await service.authorizeStorage(projectID: "p1", adding: 7 * gigabyte)
+            try await service.authorizeStorage(projectID: "p2", adding: 1_000 * gigabyte)
+            var refusal: UpdraftError?
+            do throws(UpdraftError) {
+                try await service.authorizeStorage(projectID: "p1", adding: 8 * gigabyte)
+            } catch { refusal = error }
+            #expect(refusal?.code == .overLimit)
+            #expect(
+                refusal?.message
+                    == "Allocation TG-STORE storage has 7.5 of 20 GB left and this needs 8.0 GB (ends 2027-01-31); delete what you no longer need or ask your PI for a supplement"
+            )
+            _ = try clock.advance(by: 31 * 86_400)
+            refusal = nil
+            do throws(UpdraftError) {
+                try await service.authorizeStorage(projectID: "p1", adding: 1)
+            } catch { refusal = error }
+            #expect(refusal?.message.hasPrefix("Allocation TG-STORE storage has 7.5 of 20 GB left (ended 2027-01-31)") == true)
+        }
+    }
 }
 
 /// Records what the hook was handed.

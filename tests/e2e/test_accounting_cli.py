@@ -24,6 +24,7 @@ import requests
 
 from conftest import (DATABASE, UPDRAFT_BIN, Cloud, UpdraftServer, base_env, free_port, parse_openrc,
                       reap_guests, run_updraft, unique, wait_for)
+from swiftcli import Swift
 
 pytestmark = pytest.mark.updraft_only
 
@@ -365,3 +366,58 @@ def test_an_idle_server_is_shelved_only_in_a_project_that_opted_in(clocked: Cloc
     assert [n["kind"] for n in notices] == ["idle_shelved"]
     assert f"Instance {server} used under 5.0% of its vCPUs for 2.0 hours" in notices[0]["message"]
     cloud.openstack("server", "delete", "--wait", server, env=member, json_output=False)
+
+
+def test_a_storage_allocation_refuses_volumes_images_and_objects_past_its_gigabytes(
+        clocked: ClockedCloud, tmp_path: Path) -> None:
+    cloud = clocked.cloud
+    api = cloud.api
+    project = api.create("projects", "project", {"name": unique("store"), "domain_id": "default"})
+    password = uuid.uuid4().hex
+    user = api.create("users", "user", {"name": unique("keeper"), "domain_id": "default", "password": password})
+    api.grant("member", user_id=user["id"], project_id=project["id"])
+    member = cloud.user_env(user["name"], password, project_id=project["id"])
+    swift = Swift(member)
+    name = unique("TG-STORE")
+    cloud.openstack("allocation", "create", name, "--project", project["id"], "--resource", "storage",
+                    "--award", "2", "--start", "2026-12-01", "--end", "2027-12-31")
+
+    def status(kind: str, ident: str) -> str:
+        return cloud.openstack(*kind.split(), "show", ident, env=member)["status"]
+
+    volume = cloud.openstack("volume", "create", "--size", "1", unique("vol"), env=member)["id"]
+    wait_for("the volume available", lambda: status("volume", volume) == "available")
+    snapshot = cloud.openstack("volume", "snapshot", "create", "--volume", volume, unique("snap"), env=member)["id"]
+    wait_for("the snapshot available", lambda: status("volume snapshot", snapshot) == "available")
+    # The volume and its snapshot hold the whole award: anything more is refused, with the
+    # allocation's numbers, and nothing is made.
+    full = f"Allocation {name} storage has 0.0 of 2 GB left"
+    refused = cloud.openstack_fails("volume", "create", "--size", "1", unique("vol"), env=member)
+    assert f"{full} and this needs 1.0 GB (ends 2027-12-31)" in refused.stderr
+    assert "413" in refused.stderr
+    assert [v["ID"] for v in cloud.openstack("volume", "list", env=member)] == [volume]
+    refused = cloud.openstack_fails("volume", "set", "--size", "2", volume, env=member)
+    assert full in refused.stderr
+    assert cloud.openstack("volume", "show", volume, env=member)["size"] == 1
+    small = tmp_path / "notes.txt"
+    small.write_bytes(b"x" * 4096)
+    refused = cloud.openstack_fails("image", "create", "--file", str(small), "--disk-format", "raw",
+                                    "--container-format", "bare", unique("img"), env=member)
+    # Glance's faults are plain text, which openstacksdk shows by their reason alone.
+    assert "413" in refused.stderr and "Payload Too Large" in refused.stderr
+    # openstacksdk deletes the image whose upload failed, as it does against Glance.
+    assert cloud.openstack("image", "list", "--private", env=member) == []
+    put = swift.run("upload", "papers", str(small), "--object-name", "notes.txt", check=False, cwd=tmp_path)
+    assert put.returncode != 0 and "413" in put.stdout + put.stderr, put
+    shown = cloud.openstack("allocation", "show", name, env=member)
+    assert (shown["used"], shown["balance"], shown["status"]) == (2, 0, "active")
+
+    # Deleting the snapshot frees a gigabyte: the object and the image fit again.
+    cloud.openstack("volume", "snapshot", "delete", snapshot, env=member, json_output=False)
+    wait_for("the snapshot gone", lambda: not cloud.openstack("volume", "snapshot", "list", env=member))
+    swift.run("upload", "papers", str(small), "--object-name", "notes.txt", cwd=tmp_path)
+    image = cloud.openstack("image", "create", "--file", str(small), "--disk-format", "raw",
+                            "--container-format", "bare", unique("img"), env=member)
+    assert image["status"] == "active"
+    shown = cloud.openstack("allocation", "show", name, env=member)
+    assert shown["used"] == pytest.approx(1 + 2 * 4096 / 2**30)

@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import UpdraftCore
+import UpdraftDatabase
 
 /// Balances, burn rates, refusals and usage: derived from compute's history at the clock's now.
 extension AccountingService {
@@ -164,5 +165,25 @@ extension AccountingService {
             for stretch in Ledger.existence(of: history.changes, until: now) { add(stretch, history, sus: false) }
         }
         return lines.values.sorted { ($0.key, $0.resource) < ($1.key, $1.resource) }
+    }
+}
+
+extension AccountingService: StorageAllowance {
+    /// Asked before `projectID` stores `bytes` more: throws `overLimit` (413, as Cinder, Glance
+    /// and Swift answer a quota) when they would pass its storage allocation, or when that
+    /// allocation is not in its dates. A project without a storage allocation is limited only
+    /// by each service's own quotas.
+    public func authorizeStorage(projectID: String, adding bytes: Int64) async throws(UpdraftError) {
+        let statement: Statement
+        do {
+            guard let allocation = try await allocations(projectID: projectID).first(where: { $0.resource == .storage })
+            else { return }
+            statement = try await statements(of: [allocation])[0]
+        } catch {
+            throw error as? UpdraftError ?? Database.mapError(error)
+        }
+        if let refusal = statement.storageRefusal(adding: Double(max(0, bytes)) / 1_073_741_824) {
+            throw .overLimit(refusal)
+        }
     }
 }

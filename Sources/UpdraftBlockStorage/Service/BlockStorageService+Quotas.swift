@@ -94,6 +94,14 @@ extension BlockStorageService {
         return usage
     }
 
+    /// Asks the project's storage allocation before `gigabytes` more are stored: 413 with the
+    /// allocation's numbers when they would pass it. Outside any transaction: the answer reads
+    /// what the project holds in every storage service.
+    func allowStorage(_ project: String, gigabytes: Int) async throws {
+        guard gigabytes > 0, let storageAllowance else { return }
+        try await storageAllowance.authorizeStorage(projectID: project, adding: Int64(gigabytes) << 30)
+    }
+
     /// Refuses (413, Cinder's words) a change that would take `project` past a limit:
     /// `adding` counts per resource (per-type ones derived from `type`), and a single
     /// volume of `volumeSize` past `per_volume_gigabytes`.

@@ -42,6 +42,7 @@ extension BlockStorageService {
             throw UpdraftError.badRequest(
                 "Invalid volume: Volume \(volumeID) status must be available, but current status is: \(volume.status.rawValue).")
         }
+        try await allowStorage(volume.projectID, gigabytes: volume.size)
         let id = UUID().uuidString.lowercased()
         let now = Self.now.timeIntervalSince1970
         try await database.transaction { db in

@@ -106,6 +106,7 @@ extension BlockStorageService {
     public func acceptTransfer(_ id: String, authKey: String, caller: AuthContext) async throws -> VolumeTransfer {
         let project = try Self.project(of: caller)
         try Self.authorizeChange(caller, project)
+        try await allowStorage(project, gigabytes: try await gigabytes(accepting: id, authKey: authKey))
         let transfer = try await database.transaction { db in
             // Removing the row claims it: a second accept waits for this one and then finds
             // nothing. Any refusal below rolls the removal back.
@@ -149,6 +150,25 @@ extension BlockStorageService {
                 "volume": "\(transfer.volumeID)", "transfer": "\(id)", "from": "\(transfer.projectID)", "to": "\(project)",
             ])
         return transfer
+    }
+
+    /// What accepting transfer `id` with `authKey` would add to the taker's gigabytes: its
+    /// volume and the snapshots that go with it; 0 when the key is wrong or the transfer gone
+    /// (the accept itself says so).
+    private func gigabytes(accepting id: String, authKey: String) async throws -> Int {
+        try await database.read { db in
+            guard
+                let row = try await db.raw(
+                    "SELECT \(unsafeRaw: Self.transferColumns) FROM volume_transfers WHERE id = \(bind: id)"
+                ).first(),
+                Self.keyMatches(authKey, salt: try row.string("salt"), hash: try row.string("crypt_hash"))
+            else { return 0 }
+            let transfer = try Self.transfer(row)
+            guard let volume = try await VolumeRepository.find(transfer.volumeID, db) else { return 0 }
+            let snapshots =
+                transfer.noSnapshots ? [] : try await VolumeRepository.snapshots(where: "volume_id = \(bind: volume.id)", db)
+            return volume.size + snapshots.reduce(0) { $0 + $1.size }
+        }
     }
 
     // MARK: Rows and keys

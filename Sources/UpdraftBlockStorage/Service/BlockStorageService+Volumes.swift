@@ -111,6 +111,7 @@ extension BlockStorageService {
         }
         if let minimum = source.minimumSize, size < minimum { throw UpdraftError(.badRequest, source.tooSmall(size)) }
         let type = try await volumeType(named: request.type ?? source.typeHint, caller: caller)
+        try await allowStorage(project, gigabytes: size)
         let now = Self.now.timeIntervalSince1970
         let id = UUID().uuidString.lowercased()
         let zone = configuration.availabilityZone
@@ -300,6 +301,7 @@ extension BlockStorageService {
                 "Invalid input received: New size for extend must be greater than current size. (current: \(volume.size), extended: \(newSize))."
             )
         }
+        try await allowStorage(volume.projectID, gigabytes: newSize - volume.size)
         try await database.transaction { db in
             try await self.checkQuota(
                 project: volume.projectID, type: volume.typeName, adding: ["gigabytes": newSize - volume.size],

@@ -70,6 +70,9 @@ public final class BlockStorageService: Service, Sendable {
     let images: (any VolumeImages)?
     /// Where backups are kept; nil when the cloud has no object store.
     let backupObjects: (any BackupObjects)?
+    /// Asked before a volume, an extension or a snapshot adds to its project's stored
+    /// gigabytes; nil when only the quotas limit them.
+    let storageAllowance: (any StorageAllowance)?
     let logger: Logger
     /// One lock per volume (and per snapshot) for multi-step work.
     let locks = KeyedLocks<String>()
@@ -88,8 +91,9 @@ public final class BlockStorageService: Service, Sendable {
     public init(
         configuration: Configuration = .init(), database: Database, backend: any VolumeBackend,
         images: (any VolumeImages)?, backupObjects: (any BackupObjects)? = nil, scratchDirectory: String? = nil,
-        logger: Logger
+        storageAllowance: (any StorageAllowance)? = nil, logger: Logger
     ) {
+        self.storageAllowance = storageAllowance
         self.configuration = configuration
         self.database = database
         self.backend = backend

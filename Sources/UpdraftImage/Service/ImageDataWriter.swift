@@ -22,6 +22,8 @@ struct ImageDataWriter: ~Copyable {
     private var sha512 = SHA512()
 
     var temporaryPath: String { file.temporaryPath }
+    /// Bytes written so far.
+    var size: Int64 { file.size }
 
     /// Creates `path` (mode 0600); it must not exist.
     init(temporaryPath path: String) throws(UpdraftError) {

@@ -62,14 +62,16 @@ extension ImageService {
 
     /// Streams `data` to disk in constant memory, hashing as it goes, then marks the image
     /// `active`. The image must be `queued`; it is `saving` meanwhile and back to `queued`
-    /// when the stream fails (a client that hangs up leaves no active half image).
-    /// Serves `PUT /v2/images/{id}/file`.
+    /// when the stream fails (a client that hangs up leaves no active half image), or when
+    /// its owner's storage allocation refuses its bytes (413). Serves `PUT /v2/images/{id}/file`.
     public func upload(
         _ id: String, data: some AsyncSequence<ByteBuffer, any Error>, caller: AuthContext
     ) async throws(UpdraftError) -> Image {
-        try await claim(id, caller: caller)
+        let owner = try await claim(id, caller: caller).owner
         var writer: ImageDataWriter
         do {
+            // Refused at once when the allocation is already full, before any byte is read.
+            try await allowStorage(owner, bytes: 0)
             writer = try ImageDataWriter(temporaryPath: temporaryPath(id))
         } catch {
             await release(id)
@@ -77,6 +79,7 @@ extension ImageService {
         }
         do {
             for try await chunk in data { try writer.write(chunk) }
+            try await allowStorage(owner, bytes: writer.size)
         } catch {
             writer.discard()
             await release(id)
@@ -137,15 +140,22 @@ extension ImageService {
     }
 
     /// `queued` → `saving`, refused (409) for any other state.
-    private func claim(_ id: String, caller: AuthContext) async throws(UpdraftError) {
+    @discardableResult
+    private func claim(_ id: String, caller: AuthContext) async throws(UpdraftError) -> Image {
         try await write { db in
             var image = try await Self.changeableImage(id, caller: caller, db)
             guard image.status == .queued else {
                 throw UpdraftError.conflict("Image status transition from \(image.status.rawValue) to saving is not allowed")
             }
             image.status = .saving
-            try await Self.save(image, db)
+            return try await Self.save(image, db)
         }
+    }
+
+    /// Asks the owner's storage allocation before an upload's `bytes` are kept.
+    private func allowStorage(_ owner: String?, bytes: Int64) async throws(UpdraftError) {
+        guard let owner else { return }
+        try await storageAllowance?.authorizeStorage(projectID: owner, adding: bytes)
     }
 
     /// `saving` → `queued` after a failed transfer.

@@ -16,15 +16,22 @@ public final class ImageService: Sendable {
     public let directory: String
     /// The project that owns built-in images (the bootstrap `admin` project).
     let adminProjectID: String?
+    /// Asked before an upload adds to its owner's stored bytes; nil when nothing limits them.
+    let storageAllowance: (any StorageAllowance)?
     let logger: Logger
 
     /// - Parameters:
     ///   - directory: the image data directory, normally `DATA/images`; created 0700 by ``start()``.
     ///   - adminProjectID: owner of images from ``registerBuiltIn(name:file:diskFormat:containerFormat:properties:description:)``.
-    public init(database: Database, directory: String, adminProjectID: String?, logger: Logger) {
+    ///   - storageAllowance: asked before a user's upload adds to its project's stored bytes.
+    public init(
+        database: Database, directory: String, adminProjectID: String?,
+        storageAllowance: (any StorageAllowance)? = nil, logger: Logger
+    ) {
         self.database = database
         self.directory = directory
         self.adminProjectID = adminProjectID
+        self.storageAllowance = storageAllowance
         self.logger = logger
     }
 

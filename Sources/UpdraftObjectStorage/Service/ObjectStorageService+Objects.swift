@@ -89,6 +89,15 @@ extension ObjectStorageService {
             try await checkQuotas(container, adding: length, objects: 1)
         }
         let staged = try await blobs.stage(bytes, limit: limits.maxFileSize)
+        if write.contentLength == nil {
+            // A chunked upload is measured once it has arrived.
+            do throws(UpdraftError) {
+                try await checkQuotas(container, adding: staged.size, objects: 1)
+            } catch {
+                await blobs.discard(staged)
+                throw error
+            }
+        }
         if let expected = write.expectedETag?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased(),
             expected != staged.md5
         {
@@ -123,7 +132,8 @@ extension ObjectStorageService {
         }
     }
 
-    /// 413 when `bytes` more (and `objects` more) would pass the container's or the account's quota.
+    /// 413 when `bytes` more (and `objects` more) would pass the container's or the account's
+    /// quota, or the project's storage allocation.
     func checkQuotas(_ container: Container, adding bytes: Int64, objects: Int64) async throws(UpdraftError) {
         try Self.checkContainerQuota(container, bytes: bytes, objects: objects)
         let project = container.projectID
@@ -134,6 +144,7 @@ extension ObjectStorageService {
         if let quota = account.metadata["quota-count"].flatMap(Int64.init), account.objectCount + objects > quota {
             throw .overLimit("Upload exceeds quota.")
         }
+        try await storageAllowance?.authorizeStorage(projectID: project, adding: bytes)
     }
 
     /// Records `object` in place of any object of its name, publishes its staged blob and

@@ -22,14 +22,20 @@ public final class ObjectStorageService: Sendable {
     let database: Database
     public let blobs: any BlobStore
     public let configuration: Configuration
+    /// Asked before an object adds to its account's stored bytes; nil when nothing limits them.
+    let storageAllowance: (any StorageAllowance)?
     let logger: Logger
 
     public var limits: StorageLimits { configuration.limits }
 
-    public init(database: Database, blobs: any BlobStore, configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        database: Database, blobs: any BlobStore, configuration: Configuration = .init(),
+        storageAllowance: (any StorageAllowance)? = nil, logger: Logger
+    ) {
         self.database = database
         self.blobs = blobs
         self.configuration = configuration
+        self.storageAllowance = storageAllowance
         self.logger = logger
     }
 

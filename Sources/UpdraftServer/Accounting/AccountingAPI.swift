@@ -7,8 +7,9 @@ import UpdraftDatabase
 import UpdraftIdentity
 
 /// Allocations and the SU ledger under `/accounting/v1` (catalog type `accounting`). Built
-/// before compute, which asks it before an instance starts to burn; compute hands it the
-/// state history once built (``ComputeAPI``).
+/// right after identity: the storage services ask it before a project stores more, compute
+/// before an instance starts to burn, and compute hands it the state history once built
+/// (``ComputeAPI``).
 struct AccountingAPI: API {
     static let profile = APIProfile(name: "accounting", faults: .nova, jsonBodiesOnly: true)
     static var migrations: [Migration] { AccountingSchema.migrations }

@@ -1,6 +1,7 @@
 import Foundation
 import QEMU
 import ServiceLifecycle
+import UpdraftAccounting
 import UpdraftBlockStorage
 import UpdraftCore
 import UpdraftDatabase
@@ -28,7 +29,8 @@ struct BlockStorageAPI: API {
             configuration: settings, database: assembly.database, backend: backend,
             images: assembly.optional(ImageService.self).map(VolumeImagesBridge.init),
             backupObjects: assembly.optional(ObjectStorageService.self).map { BackupObjectsBridge(storage: $0) },
-            scratchDirectory: configuration.dataDirectory + "/volume-uploads", logger: assembly.logger)
+            scratchDirectory: configuration.dataDirectory + "/volume-uploads",
+            storageAllowance: assembly.optional(AccountingService.self), logger: assembly.logger)
         try await service.start()
         assembly.provide(service)
         return BlockStorageAPI(

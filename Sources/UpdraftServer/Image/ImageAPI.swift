@@ -1,3 +1,4 @@
+import UpdraftAccounting
 import UpdraftDatabase
 import UpdraftIdentity
 import UpdraftImage
@@ -17,7 +18,7 @@ struct ImageAPI: API {
         let images = ImageService(
             database: assembly.database, directory: configuration.dataDirectory + "/images",
             adminProjectID: try await identity.listProjects(query: ["name": "admin", "domain_id": "default"]).first?.id,
-            logger: assembly.logger)
+            storageAllowance: assembly.optional(AccountingService.self), logger: assembly.logger)
         try await images.start()
         try await UpdraftServer.registerGuestImage(configuration, images: images, logger: assembly.logger)
         assembly.provide(images)

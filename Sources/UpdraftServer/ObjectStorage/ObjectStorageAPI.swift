@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ServiceLifecycle
+import UpdraftAccounting
 import UpdraftDatabase
 import UpdraftObjectStorage
 
@@ -19,7 +20,7 @@ struct ObjectStorageAPI: API {
         try blobs.prepare()
         let storage = ObjectStorageService(
             database: assembly.database, blobs: blobs, configuration: configuration.objectStorage,
-            logger: assembly.logger)
+            storageAllowance: assembly.optional(AccountingService.self), logger: assembly.logger)
         try await storage.start()
         assembly.provide(storage)
         let reaper = PeriodicService(
