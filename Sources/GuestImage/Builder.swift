@@ -98,7 +98,12 @@ extension GuestImage {
 
         /// The size and sha256 of one output.
         func describe(_ url: URL, format: String, _ tools: Toolbox) async throws -> Manifest.File {
-            let output = try await tools.sha256sum.run(
+            try await Self.describe(url, format: format, sha256sum: tools.sha256sum)
+        }
+
+        /// The size and sha256 of `url`, hashed by `sha256sum`.
+        static func describe(_ url: URL, format: String, sha256sum: Program) async throws -> Manifest.File {
+            let output = try await sha256sum.run(
                 [url.lastPathComponent], in: url.deletingLastPathComponent(),
                 environment: GuestImage.Program.environment(sourceDateEpoch: nil))
             let hash = String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""

@@ -1,21 +1,39 @@
 import Foundation
 
 extension GuestImage {
-    /// The first sector of the disk: SYSLINUX's boot code, a fixed disk id and one active partition.
+    /// The first sector of the disk: SYSLINUX's boot code, a fixed disk id and up to four
+    /// primary partitions, the first one active.
     ///
-    /// Written here rather than by `sfdisk` because the layout is one entry, and so one program fewer
-    /// must be installed.
+    /// Written here rather than by `sfdisk` because the layouts are fixed, and so one program
+    /// fewer must be installed.
     struct MasterBootRecord: Equatable {
+        /// One primary partition.
+        struct Partition: Equatable {
+            /// First sector.
+            var start: UInt32
+            /// Sectors in it.
+            var sectors: UInt32
+            /// The MBR partition type: 0x0e is FAT16 and 0x0c FAT32 addressed by LBA, 0x83 Linux.
+            var type: UInt8
+        }
+
         /// The first 440 bytes of `mbr.bin`.
         var bootCode: Data
-        /// The 32-bit disk signature at offset 440.
+        /// The 32-bit disk signature at offset 440; Linux names partitions `PARTUUID=<id>-<nn>` by it.
         var diskID: UInt32
-        /// First sector of the partition.
-        var start: UInt32
-        /// Sectors in the partition.
-        var sectors: UInt32
-        /// The MBR partition type: 0x0e is FAT16 addressed by LBA.
-        var type: UInt8 = 0x0e
+        /// In table order; the first is the one the boot code starts.
+        var partitions: [Partition]
+
+        /// One active FAT16 partition: the tiny image's disk.
+        init(bootCode: Data, diskID: UInt32, start: UInt32, sectors: UInt32, type: UInt8 = 0x0e) {
+            self.init(bootCode: bootCode, diskID: diskID, partitions: [Partition(start: start, sectors: sectors, type: type)])
+        }
+
+        init(bootCode: Data, diskID: UInt32, partitions: [Partition]) {
+            self.bootCode = bootCode
+            self.diskID = diskID
+            self.partitions = partitions
+        }
 
         /// The 512 bytes.
         var sector: Data {
@@ -24,13 +42,15 @@ extension GuestImage {
                 bytes[index] = byte
             }
             withUnsafeBytes(of: diskID.littleEndian) { bytes.replaceSubrange(440..<444, with: $0) }
-            var entry: [UInt8] = [0x80]
-            entry += Self.chs(start)
-            entry += [type]
-            entry += Self.chs(start + sectors - 1)
-            withUnsafeBytes(of: start.littleEndian) { entry += $0 }
-            withUnsafeBytes(of: sectors.littleEndian) { entry += $0 }
-            bytes.replaceSubrange(446..<462, with: entry)
+            for (index, partition) in partitions.prefix(4).enumerated() {
+                var entry: [UInt8] = [index == 0 ? 0x80 : 0x00]
+                entry += Self.chs(partition.start)
+                entry += [partition.type]
+                entry += Self.chs(partition.start + partition.sectors - 1)
+                withUnsafeBytes(of: partition.start.littleEndian) { entry += $0 }
+                withUnsafeBytes(of: partition.sectors.littleEndian) { entry += $0 }
+                bytes.replaceSubrange((446 + 16 * index)..<(462 + 16 * index), with: entry)
+            }
             bytes[510] = 0x55
             bytes[511] = 0xaa
             return Data(bytes)

@@ -77,7 +77,7 @@ extension GuestImage {
             """
 
         /// The SYSLINUX configuration on the FAT partition: boot at once, messages on the first serial port.
-        static func syslinuxConfig(commandLine: String = kernelCommandLine) -> String {
+        static func syslinuxConfig(commandLine: String = kernelCommandLine, initrd: String = "initrd") -> String {
             """
             SERIAL 0 115200
             DEFAULT updraft
@@ -85,7 +85,7 @@ extension GuestImage {
             TIMEOUT 0
             LABEL updraft
               LINUX /vmlinuz
-              INITRD /initrd
+              INITRD /\(initrd)
               APPEND \(commandLine)
 
             """
