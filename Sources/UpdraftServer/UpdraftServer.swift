@@ -73,6 +73,8 @@ public enum UpdraftServer {
         public var qemuBinary = "qemu-system-x86_64"
         /// Where `updraft image build` caches the built-in guest image; the default cache when nil.
         public var guestImageCache: String?
+        /// Library images (`updraft image build NAME`) published at start as featured images.
+        public var featuredImages: [String] = []
         /// How often the database's power states are compared with the hosts' (a dead QEMU shows SHUTOFF within this).
         public var powerSyncInterval: Duration = .seconds(2)
 

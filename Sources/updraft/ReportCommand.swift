@@ -2,10 +2,6 @@ import ArgumentParser
 import Foundation
 import UpdraftCore
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 extension Admin {
     /// The funder's figures of a running cloud, asked of its accounting API with the data
     /// directory's admin credentials.
@@ -47,46 +43,7 @@ extension Admin {
 
         /// Authenticates as the admin of `admin-openrc.sh` and reads `GET /accounting/v1/report`.
         func fetch() async throws -> Data {
-            let rc = absolute(dataDir) + "/admin-openrc.sh"
-            guard let text = try? String(contentsOfFile: rc, encoding: .utf8) else {
-                throw UpdraftError.badRequest("no \(rc): is \(dataDir) a cloud's data directory?")
-            }
-            var env: [String: String] = [:]
-            for line in text.split(separator: "\n") where line.hasPrefix("export ") {
-                let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
-                guard pair.count == 2 else { continue }
-                env[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-            }
-            guard let authURL = env["OS_AUTH_URL"], let user = env["OS_USERNAME"], let password = env["OS_PASSWORD"],
-                let project = env["OS_PROJECT_NAME"], let base = authURL.components(separatedBy: "/identity").first
-            else { throw UpdraftError.badRequest("\(rc) lacks the admin's credentials") }
-            let auth = JSONValue.object([
-                "auth": .object([
-                    "identity": .object([
-                        "methods": .array([.string("password")]),
-                        "password": .object([
-                            "user": .object([
-                                "name": .string(user), "password": .string(password),
-                                "domain": .object(["name": .string(env["OS_USER_DOMAIN_NAME"] ?? "Default")]),
-                            ])
-                        ]),
-                    ]),
-                    "scope": .object([
-                        "project": .object([
-                            "name": .string(project),
-                            "domain": .object(["name": .string(env["OS_PROJECT_DOMAIN_NAME"] ?? "Default")]),
-                        ])
-                    ]),
-                ])
-            ])
-            var tokenRequest = URLRequest(url: try Self.url(base + "/identity/v3/auth/tokens?nocatalog"))
-            tokenRequest.httpMethod = "POST"
-            tokenRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            tokenRequest.httpBody = Data(auth.serialized())
-            let (_, tokenResponse) = try await URLSession.shared.data(for: tokenRequest)
-            guard let http = tokenResponse as? HTTPURLResponse, http.statusCode == 201,
-                let token = http.value(forHTTPHeaderField: "X-Subject-Token")
-            else { throw UpdraftError.unauthorized("the cloud at \(base) refused the admin's credentials") }
+            let session = try await AdminSession.login(dataDirectory: absolute(dataDir))
             var query: [String] = []
             if let since {
                 query.append("since=" + (since.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? since))
@@ -94,20 +51,8 @@ extension Admin {
             if let until {
                 query.append("until=" + (until.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? until))
             }
-            var request = URLRequest(
-                url: try Self.url(base + "/accounting/v1/report" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
-            request.setValue(token, forHTTPHeaderField: "X-Auth-Token")
-            let (body, response) = try await URLSession.shared.data(for: request)
-            guard let answer = response as? HTTPURLResponse, answer.statusCode == 200 else {
-                throw UpdraftError.badRequest(
-                    "the report was refused: " + String(decoding: body, as: UTF8.self).prefix(500))
-            }
-            return body
-        }
-
-        static func url(_ text: String) throws -> URL {
-            guard let url = URL(string: text) else { throw UpdraftError.badRequest("not a URL: \(text)") }
-            return url
+            let path = "/accounting/v1/report" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+            return try await session.send(try session.request("GET", path), expecting: 200, "the report")
         }
 
         /// The report as lines an operator reads.

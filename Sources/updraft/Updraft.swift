@@ -61,6 +61,11 @@ struct Serve: AsyncParsableCommand {
     var trialAllocations = false
 
     @Option(
+        parsing: .upToNextOption,
+        help: "Library images to publish as featured images at start (built first by `updraft image build NAME`).")
+    var featured: [String] = []
+
+    @Option(
         help: ArgumentHelp(
             "For end-to-end tests only: a clock that stands at this ISO 8601 time until the accounting API moves it.",
             discussion: "Refused unless UPDRAFT_ALLOW_TEST_CLOCK=1 is in the environment."))
@@ -96,6 +101,7 @@ struct Serve: AsyncParsableCommand {
         if networking == nil, let missing { logger.notice("networking is off: it needs \(missing)") }
         configuration.network.externalCIDR = externalCidr
         if trialAllocations { configuration.accounting.trial = .init() }
+        configuration.featuredImages = featured
         configuration.noticeCommand = noticeCommand.map { $0.contains("/") ? absolute($0) : $0 }
         if let testClock {
             guard ProcessInfo.processInfo.environment["UPDRAFT_ALLOW_TEST_CLOCK"] == "1" else {

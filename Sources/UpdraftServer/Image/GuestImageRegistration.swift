@@ -1,6 +1,7 @@
 import Foundation
 import GuestImage
 import Logging
+import UpdraftCore
 import UpdraftImage
 
 extension UpdraftServer {
@@ -19,5 +20,26 @@ extension UpdraftServer {
             description: "Updraft's tiny guest: a Debian kernel with busybox and dropbear. Boots in seconds; "
                 + "log in as updraft with your key pair.")
         logger.info("built-in guest image registered", metadata: ["image": "\(image.id)"])
+    }
+
+    /// Publishes each of the configuration's featured library images from the cache; one
+    /// that was never built stops the start, naming the command that builds it.
+    static func registerFeaturedImages(_ configuration: Configuration, images: ImageService, logger: Logger)
+        async throws
+    {
+        let cache =
+            configuration.guestImageCache ?? GuestImage.defaultCacheDirectory(environment: ProcessInfo.processInfo.environment)
+        for name in configuration.featuredImages {
+            guard let built = GuestImage.LibraryImage.cached(name, cacheDirectory: cache) else {
+                throw UpdraftError.badRequest(
+                    "no built image \(name) in \(cache); run `updraft image build \(name)` first")
+            }
+            let manifest = built.manifest
+            let image = try await images.registerBuiltIn(
+                name: name, file: built.disk.path, diskFormat: "qcow2", containerFormat: "bare",
+                properties: manifest.properties, description: manifest.description, minDisk: manifest.minDisk,
+                minRAM: manifest.minRAM)
+            logger.info("featured image published", metadata: ["image": "\(image.id)", "name": "\(name)"])
+        }
     }
 }

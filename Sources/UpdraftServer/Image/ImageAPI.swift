@@ -21,6 +21,7 @@ struct ImageAPI: API {
             storageAllowance: assembly.optional(AccountingService.self), logger: assembly.logger)
         try await images.start()
         try await UpdraftServer.registerGuestImage(configuration, images: images, logger: assembly.logger)
+        try await UpdraftServer.registerFeaturedImages(configuration, images: images, logger: assembly.logger)
         assembly.provide(images)
         return ImageAPI(
             controller: ImageController(images: images, publicBase: assembly.publicBase, bodyLimit: configuration.bodyLimit))
