@@ -45,6 +45,15 @@ extension QEMU.MachineConfiguration {
             }
             argv += ["-blockdev", blockdev, "-device", device]
         }
+        // At a fixed slot just below the volumes', before the devices QEMU places itself, so a
+        // NIC plugged in later never takes its slot (a suspended guest resumes the same devices).
+        if let guestAgentSocketPath {
+            argv += [
+                "-device", "virtio-serial-pci,id=agent-serial,addr=\(Volume.address(Self.guestAgentSlot))",
+                "-chardev", "socket,id=agent0,path=\(Self.escape(guestAgentSocketPath)),server=on,wait=off",
+                "-device", "virtserialport,bus=agent-serial.0,chardev=agent0,name=org.qemu.guest_agent.0",
+            ]
+        }
         if let kernelBoot {
             argv += ["-kernel", kernelBoot.kernel]
             if let initrd = kernelBoot.initrd {
@@ -99,6 +108,9 @@ extension QEMU.MachineConfiguration {
         }
         return argv
     }
+
+    /// The guest agent's virtio-serial controller: the slot below the volumes' range.
+    public static let guestAgentSlot = 0x0f
 
     /// QEMU option values separate keys with commas; a literal comma is written twice.
     static func escape(_ value: String) -> String {

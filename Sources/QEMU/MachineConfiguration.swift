@@ -132,6 +132,10 @@ extension QEMU {
         /// A second QMP socket for operators and tests (`query-status` by hand), so their
         /// sessions never collide with the driver's.
         public var operatorSocketPath: String?
+        /// The socket of a virtio-serial port `org.qemu.guest_agent.0` for the guest's
+        /// `qemu-ga` (``GuestAgent``); nil for no such port. As Nova adds it for an image with
+        /// `hw_qemu_guest_agent=yes`.
+        public var guestAgentSocketPath: String?
         public var pidFilePath: String
         public var vnc: VNC?
         public var smbios: SMBIOS
@@ -175,6 +179,7 @@ extension QEMU {
             self.startPaused = startPaused
             self.daemonize = daemonize
             self.operatorSocketPath = nil
+            self.guestAgentSocketPath = nil
             self.logPath = nil
         }
     }

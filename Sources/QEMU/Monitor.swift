@@ -52,29 +52,7 @@ extension QEMU {
             let deadline = clock.now.advanced(by: timeout)
             let (events, eventSink) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1024))
             let router = MonitorRouter(events: eventSink, logger: logger)
-            let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(MonitorHandler(router: router))
-                    }
-                }
-            var channel: (any Channel)?
-            var lastError: (any Swift.Error)?
-            while channel == nil {
-                do {
-                    channel = try await bootstrap.connect(unixDomainSocketPath: socketPath).get()
-                } catch {
-                    lastError = error
-                    if clock.now >= deadline {
-                        throw Error.timeout("QMP socket \(socketPath) did not accept: \(error)")
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
-            guard let channel else {
-                throw Error.timeout("QMP socket \(socketPath): \(String(describing: lastError))")
-            }
+            let channel = try await router.connect(socketPath: socketPath, deadline: deadline)
             do {
                 let greeting = try await router.greeting(timeout: deadline - clock.now, on: channel.eventLoop)
                 let qemu = greeting["QMP"]?["version"]?["qemu"]
@@ -99,28 +77,7 @@ extension QEMU {
         public func execute(_ command: String, arguments: JSON? = nil, timeout: Duration = .seconds(30))
             async throws -> JSON
         {
-            let id = router.nextID()
-            var message: [String: JSON] = ["execute": .string(command), "id": .int(id)]
-            if let arguments {
-                message["arguments"] = arguments
-            }
-            var bytes = try JSON.object(message).serialized()
-            bytes.append(UInt8(ascii: "\n"))
-            logger.trace("QMP command", metadata: ["command": "\(command)", "id": "\(id)"])
-            let channel = self.channel
-            let router = self.router
-            return try await withCheckedThrowingContinuation { continuation in
-                guard router.register(id: id, continuation) else {
-                    continuation.resume(throwing: Error.processExited)
-                    return
-                }
-                channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenFailure { _ in
-                    router.fail(id: id, with: .processExited)
-                }
-                channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-                    router.fail(id: id, with: .timeout("QMP \(command) got no answer within \(timeout)"))
-                }
-            }
+            try await router.execute(command, arguments: arguments, timeout: timeout, on: channel)
         }
 
         /// Closes the connection; QEMU keeps running and accepts the next client.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Routes what QEMU sends on one QMP connection: the greeting to whoever waits for it,
@@ -18,9 +19,12 @@ final class MonitorRouter: Sendable {
     private let events: AsyncStream<QEMU.Monitor.Event>.Continuation
     private let logger: Logger
 
-    init(events: AsyncStream<QEMU.Monitor.Event>.Continuation, logger: Logger) {
+    /// `firstID` numbers the first command: a guest agent's connection starts at a random one,
+    /// so an answer the agent still owed an earlier connection is never taken for its own.
+    init(events: AsyncStream<QEMU.Monitor.Event>.Continuation, firstID: Int64 = 1, logger: Logger) {
         self.events = events
         self.logger = logger
+        state.withLock { $0.nextID = firstID }
     }
 
     func nextID() -> Int64 {
@@ -64,6 +68,56 @@ final class MonitorRouter: Sendable {
                     return state.greetingWaiter
                 }
                 waiter?.resume(throwing: QEMU.Error.timeout("no QMP greeting"))
+            }
+        }
+    }
+
+    /// A line-framed connection to the QMP socket at `socketPath` whose messages come here,
+    /// retried until it accepts or `deadline` passes.
+    func connect(socketPath: String, deadline: ContinuousClock.Instant) async throws -> any Channel {
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(MonitorHandler(router: self))
+                }
+            }
+        while true {
+            do {
+                return try await bootstrap.connect(unixDomainSocketPath: socketPath).get()
+            } catch {
+                if ContinuousClock.now >= deadline {
+                    throw QEMU.Error.timeout("QMP socket \(socketPath) did not accept: \(error)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// Sends one command on `channel` and waits for the answer with its `id`: its `return`
+    /// value, ``QEMU/Error/qmp(class:description:)`` for an error answer, ``QEMU/Error/timeout(_:)``
+    /// when none comes within `timeout`, ``QEMU/Error/processExited`` when the socket closes.
+    func execute(_ command: String, arguments: QEMU.JSON?, timeout: Duration, on channel: any Channel) async throws
+        -> QEMU.JSON
+    {
+        let id = nextID()
+        var message: [String: QEMU.JSON] = ["execute": .string(command), "id": .int(id)]
+        if let arguments {
+            message["arguments"] = arguments
+        }
+        var bytes = try QEMU.JSON.object(message).serialized()
+        bytes.append(UInt8(ascii: "\n"))
+        logger.trace("QMP command", metadata: ["command": "\(command)", "id": "\(id)"])
+        return try await withCheckedThrowingContinuation { continuation in
+            guard register(id: id, continuation) else {
+                continuation.resume(throwing: QEMU.Error.processExited)
+                return
+            }
+            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenFailure { _ in
+                self.fail(id: id, with: .processExited)
+            }
+            channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                self.fail(id: id, with: .timeout("QMP \(command) got no answer within \(timeout)"))
             }
         }
     }

@@ -183,6 +183,26 @@ struct MachineConfigurationTests {
         #expect(QEMU.MachineConfiguration.MachineType.q35.volumeSlots.upperBound == 0x1e)
     }
 
+    @Test("the guest agent's port is a virtio-serial port at its fixed slot, before the NICs QEMU places")
+    func guestAgentPort() {
+        var machine = QEMU.MachineConfiguration(
+            name: "updraft-x", uuid: "0b5c1b6e-1f0a-4a54-9d8e-3d0f6a1e2b7c", vcpus: 1, memoryMiB: 256,
+            accelerator: .tcg(reason: "test"), serialLogPath: "/i/console.log", qmpSocketPath: "/i/qmp.sock",
+            pidFilePath: "/i/qemu.pid", nics: [.init(tap: .descriptor(3), mac: "fa:16:3e:00:00:01", id: "port-1")])
+        #expect(!render(machine.arguments()).contains("virtserialport"))
+        machine.guestAgentSocketPath = "/i/agent.sock"
+        let text = render(machine.arguments())
+        #expect(
+            text.contains(
+                """
+                -device virtio-serial-pci,id=agent-serial,addr=0xf
+                -chardev socket,id=agent0,path=/i/agent.sock,server=on,wait=off
+                -device virtserialport,bus=agent-serial.0,chardev=agent0,name=org.qemu.guest_agent.0
+                -netdev tap,id=port-1,fd=3
+                """))
+        #expect(QEMU.MachineConfiguration.guestAgentSlot < QEMU.MachineConfiguration.MachineType.pc.volumeSlots.lowerBound)
+    }
+
     @Test("run states round-trip through their QMP names")
     func runStateNames() {
         for name in ["running", "paused", "inmigrate", "postmigrate", "prelaunch", "guest-panicked", "shutdown"] {

@@ -145,6 +145,9 @@ public struct InstanceSpec: Sendable, Equatable {
         public var ramdiskPath: String?
         /// Extra kernel command line for a kernel+ramdisk boot (`os_command_line`).
         public var commandLine: String?
+        /// The image has the QEMU guest agent (`hw_qemu_guest_agent=yes`): the guest gets its
+        /// port, a stop asks the agent first, a snapshot freezes the filesystems around the copy.
+        public var guestAgent = false
 
         public init(
             id: String, path: String, diskFormat: String, kernelPath: String? = nil, ramdiskPath: String? = nil,

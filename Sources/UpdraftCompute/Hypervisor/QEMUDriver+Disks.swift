@@ -33,7 +33,8 @@ extension QEMUDriver {
             imageID: spec.image?.id, basePath: base?.path, baseFormat: base?.format.rawValue,
             hasKernel: spec.image?.kernelPath != nil, hasRamdisk: spec.image?.ramdiskPath != nil,
             commandLine: spec.image?.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil, nics: spec.nics,
-            volumes: try slotted(spec.volumes, recorded: [], rootSlotFree: rootOnVolume))
+            volumes: try slotted(spec.volumes, recorded: [], rootSlotFree: rootOnVolume),
+            guestAgent: spec.image?.guestAgent == true ? true : nil)
     }
 
     /// The cached base for `image`, from the image cache in `DATA/cache/base` that volumes made

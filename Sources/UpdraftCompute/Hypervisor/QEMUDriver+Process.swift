@@ -32,6 +32,7 @@ extension QEMUDriver {
             vnc: record.websocketPort.map { .init(socketPath: files.vncSocket, websocketPort: $0) },
             incomingStateFile: incoming ? files.memoryState : nil)
         machine.operatorSocketPath = files.operatorSocket
+        if record.guestAgent == true { machine.guestAgentSocketPath = files.agentSocket }
         machine.logPath = files.qemuLog
         // The taps reach QEMU as descriptors 3, 4, ... in the record's order.
         machine.nics = (record.nics ?? []).enumerated().map { index, nic in
@@ -152,9 +153,19 @@ extension QEMUDriver {
         }
     }
 
-    /// ACPI power button and up to `grace` for the guest to go down, then a hard stop.
+    /// The guest agent's shutdown when the guest has an agent that answers, else the ACPI
+    /// power button; up to `grace` for the guest to go down, then a hard stop.
     func softStop(_ id: String, files: InstanceFiles, grace: Duration) async {
         guard let pid = running(id) else { return }
+        if (try? readRecord(id))?.guestAgent == true, await agentShutdown(id, files: files) {
+            if await QEMU.Process.waitForExit(pid: pid, name: Self.processName(id), timeout: grace) {
+                try? FileManager.default.removeItem(atPath: files.pidFile)
+                return
+            }
+            logger.info("guest did not power off through its agent; stopping it", metadata: ["instance": "\(id)"])
+            await hardStop(id, files: files)
+            return
+        }
         do {
             // A guest still booting has no ACPI handler yet: ask again every few seconds,
             // as Nova's libvirt driver does, until the grace runs out.
@@ -183,6 +194,25 @@ extension QEMUDriver {
         }
         await hardStop(id, files: files)
     }
+
+    /// Asks the guest's agent to power the guest off; false when no agent answers (not
+    /// installed, not started yet, or a guest that is not running), so ACPI is used instead.
+    func agentShutdown(_ id: String, files: InstanceFiles) async -> Bool {
+        do {
+            let agent = try await QEMU.GuestAgent.connect(
+                socketPath: files.agentSocket, timeout: Self.agentTimeout, logger: logger)
+            try await agent.shutdown()
+            await agent.close()
+            logger.info("guest asked to power off through its agent", metadata: ["instance": "\(id)"])
+            return true
+        } catch {
+            logger.info("guest agent did not answer; using ACPI", metadata: ["instance": "\(id)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// How long the guest agent has to answer before a stop or a snapshot goes on without it.
+    static let agentTimeout: Duration = .seconds(3)
 
     /// How often an ACPI power-button press is repeated while a guest has not powered off.
     static let powerdownRetry: Duration = .seconds(3)

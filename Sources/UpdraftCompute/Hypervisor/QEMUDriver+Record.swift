@@ -26,6 +26,8 @@ extension QEMUDriver {
         /// The volumes every boot plugs in, each at the PCI slot it was given when first
         /// attached (absent in records written before volumes).
         var volumes: [AttachedVolume]?
+        /// The guest has the QEMU guest agent's port (absent in records written before it).
+        var guestAgent: Bool?
 
         enum CodingKeys: String, CodingKey {
             case id = "uuid"
@@ -43,6 +45,7 @@ extension QEMUDriver {
             case websocketPort = "websocket_port"
             case nics
             case volumes
+            case guestAgent = "guest_agent"
         }
 
         /// Whether the root disk is the instance's own `disk` overlay (else it is a volume).
@@ -92,6 +95,7 @@ extension QEMUDriver {
         var qemuLog: String { directory + "/qemu.log" }
         var qmpSocket: String { directory + "/qmp.sock" }
         var operatorSocket: String { directory + "/qmp-ops.sock" }
+        var agentSocket: String { directory + "/agent.sock" }
         var vncSocket: String { directory + "/vnc.sock" }
         var pidFile: String { directory + "/qemu.pid" }
         var memoryState: String { directory + "/memory.state" }

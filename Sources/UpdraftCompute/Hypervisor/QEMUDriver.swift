@@ -251,6 +251,12 @@ public actor QEMUDriver: HypervisorDriver {
                 throw HypervisorError.invalidState("instance \(id) boots from a volume and has no root disk of its own")
             }
             var pausedHere = false
+            // Quiesced, as Nova does with an agent: the guest flushes and freezes its
+            // filesystems before the copy and thaws them after.
+            var agent: QEMU.GuestAgent?
+            if running(id) != nil, try readRecord(id).guestAgent == true {
+                agent = await frozen(id, files: files)
+            }
             if running(id) != nil {
                 try await withMonitor(id, doing: "snapshot") { monitor in
                     if try await monitor.status() == .running {
@@ -269,9 +275,39 @@ public actor QEMUDriver: HypervisorDriver {
             if pausedHere {
                 try await withMonitor(id, doing: "continue after snapshot") { try await $0.cont() }
             }
+            if let agent {
+                do {
+                    try await agent.thawFilesystems()
+                } catch {
+                    logger.warning("guest filesystems not thawed", metadata: ["instance": "\(id)", "error": "\(error)"])
+                }
+                await agent.close()
+            }
             if let copyError {
                 throw Self.hypervisorError(copyError, doing: "snapshot \(id)")
             }
+        }
+    }
+
+    /// The guest's agent once it has frozen the guest's filesystems; nil (an unquiesced
+    /// snapshot, logged) when no agent answers or the freeze fails.
+    func frozen(_ id: String, files: InstanceFiles) async -> QEMU.GuestAgent? {
+        do {
+            let agent = try await QEMU.GuestAgent.connect(
+                socketPath: files.agentSocket, timeout: Self.agentTimeout, logger: logger)
+            do {
+                let count = try await agent.freezeFilesystems()
+                logger.info("guest filesystems frozen for a snapshot", metadata: ["instance": "\(id)", "count": "\(count)"])
+                return agent
+            } catch {
+                _ = try? await agent.thawFilesystems()
+                await agent.close()
+                throw error
+            }
+        } catch {
+            logger.warning(
+                "snapshot not quiesced: the guest agent did not freeze", metadata: ["instance": "\(id)", "error": "\(error)"])
+            return nil
         }
     }
 

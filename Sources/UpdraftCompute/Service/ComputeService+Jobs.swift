@@ -38,6 +38,7 @@ extension ComputeService {
             let image = try await images.image(bootImageID, caller: .system)
             guard let path = image.path else { throw UpdraftError.conflict("Image \(image.id) has no data.") }
             var bootImage = InstanceSpec.BootImage(id: image.id, path: path, diskFormat: image.diskFormat)
+            bootImage.guestAgent = ["yes", "true", "1"].contains(image.properties["hw_qemu_guest_agent"]?.lowercased() ?? "")
             if let kernel = instance.kernelID, let ramdisk = instance.ramdiskID {
                 bootImage.kernelPath = try await images.image(kernel, caller: .system).path
                 bootImage.ramdiskPath = try await images.image(ramdisk, caller: .system).path
