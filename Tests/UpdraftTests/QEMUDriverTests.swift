@@ -38,6 +38,17 @@ struct QEMUDriverTests {
         let network = String(decoding: try InstanceMetadata(spec).openStackFiles()[1].data, as: UTF8.self)
         #expect(network.contains(#""ethernet_mac_address":"fa:16:3e:00:00:01""#))
         #expect(network.contains(#""type":"ipv4_dhcp""#) && network.contains(#""network_id":"n1""#))
+
+        // On a subnet without DHCP, the address, netmask, default route and DNS come from here alone.
+        spec.nics[0].addresses = [
+            .init(address: "10.63.0.5", cidr: "10.63.0.0/24", gateway: "10.63.0.1", dhcp: false, dnsServers: ["10.0.0.2"])
+        ]
+        let static_ = String(decoding: try InstanceMetadata(spec).openStackFiles()[1].data, as: UTF8.self)
+        #expect(!static_.contains("ipv4_dhcp"))
+        #expect(static_.contains(#""ip_address":"10.63.0.5""#) && static_.contains(#""netmask":"255.255.255.0""#))
+        #expect(static_.contains(#""routes":[{"gateway":"10.63.0.1","netmask":"0.0.0.0","network":"0.0.0.0"}]"#))
+        #expect(static_.contains(#""services":[{"address":"10.0.0.2","type":"dns"}]"#))
+        #expect(InstanceMetadata.netmask(of: "172.16.0.0/12") == "255.240.0.0")
     }
 
     @Test("the EC2 tree lists directories, values and public keys as Nova's does")

@@ -199,20 +199,50 @@ public struct InstanceSpec: Sendable, Equatable {
     /// A NIC: a tap device the network service made for one port, in the network namespace
     /// it lives in, which the driver opens there and hands to the hypervisor.
     public struct NIC: Sendable, Equatable, Codable {
+        /// One IPv4 address of the port and how its subnet hands it out: by DHCP, or (a subnet
+        /// without DHCP) only through `network_data.json`, which then carries the whole setup.
+        public struct Address: Sendable, Equatable, Codable {
+            public var address: String
+            /// The subnet, `10.0.0.0/24`.
+            public var cidr: String
+            public var gateway: String?
+            public var dhcp: Bool
+            public var dnsServers: [String]
+
+            public init(address: String, cidr: String, gateway: String?, dhcp: Bool, dnsServers: [String] = []) {
+                self.address = address
+                self.cidr = cidr
+                self.gateway = gateway
+                self.dhcp = dhcp
+                self.dnsServers = dnsServers
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case address, cidr, gateway, dhcp
+                case dnsServers = "dns_servers"
+            }
+        }
+
         public var portID: String
         public var networkID: String
         public var mac: String
         public var mtu: Int
         public var tap: String
         public var namespace: String
+        /// Its IPv4 addresses (absent in records written before they were kept).
+        public var addresses: [Address]?
 
-        public init(portID: String, networkID: String, mac: String, mtu: Int = 1500, tap: String, namespace: String) {
+        public init(
+            portID: String, networkID: String, mac: String, mtu: Int = 1500, tap: String, namespace: String,
+            addresses: [Address]? = nil
+        ) {
             self.portID = portID
             self.networkID = networkID
             self.mac = mac
             self.mtu = mtu
             self.tap = tap
             self.namespace = namespace
+            self.addresses = addresses
         }
 
         enum CodingKeys: String, CodingKey {
@@ -222,6 +252,7 @@ public struct InstanceSpec: Sendable, Equatable {
             case mtu
             case tap
             case namespace
+            case addresses
         }
     }
 

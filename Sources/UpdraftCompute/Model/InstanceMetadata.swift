@@ -69,7 +69,9 @@ public struct InstanceMetadata: Sendable {
         return files
     }
 
-    /// Nova's `network_data.json`: one link per NIC, each configured by DHCP.
+    /// Nova's `network_data.json`: one link per NIC; on it each address of a subnet with DHCP
+    /// as `ipv4_dhcp`, and of a subnet without as `ipv4` with its netmask, default route and
+    /// DNS servers, which is then the guest's only way to learn them.
     func networkData() -> QEMU.JSON {
         let links: [QEMU.JSON] = nics.map { nic in
             .object([
@@ -77,13 +79,43 @@ public struct InstanceMetadata: Sendable {
                 "ethernet_mac_address": .string(nic.mac), "mtu": .int(Int64(nic.mtu)),
             ])
         }
-        let networks: [QEMU.JSON] = nics.enumerated().map { index, nic in
-            .object([
-                "id": .string("network\(index)"), "type": "ipv4_dhcp", "link": .string("tap" + nic.portID.prefix(11)),
-                "network_id": .string(nic.networkID),
-            ])
+        var networks: [QEMU.JSON] = []
+        var dnsServers: [String] = []
+        for nic in nics {
+            let link = QEMU.JSON.string("tap" + nic.portID.prefix(11))
+            let addresses = nic.addresses ?? []
+            let dynamic = addresses.isEmpty || addresses.contains(where: \.dhcp)
+            if dynamic {
+                networks.append(
+                    .object([
+                        "id": .string("network\(networks.count)"), "type": "ipv4_dhcp", "link": link,
+                        "network_id": .string(nic.networkID),
+                    ]))
+            }
+            for address in addresses where !address.dhcp {
+                var network: [String: QEMU.JSON] = [
+                    "id": .string("network\(networks.count)"), "type": "ipv4", "link": link,
+                    "network_id": .string(nic.networkID), "ip_address": .string(address.address),
+                    "netmask": .string(Self.netmask(of: address.cidr)),
+                ]
+                if let gateway = address.gateway {
+                    network["routes"] = .array([
+                        .object(["network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": .string(gateway)])
+                    ])
+                }
+                networks.append(.object(network))
+                dnsServers += address.dnsServers.filter { !dnsServers.contains($0) }
+            }
         }
-        return .object(["links": .array(links), "networks": .array(networks), "services": .array([])])
+        let services: [QEMU.JSON] = dnsServers.map { .object(["type": "dns", "address": .string($0)]) }
+        return .object(["links": .array(links), "networks": .array(networks), "services": .array(services)])
+    }
+
+    /// `255.255.255.0` for `10.0.0.0/24`.
+    static func netmask(of cidr: String) -> String {
+        let prefix = Int(cidr.split(separator: "/").last ?? "") ?? 32
+        let mask: UInt32 = prefix <= 0 ? 0 : UInt32.max << (32 - UInt32(min(prefix, 32)))
+        return [24, 16, 8, 0].map { String((mask >> UInt32($0)) & 0xff) }.joined(separator: ".")
     }
 
     /// The EC2 `meta-data` tree as path → value; a directory's listing is its children's names.

@@ -117,12 +117,27 @@ struct NetworkBridge: ComputeNetworks {
     }
 
     func nics(instance: String) async throws -> [InstanceSpec.NIC] {
-        try await network.listPorts(caller: .system, deviceID: instance).filter { $0.deviceOwner.hasPrefix("compute:") }
-            .map { port in
+        var subnets: [String: Subnet] = [:]
+        var nics: [InstanceSpec.NIC] = []
+        for port in try await network.listPorts(caller: .system, deviceID: instance)
+        where port.deviceOwner.hasPrefix("compute:") {
+            var addresses: [InstanceSpec.NIC.Address] = []
+            for fixed in port.fixedIPs where !fixed.ipAddress.contains(":") {
+                if subnets[fixed.subnetID] == nil {
+                    subnets[fixed.subnetID] = try await network.subnet(fixed.subnetID, caller: .system)
+                }
+                guard let subnet = subnets[fixed.subnetID] else { continue }
+                addresses.append(
+                    .init(
+                        address: fixed.ipAddress, cidr: subnet.cidr, gateway: subnet.gatewayIP, dhcp: subnet.enableDHCP,
+                        dnsServers: subnet.dnsNameservers))
+            }
+            nics.append(
                 InstanceSpec.NIC(
                     portID: port.id, networkID: port.networkID, mac: port.macAddress, tap: LinuxNet.Names.tap(port: port.id),
-                    namespace: LinuxNet.Names.networkNamespace(network: port.networkID))
-            }
+                    namespace: LinuxNet.Names.networkNamespace(network: port.networkID), addresses: addresses))
+        }
+        return nics
     }
 
     func unplug(_ instance: Instance) async throws {
