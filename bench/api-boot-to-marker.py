@@ -7,6 +7,9 @@ polled every --poll seconds. Each server is deleted before the next is created, 
 boot has the machine to itself, as bench/guest-boot-bare.py's do. Output: one JSON object.
 
     OS_* from an admin openrc; bench/api-boot-to-marker.py [-n 5] [--image tiny] [--flavor m1.nano]
+    ... --image debian-12 --flavor bench-deb --config-drive --marker 'Cloud-init v\. \S+ finished at'
+
+--marker is a regular expression the console must show; `{id}` in it is the server's id.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -38,6 +42,9 @@ def main() -> None:
     ap.add_argument("--image", default="tiny")
     ap.add_argument("--flavor", default="m1.nano")
     ap.add_argument("--poll", type=float, default=0.1)
+    ap.add_argument("--marker", default=re.escape(MARKER) + "{id}")
+    ap.add_argument("--config-drive", action="store_true", help="boot with a config drive (no NIC either way)")
+    ap.add_argument("--timeout", type=float, default=300.0)
     a = ap.parse_args()
     auth = os.environ["OS_AUTH_URL"].rstrip("/")
     assert urllib.parse.urlparse(auth).hostname in ("127.0.0.1", "localhost"), "loopback only"
@@ -59,18 +66,20 @@ def main() -> None:
     times = []
     for i in range(a.n):
         t0 = time.monotonic()
-        r = s.post(f"{nova}/servers", json={"server": {"name": f"boot-{i}", "imageRef": image, "flavorRef": flavor,
-                                                        "networks": "none"}}, timeout=60)
+        server = {"name": f"boot-{i}", "imageRef": image, "flavorRef": flavor, "networks": "none"}
+        if a.config_drive:
+            server["config_drive"] = True
+        r = s.post(f"{nova}/servers", json={"server": server}, timeout=60)
         r.raise_for_status()
         sid = r.json()["server"]["id"]
         try:
             while True:
                 c = s.post(f"{nova}/servers/{sid}/action", json={"os-getConsoleOutput": {"length": -1}}, timeout=30)
-                if c.status_code == 200 and f"{MARKER}{sid}" in c.json()["output"]:
+                if c.status_code == 200 and re.search(a.marker.replace("{id}", sid), c.json()["output"]):
                     times.append(time.monotonic() - t0)
                     break
-                if time.monotonic() - t0 > 300:
-                    sys.exit(f"no marker from {sid} within 300 s")
+                if time.monotonic() - t0 > a.timeout:
+                    sys.exit(f"no marker from {sid} within {a.timeout:.0f} s")
                 time.sleep(a.poll)
         finally:
             s.delete(f"{nova}/servers/{sid}", timeout=60)

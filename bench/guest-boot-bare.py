@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Boot the cached tiny guest image with bare qemu-system-x86_64 N times; print boot-to-marker seconds.
+"""Boot the cached tiny guest image (or --image) with bare qemu-system-x86_64 N times; print boot-to-marker seconds.
 
 The baseline for boots through the compute API: the same image, TCG, 1 vCPU, 128 MB (m1.nano),
 a config drive and no NIC, as compute attaches them today (`--nic` adds a user-mode one), the disk as a qcow2 overlay so the
@@ -7,6 +7,9 @@ cache is never written. Time runs from starting QEMU to the `UPDRAFT-GUEST-READY
 console. Output: one JSON object on stdout.
 
     bench/guest-boot-bare.py [-n 5] [--image tiny.qcow2] [--updraft .build/debug/updraft]
+    bench/guest-boot-bare.py -n 3 --image debian-12.qcow2 --memory 1024 --marker 'Cloud-init v\. \S+ finished at'
+
+--marker is a regular expression the serial console must show; `{id}` in it is the instance id.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -48,7 +52,7 @@ def config_drive(directory: Path, instance: str) -> Path:
     return iso
 
 
-def boot_once(image: Path, timeout: float, nic: bool) -> float:
+def boot_once(image: Path, timeout: float, nic: bool, memory: int, marker: str) -> float:
     with tempfile.TemporaryDirectory(prefix="updraft-bench-") as scratch:
         directory = Path(scratch)
         instance = str(uuid.uuid4())
@@ -59,7 +63,7 @@ def boot_once(image: Path, timeout: float, nic: bool) -> float:
         serial = directory / "serial.log"
         # The devices compute's QEMU driver gives a guest, without its management sockets:
         # no default devices, no display, the serial console to a file.
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-m", "128", "-smp", "1",
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-m", str(memory), "-smp", "1",
                 "-no-user-config", "-nodefaults", "-display", "none",
                 "-serial", f"file:{serial}", "-smbios", f"type=1,serial={instance}",
                 "-drive", f"file={disk},if=virtio,format=qcow2",
@@ -69,9 +73,9 @@ def boot_once(image: Path, timeout: float, nic: bool) -> float:
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            want = (MARKER + instance).encode()
+            want = re.compile(marker.replace("{id}", instance).encode())
             while time.monotonic() - started < timeout:
-                if serial.exists() and want in serial.read_bytes():
+                if serial.exists() and want.search(serial.read_bytes()):
                     return time.monotonic() - started
                 if proc.poll() is not None:
                     break
@@ -88,13 +92,15 @@ def main() -> None:
     parser.add_argument("--updraft", default=os.environ.get("UPDRAFT_BIN", str(REPO / ".build/debug/updraft")))
     parser.add_argument("--cache-dir")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--memory", type=int, default=128, help="MiB")
+    parser.add_argument("--marker", default=re.escape(MARKER) + "{id}")
     parser.add_argument("--nic", action="store_true",
                         help="attach a user-mode NIC (the guest then tries DHCP; compute attaches none yet)")
     args = parser.parse_args()
     image = Path(args.image) if args.image else cached_image(args.updraft, args.cache_dir)
-    seconds = [round(boot_once(image, args.timeout, args.nic), 3) for _ in range(args.runs)]
+    seconds = [round(boot_once(image, args.timeout, args.nic, args.memory, args.marker), 3) for _ in range(args.runs)]
     print(json.dumps({
-        "image": str(image), "accel": "tcg", "vcpus": 1, "memory_mb": 128, "runs": len(seconds),
+        "image": str(image), "accel": "tcg", "vcpus": 1, "memory_mb": args.memory, "runs": len(seconds),
         "boot_to_marker_seconds": {"p50": round(statistics.median(seconds), 3), "p99": percentile(seconds, 99),
                                    "min": min(seconds), "max": max(seconds), "all": seconds},
     }, indent=2))
