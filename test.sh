@@ -8,7 +8,8 @@
 #   4. tempest's identity, image, object storage, compute and network API tests and its network scenario
 #      (tests/tempest/run.sh, three clouds: the suites without guests and compute with networking side
 #      by side, then the scenario; compute and the scenario boot the tiny guest image on real QEMU,
-#      the scenario logs into guests over SSH through floating IPs)
+#      the scenario logs into guests over SSH through floating IPs); after the suites without guests,
+#      the image library's end-to-end module (debian-12 built, published and configured by cloud-init)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), counted from the
 #      tempest outputs of stage 4, which runs every one of them
 #   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput)
@@ -46,9 +47,10 @@ side_by_side() {
 need=()
 # postgresql for the PostgreSQL tier; qemu-system-x86 and genisoimage run guests; iproute2,
 # nftables, dnsmasq-base, dnsmasq-utils (dhcp_release) and iputils-ping carry and probe tenant networks; the rest build the
-# tiny guest image (`updraft image build tiny`) and log into it.
+# tiny guest image (`updraft image build tiny`) and the library's debian-12 (mmdebstrap, e2fsprogs) and log into them.
 for pkg in postgresql python3-venv curl qemu-system-x86 qemu-utils genisoimage openssh-client \
-  iproute2 nftables dnsmasq-base dnsmasq-utils iputils-ping dosfstools mtools syslinux syslinux-common kmod; do
+  iproute2 nftables dnsmasq-base dnsmasq-utils iputils-ping dosfstools mtools syslinux syslinux-common kmod \
+  mmdebstrap e2fsprogs; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -97,6 +99,11 @@ export UPDRAFT_BIN="$here/.build/debug/updraft"
 # The tiny guest image every guest test boots (cached in ~/.cache/updraft/images after the first build).
 log "guest image"
 "$UPDRAFT_BIN" image build tiny
+# The image library's debian-12 (stage 4) is built meanwhile: mostly downloads and unpacking,
+# cached after the first build in ~/.cache/updraft/images.
+library_build_log=$(mktemp /tmp/updraft-library-build.XXXXXX)
+"$UPDRAFT_BIN" image build debian-12 >"$library_build_log" 2>&1 &
+library_build=$!
 
 # --- 1. unit tests -------------------------------------------------------------------------
 log "swift test"
@@ -108,17 +115,23 @@ pgdir=$(mktemp -d /tmp/updraft-pg.XXXXXX)
 pgport=${UPDRAFT_PG_PORT:-$("$UPDRAFT_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 chown postgres:postgres "$pgdir"
 stop_pg() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
-trap stop_pg EXIT
+stop_background() {
+  stop_pg
+  if kill -0 "$library_build" 2>/dev/null; then kill "$library_build" 2>/dev/null || true; fi
+}
+trap stop_background EXIT
 runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" --auth=trust -U postgres >/dev/null
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-p $pgport -c listen_addresses=127.0.0.1 -k $pgdir" start >/dev/null
 runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" updraft_e2e
-e2e_sqlite() { "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 tests/e2e; }
+# The image library's module boots Debian guests for minutes under TCG: it runs once, in stage 4.
+library=tests/e2e/test_library_images.py
+e2e_sqlite() { "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 --ignore="$library" tests/e2e; }
 # Its clouds' external networks on a CIDR of their own: the SQLite tier's use the default.
 e2e_postgresql() {
   UPDRAFT_E2E_EXTERNAL_CIDR=198.18.7.0/24 \
     UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
-    "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 tests/e2e
+    "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 --ignore="$library" tests/e2e
 }
 log "end-to-end tests on SQLite and on PostgreSQL, side by side"
 side_by_side e2e_sqlite e2e_postgresql
@@ -138,8 +151,19 @@ tempest_compute() {
   TEMPEST_OUTPUT=$tempest_outputs/compute.out TEMPEST_NEUTRON=true TEMPEST_EXTERNAL_CIDR=198.18.101.0/24 \
     TEMPEST_REGEX="^tempest\.api\.($compute|network|$volume_with_servers)" bash tests/tempest/run.sh
 }
-log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list), side by side with the compute API tests (servers, flavors, keypairs, images, quotas, versions, attached volumes; with networking), network API tests (Neutron) and the volume tests that attach to servers"
-side_by_side tempest_apis tempest_compute
+# After the API suites, which boot no guest, the image library's end-to-end module: it builds
+# debian-12 (mmdebstrap), publishes it into a cloud of its own and boots it with cloud-init.
+tempest_apis_then_library() {
+  local status=0
+  tempest_apis || status=1
+  UPDRAFT_E2E_EXTERNAL_CIDR=198.18.8.0/24 "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=5 "$library" || status=1
+  return "$status"
+}
+# A failed background build is shown here; the module then builds again and says why it fails.
+wait "$library_build" || { echo "updraft image build debian-12 failed:"; tail -n 20 "$library_build_log"; }
+rm -f "$library_build_log"
+log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list), then the image library's end-to-end module, side by side with the compute API tests (servers, flavors, keypairs, images, quotas, versions, attached volumes; with networking), network API tests (Neutron) and the volume tests that attach to servers"
+side_by_side tempest_apis_then_library tempest_compute
 log "tempest network scenario (real guests, SSH through floating IPs)"
 TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \
   TEMPEST_REGEX='^tempest\.scenario\.test_network_basic_ops' run_stage bash tests/tempest/run.sh

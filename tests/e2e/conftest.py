@@ -8,6 +8,7 @@ reference implementation. See README.md in this folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -462,6 +463,19 @@ def cleanup(api: Api) -> Iterator[Cleanup]:
     c.run()
 
 
+@contextlib.contextmanager
+def module_scratch(cloud: Cloud, prefix: str) -> Iterator[tuple[Cleanup, Path]]:
+    """What a module's shared setup needs: a Cleanup for what it makes through the API and a
+    scratch directory (keys, user data); both undone when the module ends."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    cleanup = Cleanup(cloud.api)
+    try:
+        yield cleanup, root
+    finally:
+        cleanup.run()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 class Factory:
     """Creates throw-away projects and users through the API (fast), registered for cleanup."""
 
@@ -601,6 +615,33 @@ def qmp_status(data_dir: Path, server_id: str, timeout: float = 10.0) -> str | N
 
 
 # Polling and the host's networking, for the network modules
+
+
+
+class SSHGuest:
+    """SSH into a guest (through its floating IP) with a key, as `user`: `root` on the tiny
+    image, `debian` on the library's. A timeout is an answer (255), never a hang."""
+
+    def __init__(self, key: Path, address: str, user: str = "root", timeout: float = 20.0,
+                 answer_timeout: float = 8.0) -> None:
+        self.key = key
+        self.address = address
+        self.user = user
+        self.timeout = timeout
+        self.answer_timeout = answer_timeout
+
+    def run(self, command: str, timeout: float | None = None,
+            connect_timeout: int = 3) -> subprocess.CompletedProcess[str]:
+        argv = ["ssh", "-i", str(self.key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}",
+                f"{self.user}@{self.address}", command]
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout or self.timeout)
+        except subprocess.TimeoutExpired as e:
+            return subprocess.CompletedProcess(argv, 255, e.stdout or "", "timed out")
+
+    def answers(self) -> bool:
+        return self.run("true", timeout=self.answer_timeout, connect_timeout=2).returncode == 0
 
 
 def wait_for(what: str, check: Callable[[], Any], deadline: float = 240.0, interval: float = 0.5) -> Any:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from conftest import Cleanup, Cloud, Factory, eventually, host_links, namespaces, unique
+from conftest import (Cleanup, Cloud, Factory, SSHGuest, eventually, host_links, module_scratch, namespaces,
+                      unique)
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq") or not shutil.which("ssh"),
@@ -30,34 +30,11 @@ pytestmark = pytest.mark.skipif(
 BOOT_DEADLINE = 180.0
 
 
-
 def pings(address: str, namespace: str | None = None) -> bool:
     argv = ["ping", "-c", "1", "-W", "1", address]
     if namespace:
         argv = ["ip", "netns", "exec", namespace, *argv]
     return subprocess.run(argv, capture_output=True).returncode == 0
-
-
-
-
-class Guest:
-    """SSH into a guest through its floating IP with the project's key."""
-
-    def __init__(self, key: Path, address: str) -> None:
-        self.key = key
-        self.address = address
-
-    def run(self, command: str, timeout: float = 20.0, connect_timeout: int = 3) -> subprocess.CompletedProcess[str]:
-        argv = ["ssh", "-i", str(self.key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}",
-                f"root@{self.address}", command]
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            return subprocess.CompletedProcess(argv, 255, e.stdout or "", "timed out")
-
-    def answers(self) -> bool:
-        return self.run("true", timeout=8, connect_timeout=2).returncode == 0
 
 
 class Lab:
@@ -87,8 +64,8 @@ class Lab:
         self.vm2 = self.boot("vm2")
         self.fip1 = self.floating(self.vm1)
         self.fip2 = self.floating(self.vm2)
-        self.guest1 = Guest(self.key, self.fip1)
-        self.guest2 = Guest(self.key, self.fip2)
+        self.guest1 = SSHGuest(self.key, self.fip1)
+        self.guest2 = SSHGuest(self.key, self.fip2)
         assert eventually(self.guest1.answers, BOOT_DEADLINE), f"no SSH through {self.fip1}"
         print(f"\ntwo servers created and SSH answering through a floating IP after "
               f"{time.monotonic() - started:.1f} s")
@@ -117,13 +94,8 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(cloud: Cloud) -> Iterator[Lab]:
-    root = Path(tempfile.mkdtemp(prefix="updraft-e2e-guests-"))
-    cleanup = Cleanup(cloud.api)
-    try:
+    with module_scratch(cloud, "updraft-e2e-guests-") as (cleanup, root):
         yield Lab(cloud, cleanup, root)
-    finally:
-        cleanup.run()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_host_reaches_a_guest_through_its_floating_ip_and_guests_reach_each_other(lab: Lab) -> None:
@@ -204,7 +176,7 @@ def test_nic_auto_in_a_fresh_project_works_and_cannot_reach_another_projects_fix
         cli("security", "group", "rule", "create", default["ID"], "--protocol", "icmp")
         address = cli("floating", "ip", "create", "public")["floating_ip_address"]
         cli("server", "add", "floating", "ip", server["id"], address)
-        guest = Guest(lab.key, address)
+        guest = SSHGuest(lab.key, address)
         assert eventually(guest.answers, BOOT_DEADLINE), f"no SSH through {address}"
         # Its own router answers; the other project's guests are out of reach by fixed IP.
         assert guest.run("ping -c 1 -W 2 10.0.0.1").returncode == 0
@@ -260,7 +232,7 @@ def volume_status(lab: Lab, volume_id: str) -> str:
     return lab.cli("volume", "show", volume_id)["status"]
 
 
-def volume_device(guest: Guest, volume_id: str) -> str | None:
+def volume_device(guest: SSHGuest, volume_id: str) -> str | None:
     """The guest's disk whose virtio serial is the volume's (its id's first 20 characters, as Nova sets it)."""
     listing = guest.run("for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/serial 2>/dev/null); done").stdout
     for line in listing.splitlines():
@@ -270,7 +242,7 @@ def volume_device(guest: Guest, volume_id: str) -> str | None:
     return None
 
 
-def attach(lab: Lab, server: dict[str, Any], guest: Guest, volume_id: str) -> str:
+def attach(lab: Lab, server: dict[str, Any], guest: SSHGuest, volume_id: str) -> str:
     """Attaches a volume to a running server and returns the disk the guest sees it as."""
     lab.cli("server", "add", "volume", server["id"], volume_id)
     assert eventually(lambda: volume_status(lab, volume_id) == "in-use", 60), volume_status(lab, volume_id)
@@ -280,7 +252,7 @@ def attach(lab: Lab, server: dict[str, Any], guest: Guest, volume_id: str) -> st
     return found[-1]
 
 
-def detach(lab: Lab, server: dict[str, Any], guest: Guest, volume_id: str) -> None:
+def detach(lab: Lab, server: dict[str, Any], guest: SSHGuest, volume_id: str) -> None:
     lab.cli("server", "remove", "volume", server["id"], volume_id)
     assert eventually(lambda: volume_status(lab, volume_id) == "available", 90), volume_status(lab, volume_id)
     assert volume_device(guest, volume_id) is None, "the guest still has the disk"
@@ -416,7 +388,7 @@ def test_a_server_boots_from_a_volume_made_from_the_guest_image(lab: Lab) -> Non
         assert volume_status(lab, root["id"]) == "in-use"
         shown = lab.cli("server", "show", server["id"])
         assert [v["id"] for v in shown["volumes_attached"]] == [root["id"]]
-        guest = Guest(lab.key, address)
+        guest = SSHGuest(lab.key, address)
         assert eventually(guest.answers, BOOT_DEADLINE), "no SSH into the server booted from volume"
         disk = volume_device(guest, root["id"])
         assert disk == "vda", f"the root volume is {disk}"

@@ -231,3 +231,10 @@ def test_unknown_accelerator_exits_nonzero_with_one_line(tmp_path: Path) -> None
                     "--accelerator", "warp")
     line = assert_fails_with_one_line(p, "unknown accelerator")
     assert "auto, kvm or tcg" in line, line
+
+
+def test_a_featured_image_never_built_stops_the_start_naming_the_build(tmp_path: Path) -> None:
+    p = run_updraft("serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), "--no-networking",
+                    "--featured", "debian-12-nowhere")
+    line = assert_fails_with_one_line(p, "no built image debian-12-nowhere")
+    assert "run `updraft image build debian-12-nowhere` first" in line, line

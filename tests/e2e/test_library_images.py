@@ -1,0 +1,202 @@
+"""The image library's featured Debian image, configured by real cloud-init from Updraft's
+metadata: `updraft image build debian-12` (mmdebstrap, Debian's packages), `updraft image
+publish` into the session's cloud, then the real `openstack` CLI boots it on a routed network
+with a floating IP, a key pair and a `#cloud-config`, and the test logs in over SSH as
+`debian`.
+
+Guests of this size boot for minutes under TCG, so the module runs once, on the SQLite tier.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import (DATABASE, UPDRAFT_BIN, Cleanup, Cloud, Factory, SSHGuest, base_env, eventually, module_scratch,
+                      unique, wait_for)
+
+pytestmark = [
+    pytest.mark.updraft_only,
+    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq")
+                       or not shutil.which("ssh"), reason="real tenant networks need root, nft, dnsmasq and ssh"),
+    pytest.mark.skipif(bool(DATABASE), reason="the library's guests boot once, on the SQLite tier"),
+]
+
+IMAGE = "debian-12"
+BOOT_DEADLINE = 600.0  # to SSH, under TCG on a loaded 2-core machine
+
+CLOUD_CONFIG = """#cloud-config
+write_files:
+  - path: /etc/updraft-e2e
+    content: |
+      written by cloud-init
+runcmd:
+  - [sh, -c, "echo ran > /var/tmp/updraft-runcmd"]
+"""
+
+
+def debian(key: Path, address: str) -> SSHGuest:
+    """SSH as `debian`, with room for a guest under TCG."""
+    return SSHGuest(key, address, user="debian", timeout=60.0, answer_timeout=15.0)
+
+
+class Library:
+    """The published image and one server booted from it with a cloud-config."""
+
+    def __init__(self, cloud: Cloud, cleanup: Cleanup, root: Path) -> None:
+        self.cloud = cloud
+        assert cloud.data_dir is not None
+        built = subprocess.run([str(UPDRAFT_BIN), "image", "build", IMAGE], capture_output=True, text=True,
+                               env=base_env(), timeout=3600)
+        assert built.returncode == 0, built.stderr
+        published = subprocess.run([str(UPDRAFT_BIN), "image", "publish", IMAGE, "--data-dir", str(cloud.data_dir)],
+                                   capture_output=True, text=True, env=base_env(), timeout=600)
+        assert published.returncode == 0, published.stderr
+        self.image_id = published.stdout.strip()
+
+        user, project = Factory(cloud.api, cleanup).member()
+        self.env = cloud.user_env(user["name"], user["password"], project_name=project["name"])
+        self.key = root / "key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
+        self.flavor = cloud.openstack("flavor", "create", unique("deb"), "--ram", "1024", "--vcpus", "1",
+                                      "--disk", "5")
+        self.net = self.cli("network", "create", unique("net"))
+        self.subnet = self.cli("subnet", "create", unique("sub"), "--network", self.net["id"],
+                               "--subnet-range", "10.62.0.0/24")
+        self.router = self.cli("router", "create", unique("router"), "--external-gateway", "public")
+        self.cli("router", "add", "subnet", self.router["id"], self.subnet["id"])
+        self.group = self.cli("security", "group", "create", unique("sg"))
+        self.cli("security", "group", "rule", "create", self.group["id"], "--protocol", "tcp", "--dst-port", "22")
+        self.keypair = self.cli("keypair", "create", "--public-key", f"{self.key}.pub", unique("key"))
+        self.user_data = user_data = root / "cloud-config.yaml"
+        user_data.write_text(CLOUD_CONFIG)
+        # A boots on the DHCP subnet and reads the metadata service; B, at the same time, on a
+        # subnet without DHCP, where only its config drive tells it its address.
+        static = self.cli("subnet", "create", unique("static"), "--network", self.net["id"], "--no-dhcp",
+                          "--subnet-range", "10.63.0.0/24")
+        self.cli("router", "add", "subnet", self.router["id"], static["id"])
+        port = self.cli("port", "create", unique("static"), "--network", self.net["id"],
+                        "--fixed-ip", f"subnet={static['id']}", "--security-group", self.group["id"])
+        self.static_address = port["fixed_ips"][0]["ip_address"]
+        self.name = unique("deb").replace("_", "-")
+        self.drive_name = unique("deb-cd").replace("_", "-")
+        started = time.monotonic()
+        self.server = self.cli("server", "create", self.name, "--image", self.image_id, "--flavor", self.flavor["id"],
+                               "--network", self.net["id"], "--security-group", self.group["id"],
+                               "--key-name", self.keypair["name"], "--user-data", str(user_data))
+        self.drive_server = self.cli("server", "create", self.drive_name, "--image", self.image_id,
+                                     "--flavor", self.flavor["id"], "--port", port["id"], "--config-drive", "true",
+                                     "--key-name", self.keypair["name"], "--user-data", str(user_data))
+        self.guest = self.reach(self.server["id"])
+        self.drive_guest = self.reach(self.drive_server["id"], port=port["id"])
+        self.boot_to_ssh = time.monotonic() - started
+        print(f"\n{IMAGE}: two servers created to SSH as debian in {self.boot_to_ssh:.1f} s")
+
+    def reach(self, server: str, port: str | None = None) -> SSHGuest:
+        """Waits for `server` to be ACTIVE, gives it a floating IP and waits for SSH."""
+        wait_for(f"server {server} ACTIVE", lambda: self.cli("server", "show", server)["status"] == "ACTIVE", 300)
+        if port:
+            address = self.cli("floating", "ip", "create", "public", "--port", port)["floating_ip_address"]
+        else:
+            address = self.cli("floating", "ip", "create", "public")["floating_ip_address"]
+            self.cli("server", "add", "floating", "ip", server, address)
+        guest = debian(self.key, address)
+        assert eventually(guest.answers, BOOT_DEADLINE, interval=3), (
+            f"no SSH as debian through {address}; console:\n{self.console(server)[-3000:]}")
+        return guest
+
+    def cli(self, *args: str) -> Any:
+        return self.cloud.openstack(*args, env=self.env)
+
+    def console(self, server: str | None = None) -> str:
+        return self.cloud.openstack("console", "log", "show", server or self.server["id"], env=self.env,
+                                    json_output=False)
+
+
+@pytest.fixture(scope="module")
+def library(cloud: Cloud) -> Iterator[Library]:
+    with module_scratch(cloud, "updraft-e2e-library-") as (cleanup, root):
+        yield Library(cloud, cleanup, root)
+
+
+def test_the_published_image_is_public_featured_and_carries_glances_properties(library: Library) -> None:
+    cloud = library.cloud
+    image = cloud.openstack("image", "show", library.image_id, env=library.env)
+    assert (image["name"], image["visibility"], image["status"]) == (IMAGE, "public", "active")
+    assert (image["min_disk"], image["min_ram"]) == (3, 512)
+    props = image["properties"]
+    assert (props["os_distro"], props["os_version"], props["os_admin_user"]) == ("debian", "12", "debian")
+    assert (props["hw_qemu_guest_agent"], props["hw_disk_bus"]) == ("yes", "virtio")
+    assert "cloud-init" in props["description"]
+    # Featured images list first.
+    assert cloud.openstack("image", "list", env=library.env)[0]["Name"] in (IMAGE, "updraft-tiny")
+    # Publishing the same build again changes nothing.
+    again = subprocess.run([str(UPDRAFT_BIN), "image", "publish", IMAGE, "--data-dir", str(cloud.data_dir)],
+                           capture_output=True, text=True, env=base_env(), timeout=600)
+    assert (again.returncode, again.stdout.strip()) == (0, library.image_id), again.stderr
+
+
+def test_cloud_init_configures_the_guest_from_the_metadata_service(library: Library) -> None:
+    guest = library.guest
+    status = guest.run("cloud-init status --wait --long", timeout=600)
+    assert "status: done" in status.stdout, status.stdout + status.stderr
+    assert "errors: []" in status.stdout or "errors" not in status.stdout, status.stdout
+    assert "DataSourceOpenStack" in status.stdout, status.stdout
+    assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
+    assert guest.run("cat /var/tmp/updraft-runcmd").stdout == "ran\n"
+    assert guest.run("hostname").stdout.strip() == library.name
+    assert guest.run("sudo -n id -u").stdout.strip() == "0"
+    # The root filesystem grew to the flavor's 5 GB disk.
+    size = int(guest.run("df -B1 --output=size / | tail -n 1").stdout.strip())
+    assert size > 4.5e9, size
+    # Password logins are off; unattended upgrades are on.
+    assert "passwordauthentication no" in guest.run("sudo -n sshd -T").stdout
+    assert 'Unattended-Upgrade "1"' in guest.run("cat /etc/apt/apt.conf.d/20auto-upgrades").stdout
+
+
+def server_log(cloud: Cloud) -> str:
+    assert cloud.server is not None
+    return Path(cloud.server.log_path).read_text(errors="replace")
+
+
+def test_the_config_drive_alone_configures_the_guest_on_a_network_without_dhcp(library: Library) -> None:
+    guest = library.drive_guest
+    status = guest.run("cloud-init status --wait --long", timeout=600)
+    assert "status: done" in status.stdout and "DataSourceConfigDrive" in status.stdout, status.stdout
+    assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
+    assert guest.run("cat /var/tmp/updraft-runcmd").stdout == "ran\n"
+    assert guest.run("hostname").stdout.strip() == library.drive_name
+    assert f"inet {library.static_address}/24" in guest.run("ip -4 -o addr").stdout
+    assert "default via 10.63.0.1" in guest.run("ip route").stdout
+
+
+def test_a_quiesced_snapshot_boots_and_stop_goes_through_the_guest_agent(library: Library) -> None:
+    cloud, server = library.cloud, library.server["id"]
+    # The agent answers inside the guest before anything asks it.
+    assert library.guest.run("systemctl is-active qemu-guest-agent").stdout.strip() == "active"
+    snapshot = library.cli("server", "image", "create", "--name", unique("deb-snap"), "--wait", server)
+    assert "guest filesystems frozen for a snapshot" in server_log(cloud)
+    assert library.cli("image", "show", snapshot["id"])["status"] == "active"
+    # The snapshot boots while its origin stops.
+    name = unique("deb-from-snap").replace("_", "-")
+    again = library.cli("server", "create", name, "--image", snapshot["id"], "--flavor", library.flavor["id"],
+                        "--network", library.net["id"], "--security-group", library.group["id"],
+                        "--key-name", library.keypair["name"])
+
+    library.cli("server", "stop", server)
+    wait_for("the server SHUTOFF", lambda: library.cli("server", "show", server)["status"] == "SHUTOFF", 300)
+    assert "guest asked to power off through its agent" in server_log(cloud)
+    console = library.console()
+    assert "reboot: Power down" in console, console[-2000:]
+
+    # cloud-init, seeing a new instance id, configures the copy afresh.
+    guest = library.reach(again["id"])
+    assert guest.run("hostname").stdout.strip() == name
+    assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
+    library.cli("server", "delete", "--wait", again["id"])
