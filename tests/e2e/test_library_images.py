@@ -200,3 +200,28 @@ def test_a_quiesced_snapshot_boots_and_stop_goes_through_the_guest_agent(library
     assert guest.run("hostname").stdout.strip() == name
     assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
     library.cli("server", "delete", "--wait", again["id"])
+
+
+@pytest.mark.skipif(not os.environ.get("UPDRAFT_E2E_SCIENCE"),
+                    reason="the slower job: UPDRAFT_E2E_SCIENCE=1 builds debian-12-science (tests/e2e/README.md)")
+def test_the_science_image_runs_numpy_jupyter_and_r(library: Library) -> None:
+    cloud = library.cloud
+    built = subprocess.run([str(UPDRAFT_BIN), "image", "build", "debian-12-science"], capture_output=True, text=True,
+                           env=base_env(), timeout=7200)
+    assert built.returncode == 0, built.stderr
+    published = subprocess.run([str(UPDRAFT_BIN), "image", "publish", "debian-12-science", "--data-dir",
+                                str(cloud.data_dir)], capture_output=True, text=True, env=base_env(), timeout=1800)
+    assert published.returncode == 0, published.stderr
+    flavor = cloud.openstack("flavor", "create", unique("sci"), "--ram", "2048", "--vcpus", "1", "--disk", "8")
+    name = unique("sci").replace("_", "-")
+    server = library.cli("server", "create", name, "--image", published.stdout.strip(), "--flavor", flavor["id"],
+                         "--network", library.net["id"], "--security-group", library.group["id"],
+                         "--key-name", library.keypair["name"])
+    guest = library.reach(server["id"])
+    one_liner = "import numpy, scipy, pandas, matplotlib; print(numpy.arange(6).reshape(2, 3).sum(axis=0).tolist())"
+    ran = guest.run(f"python3 -c '{one_liner}'", timeout=120)
+    assert ran.stdout.strip() == "[3, 5, 7]", ran.stdout + ran.stderr
+    assert guest.run("jupyter-notebook --version").returncode == 0
+    assert guest.run("R --version").stdout.startswith("R version")
+    assert "jupyter-notebook --no-browser" in guest.run("systemctl cat jupyter").stdout
+    library.cli("server", "delete", "--wait", server["id"])
