@@ -1,16 +1,19 @@
 """The image library's featured Debian image, configured by real cloud-init from Updraft's
 metadata: `updraft image build debian-12` (mmdebstrap, Debian's packages), `updraft image
 publish` into the session's cloud, then the real `openstack` CLI boots it on a routed network
-with a floating IP, a key pair and a `#cloud-config`, and the test logs in over SSH as
-`debian`.
+with a floating IP, a key pair and a multipart user-data (a `#cloud-config` and a shell
+script), and the test logs in over SSH as `debian`.
 
-Guests of this size boot for minutes under TCG, so the module runs once, on the SQLite tier.
+Guests of this size boot for minutes under TCG, so `./test.sh` runs the module once, beside
+tempest's compute suites, and never on the PostgreSQL tier.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 import subprocess
 import time
 from pathlib import Path
@@ -39,6 +42,19 @@ write_files:
 runcmd:
   - [sh, -c, "echo ran > /var/tmp/updraft-runcmd"]
 """
+
+SCRIPT = """#!/bin/sh
+echo "script ran as $(id -un)" > /var/tmp/updraft-script
+"""
+
+
+def multipart_user_data() -> str:
+    """A multipart MIME user-data, as cloud-init's `make-mime` writes it: the #cloud-config and a
+    shell script, each a part of its own."""
+    message = MIMEMultipart()
+    message.attach(MIMEText(CLOUD_CONFIG, "cloud-config"))
+    message.attach(MIMEText(SCRIPT, "x-shellscript"))
+    return message.as_string()
 
 
 def debian(key: Path, address: str) -> SSHGuest:
@@ -74,8 +90,8 @@ class Library:
         self.group = self.cli("security", "group", "create", unique("sg"))
         self.cli("security", "group", "rule", "create", self.group["id"], "--protocol", "tcp", "--dst-port", "22")
         self.keypair = self.cli("keypair", "create", "--public-key", f"{self.key}.pub", unique("key"))
-        self.user_data = user_data = root / "cloud-config.yaml"
-        user_data.write_text(CLOUD_CONFIG)
+        self.user_data = user_data = root / "user-data.mime"
+        user_data.write_text(multipart_user_data())
         # A boots on the DHCP subnet and reads the metadata service; B, at the same time, on a
         # subnet without DHCP, where only its config drive tells it its address.
         static = self.cli("subnet", "create", unique("static"), "--network", self.net["id"], "--no-dhcp",
@@ -150,6 +166,7 @@ def test_cloud_init_configures_the_guest_from_the_metadata_service(library: Libr
     assert "DataSourceOpenStack" in status.stdout, status.stdout
     assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
     assert guest.run("cat /var/tmp/updraft-runcmd").stdout == "ran\n"
+    assert guest.run("cat /var/tmp/updraft-script").stdout == "script ran as root\n"
     assert guest.run("hostname").stdout.strip() == library.name
     assert guest.run("sudo -n id -u").stdout.strip() == "0"
     # The root filesystem grew to the flavor's 5 GB disk.
@@ -171,6 +188,7 @@ def test_the_config_drive_alone_configures_the_guest_on_a_network_without_dhcp(l
     assert "status: done" in status.stdout and "DataSourceConfigDrive" in status.stdout, status.stdout
     assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
     assert guest.run("cat /var/tmp/updraft-runcmd").stdout == "ran\n"
+    assert guest.run("cat /var/tmp/updraft-script").stdout == "script ran as root\n"
     assert guest.run("hostname").stdout.strip() == library.drive_name
     assert f"inet {library.static_address}/24" in guest.run("ip -4 -o addr").stdout
     assert "default via 10.63.0.1" in guest.run("ip route").stdout
