@@ -12,7 +12,8 @@
 #      the image library's end-to-end module (debian-12 built, published and configured by cloud-init)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), counted from the
 #      tempest outputs of stage 4, which runs every one of them
-#   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput)
+#   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput), side
+#      by side with stage 4's network scenario
 # Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -164,9 +165,13 @@ wait "$library_build" || { echo "updraft image build debian-12 failed:"; tail -n
 rm -f "$library_build_log"
 log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list), then the image library's end-to-end module, side by side with the compute API tests (servers, flavors, keypairs, images, quotas, versions, attached volumes; with networking), network API tests (Neutron) and the volume tests that attach to servers"
 side_by_side tempest_apis_then_library tempest_compute
-log "tempest network scenario (real guests, SSH through floating IPs)"
-TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \
-  TEMPEST_REGEX='^tempest\.scenario\.test_network_basic_ops' run_stage bash tests/tempest/run.sh
+tempest_scenario() {
+  TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \
+    TEMPEST_REGEX='^tempest\.scenario\.test_network_basic_ops' bash tests/tempest/run.sh
+}
+bad_input() { "$UPDRAFT_VENV/bin/python" tests/badinput/run.py; }
+log "tempest network scenario (real guests, SSH through floating IPs), side by side with the bad-input stage (every route, malformed requests, as admin, member and reader)"
+side_by_side tempest_scenario bad_input
 
 # --- 5. the interop 2020.06 compute list -----------------------------------------------------
 # Every listed test ran above, in the suite it belongs to: counted from those outputs, not run twice.
@@ -175,8 +180,6 @@ interop_counts=$(python3 tests/tempest/interop-counts.py tests/tempest/interop-2
 echo "$interop_counts"
 rm -rf "$tempest_outputs"
 
-log "bad-input stage (every route, malformed requests, as admin, member and reader)"
-run_stage "$UPDRAFT_VENV/bin/python" tests/badinput/run.py
 badinput=$(grep -E '^bad-input stage: ' "$results" | tail -n 1)
 
 swift_passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1)
