@@ -59,7 +59,7 @@ extension GuestImage {
             let root = work.appendingPathComponent("root")
             try await unpack(packages, into: root, tools)
             let kernel = try kernelImage(in: root)
-            let epoch = try modificationTime(of: kernel.image)
+            let epoch = try Self.modificationTime(of: kernel.image)
             logger.info("unpacked", metadata: ["kernel": "\(kernel.release)", "epoch": "\(epoch)"])
 
             let staged = work.appendingPathComponent("initramfs")
@@ -112,7 +112,7 @@ extension GuestImage {
         }
 
         /// Seconds since 1970 of a file's mtime.
-        func modificationTime(of url: URL) throws -> Int {
+        static func modificationTime(of url: URL) throws -> Int {
             let date = try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date
             return Int(date?.timeIntervalSince1970 ?? 0)
         }

@@ -94,9 +94,15 @@ extension GuestImage {
 
         /// `tiny.json` as written: sorted keys, indented, no escaped slashes, trailing newline.
         public func encoded() throws -> Data {
+            try Self.encode(self)
+        }
+
+        /// A manifest as the cache keeps it: sorted keys, indented, no escaped slashes, a
+        /// trailing newline (the tiny image's and the library's alike).
+        static func encode(_ manifest: some Encodable) throws -> Data {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            return try encoder.encode(self) + Data("\n".utf8)
+            return try encoder.encode(manifest) + Data("\n".utf8)
         }
     }
 }

@@ -86,7 +86,7 @@ extension GuestImage {
             try await install(recipe, into: root, debs: debs, tools)
             try await customize(root, recipe, tools)
             let kernel = try kernelFiles(in: root)
-            let epoch = try modificationTime(of: kernel.image)
+            let epoch = try Builder.modificationTime(of: kernel.image)
             try Self.clampTimes(under: root, to: epoch)
             let packages = try await installedPackages(root, tools)
             logger.info("installed", metadata: ["packages": "\(packages.count)", "kernel": "\(kernel.release)"])
@@ -220,11 +220,6 @@ extension GuestImage {
                 guard lstat(path, &info) == 0, info.st_mtim.tv_sec > epoch || info.st_atim.tv_sec > epoch else { continue }
                 _ = stamp.withUnsafeBufferPointer { utimensat(AT_FDCWD, path, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }
             }
-        }
-
-        func modificationTime(of url: URL) throws -> Int {
-            let date = try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date
-            return Int(date?.timeIntervalSince1970 ?? 0)
         }
 
         static func seconds(_ duration: Duration) -> Double {

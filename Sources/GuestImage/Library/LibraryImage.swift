@@ -58,9 +58,7 @@ extension GuestImage {
 
             /// As written: sorted keys, indented, trailing newline.
             public func encoded() throws -> Data {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                return try encoder.encode(self) + Data("\n".utf8)
+                try GuestImage.Manifest.encode(self)
             }
         }
 
