@@ -28,25 +28,30 @@ extension AccountingService {
             var since: Date
             var perHour: Double
         }
-        let (closed, open) = try await database.read { db in
-            var closed: [String: Double] = [:]
-            var open: [String: [Open]] = [:]
-            var sums = SQLQueryString("SELECT id, closed_used FROM allocations")
-            var stretches = SQLQueryString("SELECT project_id, resource, since, per_hour FROM ledger_open")
-            if projects.count <= 100 {
-                let list = SQLList(projects.sorted().map { SQLBind($0) })
-                sums += " WHERE project_id IN (\(list))"
-                stretches += " WHERE project_id IN (\(list))"
+        // A storage allocation's figure is the GB its project holds: no running sum to read.
+        var closed: [String: Double] = [:]
+        var open: [String: [Open]] = [:]
+        if allocations.contains(where: { $0.resource != .storage }) {
+            (closed, open) = try await database.read { db in
+                var closed: [String: Double] = [:]
+                var open: [String: [Open]] = [:]
+                var sums = SQLQueryString("SELECT id, closed_used FROM allocations")
+                var stretches = SQLQueryString("SELECT project_id, resource, since, per_hour FROM ledger_open")
+                if projects.count <= 100 {
+                    let list = SQLList(projects.sorted().map { SQLBind($0) })
+                    sums += " WHERE project_id IN (\(list))"
+                    stretches += " WHERE project_id IN (\(list))"
+                }
+                for row in try await db.raw(sums).all() { closed[try row.string("id")] = try row.double("closed_used") }
+                for row in try await db.raw(stretches).all() {
+                    guard let resource = ResourceClass(rawValue: try row.string("resource")) else { continue }
+                    open[try row.string("project_id"), default: []].append(
+                        Open(
+                            resource: resource, since: Date(timeIntervalSince1970: try row.double("since")),
+                            perHour: try row.double("per_hour")))
+                }
+                return (closed, open)
             }
-            for row in try await db.raw(sums).all() { closed[try row.string("id")] = try row.double("closed_used") }
-            for row in try await db.raw(stretches).all() {
-                guard let resource = ResourceClass(rawValue: try row.string("resource")) else { continue }
-                open[try row.string("project_id"), default: []].append(
-                    Open(
-                        resource: resource, since: Date(timeIntervalSince1970: try row.double("since")),
-                        perHour: try row.double("per_hour")))
-            }
-            return (closed, open)
         }
         var statements: [Statement] = []
         for allocation in allocations {
