@@ -122,9 +122,8 @@ extension BlockStorageService {
             else {
                 throw UpdraftError(.badRequest, "Invalid volume: Volume \(transfer.volumeID) is not awaiting transfer.")
             }
-            let snapshots =
-                transfer.noSnapshots ? [] : try await VolumeRepository.snapshots(where: "volume_id = \(bind: volume.id)", db)
-            var adding = ["volumes": 1, "gigabytes": volume.size + snapshots.reduce(0) { $0 + $1.size }]
+            let snapshots = try await Self.snapshots(going: transfer, db)
+            var adding = ["volumes": 1, "gigabytes": Self.gigabytes(volume, snapshots)]
             if !snapshots.isEmpty { adding["snapshots"] = snapshots.count }
             try await self.checkQuota(project: project, type: volume.typeName, adding: adding, volumeSize: volume.size, db)
             let now = Self.now.timeIntervalSince1970
@@ -165,10 +164,19 @@ extension BlockStorageService {
             else { return 0 }
             let transfer = try Self.transfer(row)
             guard let volume = try await VolumeRepository.find(transfer.volumeID, db) else { return 0 }
-            let snapshots =
-                transfer.noSnapshots ? [] : try await VolumeRepository.snapshots(where: "volume_id = \(bind: volume.id)", db)
-            return volume.size + snapshots.reduce(0) { $0 + $1.size }
+            return Self.gigabytes(volume, try await Self.snapshots(going: transfer, db))
         }
+    }
+
+    /// The snapshots that go with `transfer`'s volume: all of them, unless the offer left them out.
+    static func snapshots(going transfer: VolumeTransfer, _ db: any SQLDatabase) async throws -> [VolumeSnapshot] {
+        guard !transfer.noSnapshots else { return [] }
+        return try await VolumeRepository.snapshots(where: "volume_id = \(bind: transfer.volumeID)", db)
+    }
+
+    /// The gigabytes a volume and its snapshots hold, as Cinder's `gigabytes` quota counts them.
+    static func gigabytes(_ volume: Volume, _ snapshots: [VolumeSnapshot]) -> Int {
+        volume.size + snapshots.reduce(0) { $0 + $1.size }
     }
 
     // MARK: Rows and keys
