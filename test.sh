@@ -3,17 +3,17 @@
 # packages, a Python virtualenv with the real OpenStack clients), builds once (debug), then
 #   1. Swift unit and in-process API tests      (swift test)
 #   2. end-to-end tests with the real openstack CLI and openstacksdk on SQLite, and
-#   3. the same end-to-end tests on PostgreSQL (a private cluster on a loopback port), side by side
-#      with stage 2: each tier has its own clouds and external CIDR
+#   3. the same end-to-end tests on PostgreSQL (a private cluster on a loopback port), but for the
+#      tests marked guest_bound, whose minutes are in guests rather than in the database
 #   4. tempest's identity, image, object storage, compute and network API tests and its network scenario
-#      (tests/tempest/run.sh, three clouds: the suites without guests and compute with networking side
-#      by side, then the scenario; compute and the scenario boot the tiny guest image on real QEMU,
-#      the scenario logs into guests over SSH through floating IPs); after the suites without guests,
-#      the image library's end-to-end module (debian-12 built, published and configured by cloud-init)
+#      (tests/tempest/run.sh, a cloud for each suite; compute and the scenario boot the tiny guest
+#      image on real QEMU, the scenario logs into guests over SSH through floating IPs), and the
+#      image library's end-to-end module (debian-12 built, published and configured by cloud-init)
 #   5. the OpenStack interop guideline's required compute tests (interop 2020.06), counted from the
 #      tempest outputs of stage 4, which runs every one of them
-#   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput), side
-#      by side with stage 4's network scenario
+#   6. the bad-input stage: every route the router has, fed malformed requests (tests/badinput)
+# Stages 2, 3, 4 and 6 run in two lanes side by side (see "two lanes" below); each has its own
+# clouds and external CIDR.
 # Everything it starts listens on 127.0.0.1 and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -100,17 +100,27 @@ export UPDRAFT_BIN="$here/.build/debug/updraft"
 # The tiny guest image every guest test boots (cached in ~/.cache/updraft/images after the first build).
 log "guest image"
 "$UPDRAFT_BIN" image build tiny
-# The image library's debian-12 (stage 4) is built meanwhile: mostly downloads and unpacking,
+# The image library's debian-12 (lane A) is built meanwhile: mostly downloads and unpacking,
 # cached after the first build in ~/.cache/updraft/images.
 library_build_log=$(mktemp /tmp/updraft-library-build.XXXXXX)
-"$UPDRAFT_BIN" image build debian-12 >"$library_build_log" 2>&1 &
+library_build_status=$(mktemp /tmp/updraft-library-build-status.XXXXXX)
+{
+  status=0
+  "$UPDRAFT_BIN" image build debian-12 >"$library_build_log" 2>&1 || status=$?
+  echo "$status" >"$library_build_status"
+} &
 library_build=$!
 
 # --- 1. unit tests -------------------------------------------------------------------------
 log "swift test"
 run_stage swift test --skip-build
 
-# --- 2 and 3. end-to-end on SQLite and on PostgreSQL, side by side -------------------------
+# --- 2 to 4 and 6: two lanes, side by side -----------------------------------------------------
+# The stages after the unit tests run in two lanes, each stage after the one before it in its lane,
+# so the two cores stay busy until the end. The lanes never share a cloud, a port or an external
+# CIDR. Lane A: end-to-end on SQLite, the image library's module, tempest's network scenario.
+# Lane B: end-to-end on PostgreSQL, tempest's suites without guests, tempest compute with
+# networking, the bad-input stage.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pgdir=$(mktemp -d /tmp/updraft-pg.XXXXXX)
 pgport=${UPDRAFT_PG_PORT:-$("$UPDRAFT_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
@@ -118,32 +128,34 @@ chown postgres:postgres "$pgdir"
 stop_pg() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
 stop_background() {
   stop_pg
-  if kill -0 "$library_build" 2>/dev/null; then kill "$library_build" 2>/dev/null || true; fi
+  # The background build's subshell and the build it runs (by their PIDs), then its files.
+  if kill -0 "$library_build" 2>/dev/null; then
+    pkill -P "$library_build" 2>/dev/null || true
+    kill "$library_build" 2>/dev/null || true
+  fi
+  rm -f "$library_build_log" "$library_build_status"
 }
 trap stop_background EXIT
 runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" --auth=trust -U postgres >/dev/null
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-p $pgport -c listen_addresses=127.0.0.1 -k $pgdir" start >/dev/null
 runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" updraft_e2e
-# The image library's module boots Debian guests for minutes under TCG: it runs once, in stage 4.
+# The image library's module boots Debian guests for minutes under TCG: it runs once, in lane A.
 library=tests/e2e/test_library_images.py
 e2e_sqlite() { "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 --ignore="$library" tests/e2e; }
-# Its clouds' external networks on a CIDR of their own: the SQLite tier's use the default.
+# Its clouds' external networks on a CIDR of their own: the SQLite tier's use the default. Tests
+# marked guest_bound (their minutes are in guests, not in the database) run on SQLite only.
 e2e_postgresql() {
   UPDRAFT_E2E_EXTERNAL_CIDR=198.18.7.0/24 \
     UPDRAFT_TEST_DATABASE="postgres://postgres@127.0.0.1:$pgport/updraft_e2e?sslmode=disable" \
     "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=15 --ignore="$library" tests/e2e
 }
-log "end-to-end tests on SQLite and on PostgreSQL, side by side"
-side_by_side e2e_sqlite e2e_postgresql
-
-# --- 4. tempest: identity, images, compute (real QEMU guests) -------------------------------
 # The suites that boot no guest share one cloud and one tempest run. Their outputs are kept for
 # the interop counts (stage 5), which read them rather than run the listed tests again.
 tempest_outputs=$(mktemp -d /tmp/updraft-tempest-outputs.XXXXXX)
 tempest_apis() {
-  TEMPEST_OUTPUT=$tempest_outputs/apis.out TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage|volume)' \
-    bash tests/tempest/run.sh
+  TEMPEST_OUTPUT=$tempest_outputs/apis.out TEMPEST_EXTERNAL_CIDR=198.18.102.0/24 \
+    TEMPEST_REGEX='^tempest\.api\.(identity|image\.v2|object_storage|volume)' bash tests/tempest/run.sh
 }
 # The volume tests that attach to servers run here too: tempest skips them without Neutron.
 tempest_compute() {
@@ -152,26 +164,36 @@ tempest_compute() {
   TEMPEST_OUTPUT=$tempest_outputs/compute.out TEMPEST_NEUTRON=true TEMPEST_EXTERNAL_CIDR=198.18.101.0/24 \
     TEMPEST_REGEX="^tempest\.api\.($compute|network|$volume_with_servers)" bash tests/tempest/run.sh
 }
-# After the API suites, which boot no guest, the image library's end-to-end module: it builds
-# debian-12 (mmdebstrap), publishes it into a cloud of its own and boots it with cloud-init.
-tempest_apis_then_library() {
-  local status=0
-  tempest_apis || status=1
-  UPDRAFT_E2E_EXTERNAL_CIDR=198.18.8.0/24 "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=5 "$library" || status=1
-  return "$status"
-}
-# A failed background build is shown here; the module then builds again and says why it fails.
-wait "$library_build" || { echo "updraft image build debian-12 failed:"; tail -n 20 "$library_build_log"; }
-rm -f "$library_build_log"
-log "tempest identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list), then the image library's end-to-end module, side by side with the compute API tests (servers, flavors, keypairs, images, quotas, versions, attached volumes; with networking), network API tests (Neutron) and the volume tests that attach to servers"
-side_by_side tempest_apis_then_library tempest_compute
 tempest_scenario() {
-  TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 \
+  TEMPEST_NEUTRON=true TEMPEST_VALIDATION=true TEMPEST_CONCURRENCY=1 TEMPEST_EXTERNAL_CIDR=198.18.100.0/24 \
     TEMPEST_REGEX='^tempest\.scenario\.test_network_basic_ops' bash tests/tempest/run.sh
 }
+# The image library's end-to-end module: it publishes debian-12 (built in the background since
+# the unit tests) into a cloud of its own and boots it with cloud-init. A failed background build
+# is shown here; the module then builds again and says why it fails.
+library_module() {
+  local waited=0
+  while [ ! -s "$library_build_status" ] && [ "$waited" -lt 1800 ]; do sleep 5; waited=$((waited + 5)); done
+  if [ "$(cat "$library_build_status" 2>/dev/null)" != 0 ]; then
+    echo "updraft image build debian-12 failed or is still running:"
+    tail -n 20 "$library_build_log"
+  fi
+  UPDRAFT_E2E_EXTERNAL_CIDR=198.18.8.0/24 "$UPDRAFT_VENV/bin/python" -m pytest -q --durations=5 "$library"
+}
 bad_input() { "$UPDRAFT_VENV/bin/python" tests/badinput/run.py; }
-log "tempest network scenario (real guests, SSH through floating IPs), side by side with the bad-input stage (every route, malformed requests, as admin, member and reader)"
-side_by_side tempest_scenario bad_input
+# Runs the stages named, one after another, each under its own line; fails when any failed.
+lane() {
+  local stage failed=0
+  for stage in "$@"; do
+    log "$stage"
+    "$stage" || failed=1
+  done
+  return "$failed"
+}
+lane_a() { lane e2e_sqlite library_module tempest_scenario; }
+lane_b() { lane e2e_postgresql tempest_apis tempest_compute bad_input; }
+log "two lanes side by side: A) end-to-end on SQLite, the image library's module, tempest's network scenario (real guests, SSH through floating IPs); B) end-to-end on PostgreSQL, tempest's identity, image, object storage and volume API tests (Swift's include the interop 2020.06 object list), tempest compute (servers, flavors, keypairs, images, quotas, versions, attached volumes), network and attached-volume tests with networking, then the bad-input stage (every route, malformed requests, as admin, member and reader)"
+side_by_side lane_a lane_b
 
 # --- 5. the interop 2020.06 compute list -----------------------------------------------------
 # Every listed test ran above, in the suite it belongs to: counted from those outputs, not run twice.

@@ -9,7 +9,8 @@ per route a method no HTTP parser knows, which must be a 405 with `Allow`.
 
 It fails on any 5xx, any dropped connection, any 4xx not in the service's fault format, any write
 a reader got through, and any change to the resources while every call of a route was refused.
-Prints the request count and every finding. Env: UPDRAFT_BIN, BADINPUT_SEED (default 7).
+Prints the request count and every finding. Env: UPDRAFT_BIN, BADINPUT_SEED (default 7),
+BADINPUT_EXTERNAL_CIDR (default 198.18.10.0/24).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import requests
 
 BIN = os.environ.get("UPDRAFT_BIN") or str(Path(__file__).resolve().parents[2] / ".build/debug/updraft")
 SEED = int(os.environ.get("BADINPUT_SEED", "7"))
+# Its cloud's external network, on a CIDR no other stage of ./test.sh uses, so it can run beside them.
+EXTERNAL_CIDR = os.environ.get("BADINPUT_EXTERNAL_CIDR", "198.18.10.0/24")
 WRITE = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Values that are wrong for almost any field, by kind.
@@ -79,7 +82,8 @@ class Cloud:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(work / "serve.log", "ab")
-        self.proc = subprocess.Popen([BIN, "serve", "--data-dir", str(self.data), "--port", str(self.port)],
+        self.proc = subprocess.Popen([BIN, "serve", "--data-dir", str(self.data), "--port", str(self.port),
+                                      "--external-cidr", EXTERNAL_CIDR],
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + 90

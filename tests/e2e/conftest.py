@@ -522,18 +522,29 @@ def make(api: Api, cleanup: Cleanup) -> Factory:
 # Markers and reporting
 
 
+# Why a guest-bound test runs on the SQLite tier only. Its minutes go to guests booting and
+# answering under TCG; the rows it writes (servers, ports, volumes, attachments, snapshots) are
+# the ones the PostgreSQL tier's own guest tests write, so a second run there would test QEMU
+# again, not the database.
+GUEST_BOUND = "guest-bound: runs once, on the SQLite tier; its rows are written on PostgreSQL by other tests"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "updraft_only: needs the updraft binary; skipped when UPDRAFT_TEST_OPENRC is set")
+    config.addinivalue_line("markers", f"guest_bound: {GUEST_BOUND}; skipped when UPDRAFT_TEST_DATABASE is set")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not OPENRC:
-        return
-    skip = pytest.mark.skip(reason="updraft only (UPDRAFT_TEST_OPENRC points at another cloud)")
-    for item in items:
-        if "updraft_only" in item.keywords:
-            item.add_marker(skip)
+    skips = []
+    if OPENRC:
+        skips.append(("updraft_only", "updraft only (UPDRAFT_TEST_OPENRC points at another cloud)"))
+    if DATABASE:
+        skips.append(("guest_bound", GUEST_BOUND))
+    for marker, reason in skips:
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.hookimpl(hookwrapper=True)

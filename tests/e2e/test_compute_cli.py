@@ -172,6 +172,7 @@ def test_server_lifecycle_on_real_qemu(cloud: Cloud, tiny_image: dict[str, Any],
     assert not (data / "instances" / sid).exists(), "delete removes the disks"
 
 
+@pytest.mark.guest_bound
 def test_snapshot_then_boot(cloud: Cloud, tiny_image: dict[str, Any]) -> None:
     first = boot(cloud, tiny_image)
     try:
@@ -190,6 +191,7 @@ def test_snapshot_then_boot(cloud: Cloud, tiny_image: dict[str, Any]) -> None:
         delete(cloud, first["id"])
 
 
+@pytest.mark.guest_bound
 def test_killed_qemu_shows_shutoff(cloud: Cloud, tiny_image: dict[str, Any]) -> None:
     assert cloud.data_dir is not None
     server = boot(cloud, tiny_image)
@@ -247,6 +249,7 @@ def test_stop_acknowledged_before_a_kill_9_is_carried_out_after_restart(cloud: C
         delete(cloud, sid)
 
 
+@pytest.mark.guest_bound
 def test_reader_cannot_change_metadata_or_open_a_console(cloud: Cloud, make: Factory, api: Api,
                                                          tiny_image: dict[str, Any]) -> None:
     """A reader sees the project's server but cannot write its metadata or get its console."""
@@ -329,6 +332,7 @@ def test_invalid_action_is_409_and_changes_nothing(cloud: Cloud, tiny_image: dic
         delete(cloud, server["id"])
 
 
+@pytest.mark.guest_bound
 def test_kernel_and_ramdisk_images_boot(cloud: Cloud, tiny_image_file: Path, tmp_path: Path) -> None:
     """An ami image with kernel_id and ramdisk_id boots that kernel and initramfs directly."""
     kernel = tiny_image_file.with_name("tiny-vmlinuz")

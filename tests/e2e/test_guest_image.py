@@ -24,7 +24,8 @@ import pytest
 
 from conftest import UPDRAFT_BIN, free_port, tail
 
-pytestmark = pytest.mark.updraft_only
+# Bare QEMU, no cloud: nothing here touches a database.
+pytestmark = [pytest.mark.updraft_only, pytest.mark.guest_bound]
 
 BOOT_DEADLINE = 90.0  # seconds to the ready marker under TCG; measured ~7 s at 128 MB
 POWEROFF_DEADLINE = 30.0

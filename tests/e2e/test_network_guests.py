@@ -23,9 +23,12 @@ import pytest
 from conftest import (Cleanup, Cloud, Factory, SSHGuest, eventually, host_links, module_scratch, namespaces,
                       unique)
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq") or not shutil.which("ssh"),
-    reason="real tenant networks need root, nft, dnsmasq and an ssh client")
+pytestmark = [
+    pytest.mark.skipif(
+        os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("dnsmasq") or not shutil.which("ssh"),
+        reason="real tenant networks need root, nft, dnsmasq and an ssh client"),
+    pytest.mark.guest_bound,
+]
 
 BOOT_DEADLINE = 180.0
 
