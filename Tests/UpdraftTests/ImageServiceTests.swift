@@ -63,6 +63,9 @@ struct ImageServiceTests {
             #expect(image.checksum?.count == 32 && image.hashAlgorithm == "sha512")
             #expect(!FileManager.default.fileExists(atPath: source))
             #expect(service.dataPath(of: image) == service.directory + "/" + image.id)
+            // A storage allocation counts it (and a queued image, with no data yet, as nothing).
+            #expect(try await service.bytesOwned(by: "admin-project") == 4096)
+            #expect(try await service.bytesOwned(by: "another-project") == 0)
             try await service.kill(image.id)
             let killed = try await service.image(image.id, caller: Self.admin)
             #expect(killed.status == .killed && service.dataPath(of: killed) == nil)

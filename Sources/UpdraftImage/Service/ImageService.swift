@@ -50,6 +50,17 @@ public final class ImageService: Sendable {
         try await read { db in try await Self.visibleImage(id, caller: caller, db) }
     }
 
+    /// The bytes of every image `projectID` owns, whatever its visibility: what a storage
+    /// allocation counts of the image service.
+    public func bytesOwned(by projectID: String) async throws(UpdraftError) -> Int64 {
+        try await read { db in
+            let row = try await db.raw(
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes FROM images WHERE owner = \(bind: projectID)"
+            ).first()
+            return Int64(try row?.int("bytes") ?? 0)
+        }
+    }
+
     /// The images `caller` may list that pass `query`, in its order, one page.
     /// Serves `GET /v2/images`.
     public func list(_ query: ImageListQuery, caller: AuthContext) async throws(UpdraftError) -> Page {

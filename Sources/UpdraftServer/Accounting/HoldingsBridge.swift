@@ -46,7 +46,7 @@ struct HoldingsBridge: ProjectHoldings {
             // Cinder's `gigabytes` counts volumes and their snapshots.
             bytes += Double(try await volumes.quotaSet(projectID, caller: .system).usage["gigabytes"] ?? 0) * 1_073_741_824
         }
-        bytes += try await ownedImages(projectID).reduce(0) { $0 + Double($1.size ?? 0) }
+        if let images { bytes += Double(try await images.bytesOwned(by: projectID)) }
         if let objects {
             bytes += Double(
                 try await objects.listContainers(projectID, ListingQuery(limit: 1), caller: .user(.system)).0.bytesUsed)
