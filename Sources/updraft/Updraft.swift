@@ -67,6 +67,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "A JSON file every guest reads as its vendor data (vendor_data.json), like Nova's vendordata_jsonfile_path.",
+            discussion: """
+                A JSON object; cloud-init applies its "cloud-init" member (a #cloud-config) before the user's data. \
+                Read at start: servers booted after a restart get the new file.
+                """))
+    var vendorData: String?
+
+    @Option(
+        help: ArgumentHelp(
             "For end-to-end tests only: a clock that stands at this ISO 8601 time until the accounting API moves it.",
             discussion: "Refused unless UPDRAFT_ALLOW_TEST_CLOCK=1 is in the environment."))
     var testClock: String?
@@ -102,6 +111,14 @@ struct Serve: AsyncParsableCommand {
         configuration.network.externalCIDR = externalCidr
         if trialAllocations { configuration.accounting.trial = .init() }
         configuration.featuredImages = featured
+        if let vendorData {
+            do {
+                configuration.compute.vendorData = try Self.vendorData(absolute(vendorData))
+            } catch {
+                FileHandle.standardError.write(Data("updraft: --vendor-data \(vendorData): \(oneLine(error))\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         configuration.noticeCommand = noticeCommand.map { $0.contains("/") ? absolute($0) : $0 }
         if let testClock {
             guard ProcessInfo.processInfo.environment["UPDRAFT_ALLOW_TEST_CLOCK"] == "1" else {
@@ -122,6 +139,22 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("updraft: \(oneLine(error))\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+extension Serve {
+    /// The file's bytes, once they are known to be a JSON object.
+    static func vendorData(_ path: String) throws -> Data {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw VendorDataError.notAnObject
+        }
+        return data
+    }
+
+    enum VendorDataError: Error, CustomStringConvertible {
+        case notAnObject
+        var description: String { "not a JSON object" }
     }
 }
 

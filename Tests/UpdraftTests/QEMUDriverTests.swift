@@ -28,6 +28,11 @@ struct QEMUDriverTests {
         )
         #expect(String(decoding: files[1].data, as: UTF8.self) == #"{"links":[],"networks":[],"services":[]}"#)
         #expect(files[4].data == Data("#!/bin/sh\necho hi\n".utf8))
+        // Without the cloud's vendor data an empty object; with it, those bytes as they are.
+        #expect(files[2].data == Data("{}".utf8) && files[3].data == Data("{}".utf8))
+        let vendor = Data(##"{"cloud-init": "#cloud-config\nbootcmd: [[true]]\n"}"##.utf8)
+        spec.metadata.vendorData = vendor
+        #expect(try InstanceMetadata(spec).openStackFiles()[2].data == vendor)
 
         // With a NIC, network_data.json has its link, configured by DHCP.
         spec.nics = [

@@ -238,3 +238,15 @@ def test_a_featured_image_never_built_stops_the_start_naming_the_build(tmp_path:
                     "--featured", "debian-12-nowhere")
     line = assert_fails_with_one_line(p, "no built image debian-12-nowhere")
     assert "run `updraft image build debian-12-nowhere` first" in line, line
+
+
+def test_vendor_data_that_is_not_a_json_object_stops_the_start(tmp_path: Path) -> None:
+    listed = tmp_path / "vendor.json"
+    listed.write_text('["not", "an", "object"]')
+    p = run_updraft("serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), "--no-networking",
+                    "--vendor-data", str(listed))
+    line = assert_fails_with_one_line(p, "--vendor-data")
+    assert "not a JSON object" in line, line
+    missing = run_updraft("serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), "--no-networking",
+                          "--vendor-data", str(tmp_path / "absent.json"))
+    assert "absent.json" in assert_fails_with_one_line(missing, "--vendor-data")

@@ -173,10 +173,12 @@ public struct InstanceSpec: Sendable, Equatable {
         public var publicKeys: [(name: String, key: String)]
         public var userData: Data?
         public var launchIndex: Int
+        /// `vendor_data.json`: the cloud's vendor data, a JSON object (Nova's StaticJSON provider).
+        public var vendorData: Data
 
         public init(
             hostname: String, name: String, projectID: String, availabilityZone: String, metadata: [String: String],
-            publicKeys: [(name: String, key: String)], userData: Data?, launchIndex: Int
+            publicKeys: [(name: String, key: String)], userData: Data?, launchIndex: Int, vendorData: Data = Data("{}".utf8)
         ) {
             self.hostname = hostname
             self.name = name
@@ -186,13 +188,14 @@ public struct InstanceSpec: Sendable, Equatable {
             self.publicKeys = publicKeys
             self.userData = userData
             self.launchIndex = launchIndex
+            self.vendorData = vendorData
         }
 
         public static func == (a: Metadata, b: Metadata) -> Bool {
             a.hostname == b.hostname && a.name == b.name && a.projectID == b.projectID
                 && a.availabilityZone == b.availabilityZone && a.metadata == b.metadata
                 && a.publicKeys.map(\.name) == b.publicKeys.map(\.name) && a.publicKeys.map(\.key) == b.publicKeys.map(\.key)
-                && a.userData == b.userData && a.launchIndex == b.launchIndex
+                && a.userData == b.userData && a.launchIndex == b.launchIndex && a.vendorData == b.vendorData
         }
     }
 

@@ -60,7 +60,7 @@ public struct InstanceMetadata: Sendable {
         var files: [(name: String, data: Data)] = [
             ("meta_data.json", try QEMU.JSON.object(meta).serialized()),
             ("network_data.json", try networkData().serialized()),
-            ("vendor_data.json", Data("{}".utf8)),
+            ("vendor_data.json", metadata.vendorData),
             ("vendor_data2.json", Data("{}".utf8)),
         ]
         if let userData = metadata.userData {

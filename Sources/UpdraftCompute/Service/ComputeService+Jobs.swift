@@ -51,17 +51,17 @@ extension ComputeService {
         return InstanceSpec(
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
             rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: nics.isEmpty || instance.configDrive,
-            metadata: Self.metadata(of: instance), nics: nics, volumes: volumes)
+            metadata: metadata(of: instance), nics: nics, volumes: volumes)
     }
 
     /// What the guest is told about itself (config drive and metadata service alike).
-    static func metadata(of instance: Instance) -> InstanceSpec.Metadata {
+    func metadata(of instance: Instance) -> InstanceSpec.Metadata {
         let userData = instance.userData.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }
         let keys = instance.keyName.map { [(name: $0, key: instance.keyData ?? "")] } ?? []
         return InstanceSpec.Metadata(
             hostname: instance.hostname, name: instance.name, projectID: instance.projectID,
             availabilityZone: instance.availabilityZone, metadata: instance.metadata, publicKeys: keys,
-            userData: userData, launchIndex: instance.launchIndex)
+            userData: userData, launchIndex: instance.launchIndex, vendorData: configuration.vendorData)
     }
 
     func finish(_ id: String, error: String?) async {

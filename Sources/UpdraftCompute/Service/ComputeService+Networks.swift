@@ -98,7 +98,7 @@ extension ComputeService {
         let view = try await networking(of: [instance])[id]
         let addresses = view?.addresses.flatMap(\.addresses).filter { $0.version == 4 } ?? []
         return InstanceMetadata(
-            id: id, metadata: Self.metadata(of: instance), nics: try await networks?.nics(instance: id) ?? [],
+            id: id, metadata: metadata(of: instance), nics: try await networks?.nics(instance: id) ?? [],
             fixedIPv4: addresses.first { $0.type == "fixed" }?.address,
             floatingIPv4: addresses.first { $0.type == "floating" }?.address,
             ec2ID: "i-" + String(format: "%08x", instance.sequence), flavorName: instance.flavor.name,

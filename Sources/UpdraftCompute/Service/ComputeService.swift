@@ -30,6 +30,10 @@ public final class ComputeService: Service, Sendable {
         public var maxLimit = 1000
         /// How long a spawn waits for the network to wire its ports (Nova's `vif_plugging_timeout`).
         public var portWiringTimeout: Duration = .seconds(120)
+        /// What every guest reads as `vendor_data.json`, from the metadata service and the config
+        /// drive: a JSON object, Nova's StaticJSON vendor data (`vendordata_jsonfile_path`). Its
+        /// `cloud-init` member, a cloud-config, is what cloud-init applies before the user's data.
+        public var vendorData = Data("{}".utf8)
 
         public init() {}
     }
