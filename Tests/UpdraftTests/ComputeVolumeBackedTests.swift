@@ -95,7 +95,8 @@ struct ComputeVolumeBackedTests {
             #expect(mapping.deviceName == "/dev/vda" && mapping.deleteOnTermination == false)
             let snapshot = try await storage.service.snapshot(try #require(mapping.uuid), caller: Self.member)
             #expect(snapshot.volumeID == volume && snapshot.name == "snapshot for snap")
-            // The server is left as it was, and the action recorded.
+            // The running server was quiesced around the volume snapshots, left as it was, and the action recorded.
+            #expect(await driver.quiescings == [id])
             #expect(try await compute.server(id, caller: Self.member).status == "ACTIVE")
             #expect(try await compute.actions(id, caller: Self.member).contains { $0.action == "createImage" })
 

@@ -23,6 +23,8 @@ public actor FakeDriver: HypervisorDriver {
     public let configuration: Configuration
     private var instances: [String: Entry] = [:]
     private var crashReasons: [String: String] = [:]
+    /// The running instances ``quiesced(_:_:)`` was asked to freeze, in order.
+    public private(set) var quiescings: [String] = []
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -171,6 +173,12 @@ public actor FakeDriver: HypervisorDriver {
             throw HypervisorError.failed("cannot write \(path)")
         }
         return true
+    }
+
+    /// Runs `body`; a running instance is recorded in ``quiescings`` first.
+    public func quiesced<T: Sendable>(_ id: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        if instances[id]?.state == .running { quiescings.append(id) }
+        return try await body()
     }
 
     private func isLive(_ id: String, with volumeID: String) throws -> Bool {

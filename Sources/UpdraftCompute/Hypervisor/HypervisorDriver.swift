@@ -61,6 +61,10 @@ public protocol HypervisorDriver: Sendable {
     /// true when done. False, with nothing written, when the instance does not run or the
     /// volume is not plugged in: then the caller copies the file itself.
     func snapshotVolume(_ id: String, volumeID: String, to path: String) async throws -> Bool
+    /// Runs `body` with the guest's filesystems frozen by its agent (Nova's quiesce) and thaws
+    /// them after, whether `body` succeeded or not. When the instance does not run, has no
+    /// agent or the agent does not freeze, `body` runs all the same, unquiesced.
+    func quiesced<T: Sendable>(_ id: String, _ body: @Sendable () async throws -> T) async throws -> T
 
     /// The power state of every instance this host knows, running or not.
     func powerStates() async throws -> [String: PowerState]

@@ -253,10 +253,7 @@ public actor QEMUDriver: HypervisorDriver {
             var pausedHere = false
             // Quiesced, as Nova does with an agent: the guest flushes and freezes its
             // filesystems before the copy and thaws them after.
-            var agent: QEMU.GuestAgent?
-            if running(id) != nil, try readRecord(id).guestAgent == true {
-                agent = await frozen(id, files: files)
-            }
+            let agent = await frozenIfAgent(id, files: files)
             if running(id) != nil {
                 try await withMonitor(id, doing: "snapshot") { monitor in
                     if try await monitor.status() == .running {
@@ -275,18 +272,44 @@ public actor QEMUDriver: HypervisorDriver {
             if pausedHere {
                 try await withMonitor(id, doing: "continue after snapshot") { try await $0.cont() }
             }
-            if let agent {
-                do {
-                    try await agent.thawFilesystems()
-                } catch {
-                    logger.warning("guest filesystems not thawed", metadata: ["instance": "\(id)", "error": "\(error)"])
-                }
-                await agent.close()
-            }
+            await thaw(agent, id)
             if let copyError {
                 throw Self.hypervisorError(copyError, doing: "snapshot \(id)")
             }
         }
+    }
+
+    /// Volume snapshots of a volume-backed server, quiesced as its root disk's are. No
+    /// instance lock is held while `body` runs: it snapshots the attached volumes through
+    /// ``snapshotVolume(_:volumeID:to:)``, which takes it.
+    public func quiesced<T: Sendable>(_ id: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        let agent = await frozenIfAgent(id, files: try files(id))
+        do {
+            let result = try await body()
+            await thaw(agent, id)
+            return result
+        } catch {
+            await thaw(agent, id)
+            throw error
+        }
+    }
+
+    /// The agent of a running guest whose image has one, once it has frozen the guest's
+    /// filesystems; nil when the guest does not run or has no agent.
+    func frozenIfAgent(_ id: String, files: InstanceFiles) async -> QEMU.GuestAgent? {
+        guard running(id) != nil, (try? readRecord(id))?.guestAgent == true else { return nil }
+        return await frozen(id, files: files)
+    }
+
+    /// Thaws what `agent` froze and closes it; a failure is logged.
+    func thaw(_ agent: QEMU.GuestAgent?, _ id: String) async {
+        guard let agent else { return }
+        do {
+            try await agent.thawFilesystems()
+        } catch {
+            logger.warning("guest filesystems not thawed", metadata: ["instance": "\(id)", "error": "\(error)"])
+        }
+        await agent.close()
     }
 
     /// The guest's agent once it has frozen the guest's filesystems; nil (an unquiesced

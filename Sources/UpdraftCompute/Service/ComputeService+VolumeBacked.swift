@@ -2,6 +2,7 @@ import Foundation
 import SQLKit
 import UpdraftCore
 import UpdraftDatabase
+import Synchronization
 
 /// Servers whose root disk is a volume, as Nova treats them: a snapshot is volume snapshots
 /// mapped by an image with no data, booting that image makes volumes from them, a shelve
@@ -66,16 +67,22 @@ extension ComputeService {
                 ServerAction.createImage.novaName, instance: instance, requestID: requestID, userID: caller.userID,
                 projectID: caller.projectID ?? instance.projectID, db)
         }
-        var taken: [String] = []
+        // The snapshots made so far, deleted again when a later step fails.
+        let taken = Mutex<[String]>([])
         do {
-            var mapping: [JSONValue] = []
-            for device in mappings where device.status == .attached {
-                guard let volumeID = device.volumeID else { continue }
-                let volume = try await volumes.details(volume: volumeID)
-                let snapshot = try await volumes.snapshot(
-                    volume: volumeID, name: "snapshot for \(name)", description: volume.description, caller: caller)
-                taken.append(snapshot)
-                mapping.append(Self.imageMapping(device, snapshotID: snapshot, size: volume.size))
+            // Quiesced, as Nova's snapshot of a volume-backed server is: every volume is
+            // snapshotted while the guest's filesystems are frozen.
+            let mapping: [JSONValue] = try await driver(for: instance).quiesced(instance.id) {
+                var mapping: [JSONValue] = []
+                for device in mappings where device.status == .attached {
+                    guard let volumeID = device.volumeID else { continue }
+                    let volume = try await volumes.details(volume: volumeID)
+                    let snapshot = try await volumes.snapshot(
+                        volume: volumeID, name: "snapshot for \(name)", description: volume.description, caller: caller)
+                    taken.withLock { $0.append(snapshot) }
+                    mapping.append(Self.imageMapping(device, snapshotID: snapshot, size: volume.size))
+                }
+                return mapping
             }
             if !mapping.isEmpty {
                 properties["block_device_mapping"] = Self.jsonText(.array(mapping))
@@ -87,7 +94,7 @@ extension ComputeService {
             await finish(instance.id, error: nil)
             return imageID
         } catch {
-            for snapshot in taken { await volumes.deleteSnapshot(snapshot) }
+            for snapshot in taken.withLock({ $0 }) { await volumes.deleteSnapshot(snapshot) }
             await finish(instance.id, error: Self.describe(error))
             throw error
         }
