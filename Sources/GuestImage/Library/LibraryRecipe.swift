@@ -214,11 +214,14 @@ extension GuestImage.LibraryRecipe {
 
     /// `debian-12-docker`: the same as `debian-12` with Docker's engine, for container users.
     static let debian12Docker = GuestImage.LibraryRecipe(
-        name: "debian-12-docker", base: "debian-12", version: 1,
+        name: "debian-12-docker", base: "debian-12", version: 2,
         description:
             "Debian 12 with Docker (docker.io): the default user debian is in the docker group. "
             + "Log in as debian with your key pair.",
-        packages: ["docker.io", "docker-compose"],
+        // apparmor: Debian's kernel enables AppArmor, and dockerd then loads its default
+        // profile with apparmor_parser or runs no container (a recommends of docker.io, which
+        // the builder does not install).
+        packages: ["docker.io", "docker-compose", "apparmor"],
         files: [
             "/etc/cloud/cloud.cfg.d/91-docker.cfg": """
             # The default user runs containers without sudo.
