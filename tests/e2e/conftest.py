@@ -30,6 +30,14 @@ REPO = Path(__file__).resolve().parents[2]
 OPENRC = os.environ.get("UPDRAFT_TEST_OPENRC") or None
 UPDRAFT_BIN = Path(os.environ.get("UPDRAFT_BIN") or REPO / ".build" / "debug" / "updraft")
 DATABASE = os.environ.get("UPDRAFT_TEST_DATABASE") or None
+
+# The session cloud's vendor data (`serve --vendor-data`), as a site would write it for Nova's
+# StaticJSON provider: cloud-init applies its `cloud-init` member before the user's data.
+VENDOR_DATA = {
+    "cloud-init": "#cloud-config\nbootcmd:\n  - [sh, -c, \"echo from the vendor > /var/tmp/updraft-vendor\"]\n",
+    "site": "updraft-e2e",
+}
+
 # The venv with the real clients; by default the one running pytest.
 VENV = Path(os.environ.get("UPDRAFT_VENV") or Path(sys.executable).parent.parent)
 OPENSTACK = VENV / "bin" / "openstack"
@@ -399,7 +407,9 @@ def cloud() -> Iterator[Cloud]:
     root = Path(tempfile.mkdtemp(prefix="updraft-e2e-"))
     data = root / "data"
     data.mkdir()
-    server = UpdraftServer(data, free_port(), root / "server.log", DATABASE)
+    vendor_data = root / "vendor-data.json"
+    vendor_data.write_text(json.dumps(VENDOR_DATA))
+    server = UpdraftServer(data, free_port(), root / "server.log", DATABASE, ["--vendor-data", str(vendor_data)])
     _SERVER = server
     try:
         server.start()

@@ -4,8 +4,8 @@ publish` into the session's cloud, then the real `openstack` CLI boots it on a r
 with a floating IP, a key pair and a multipart user-data (a `#cloud-config` and a shell
 script), and the test logs in over SSH as `debian`.
 
-Guests of this size boot for minutes under TCG, so `./test.sh` runs the module once, beside
-tempest's compute suites, and never on the PostgreSQL tier.
+Guests of this size boot for minutes under TCG, so `./test.sh` runs the module once, after the
+SQLite tier, and never on the PostgreSQL tier.
 """
 
 from __future__ import annotations
@@ -114,10 +114,13 @@ class Library:
         self.boot_to_ssh = time.monotonic() - started
         print(f"\n{IMAGE}: two servers created to SSH as debian in {self.boot_to_ssh:.1f} s")
 
-    def reach(self, server: str, port: str | None = None) -> SSHGuest:
-        """Waits for `server` to be ACTIVE, gives it a floating IP and waits for SSH."""
+    def reach(self, server: str, port: str | None = None, floating: str | None = None) -> SSHGuest:
+        """Waits for `server` to be ACTIVE, gives it a floating IP (unless it has `floating`)
+        and waits for SSH."""
         wait_for(f"server {server} ACTIVE", lambda: self.cli("server", "show", server)["status"] == "ACTIVE", 300)
-        if port:
+        if floating:
+            address = floating
+        elif port:
             address = self.cli("floating", "ip", "create", "public", "--port", port)["floating_ip_address"]
         else:
             address = self.cli("floating", "ip", "create", "public")["floating_ip_address"]
@@ -158,16 +161,25 @@ def test_the_published_image_is_public_featured_and_carries_glances_properties(l
     assert (again.returncode, again.stdout.strip()) == (0, library.image_id), again.stderr
 
 
-def test_cloud_init_configures_the_guest_from_the_metadata_service(library: Library) -> None:
-    guest = library.guest
+def assert_configured(guest: SSHGuest, server: dict[str, Any], source: str) -> None:
+    """cloud-init finished from `source` without errors and did what the user data, the cloud's
+    vendor data and the metadata asked: files, commands, hostname and instance id."""
     status = guest.run("cloud-init status --wait --long", timeout=600)
     assert "status: done" in status.stdout, status.stdout + status.stderr
     assert "errors: []" in status.stdout or "errors" not in status.stdout, status.stdout
-    assert "DataSourceOpenStack" in status.stdout, status.stdout
+    assert source in status.stdout, status.stdout
     assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
     assert guest.run("cat /var/tmp/updraft-runcmd").stdout == "ran\n"
     assert guest.run("cat /var/tmp/updraft-script").stdout == "script ran as root\n"
-    assert guest.run("hostname").stdout.strip() == library.name
+    assert guest.run("cat /var/tmp/updraft-vendor").stdout == "from the vendor\n"
+    assert guest.run("hostname").stdout.strip() == server["name"]
+    # Nova's instance id is the server's UUID, on the config drive and from the metadata service.
+    assert guest.run("sudo -n cat /var/lib/cloud/data/instance-id").stdout.strip() == server["id"]
+
+
+def test_cloud_init_configures_the_guest_from_the_metadata_service(library: Library) -> None:
+    guest = library.guest
+    assert_configured(guest, library.server, "DataSourceOpenStack")
     assert guest.run("sudo -n id -u").stdout.strip() == "0"
     # The root filesystem grew to the flavor's 5 GB disk.
     size = int(guest.run("df -B1 --output=size / | tail -n 1").stdout.strip())
@@ -184,14 +196,26 @@ def server_log(cloud: Cloud) -> str:
 
 def test_the_config_drive_alone_configures_the_guest_on_a_network_without_dhcp(library: Library) -> None:
     guest = library.drive_guest
-    status = guest.run("cloud-init status --wait --long", timeout=600)
-    assert "status: done" in status.stdout and "DataSourceConfigDrive" in status.stdout, status.stdout
-    assert guest.run("cat /etc/updraft-e2e").stdout == "written by cloud-init\n"
-    assert guest.run("cat /var/tmp/updraft-runcmd").stdout == "ran\n"
-    assert guest.run("cat /var/tmp/updraft-script").stdout == "script ran as root\n"
-    assert guest.run("hostname").stdout.strip() == library.drive_name
+    assert_configured(guest, library.drive_server, "DataSourceConfigDrive")
     assert f"inet {library.static_address}/24" in guest.run("ip -4 -o addr").stdout
     assert "default via 10.63.0.1" in guest.run("ip route").stdout
+
+
+def test_rebuilt_servers_are_configured_afresh_from_the_metadata_service_and_a_new_config_drive(
+        library: Library) -> None:
+    """A rebuild replaces the root disk (and the config drive). As in Nova the server keeps its
+    UUID, so cloud-init's instance id is the same; the new disk has no record of the last run,
+    so cloud-init configures it from the start. Both servers are rebuilt at once."""
+    servers = [(library.server, library.guest, "DataSourceOpenStack"),
+               (library.drive_server, library.drive_guest, "DataSourceConfigDrive")]
+    for server, guest, _ in servers:
+        guest.run("echo old disk > /var/tmp/updraft-before-rebuild")
+        library.cli("server", "rebuild", "--image", library.image_id, server["id"])
+    for server, old, source in servers:
+        guest = library.reach(server["id"], floating=old.address)
+        assert_configured(guest, server, source)
+        assert guest.run("test -e /var/tmp/updraft-before-rebuild").returncode == 1
+    assert f"inet {library.static_address}/24" in library.drive_guest.run("ip -4 -o addr").stdout
 
 
 def test_a_quiesced_snapshot_boots_and_stop_goes_through_the_guest_agent(library: Library) -> None:
@@ -220,26 +244,59 @@ def test_a_quiesced_snapshot_boots_and_stop_goes_through_the_guest_agent(library
     library.cli("server", "delete", "--wait", again["id"])
 
 
-@pytest.mark.skipif(not os.environ.get("UPDRAFT_E2E_SCIENCE"),
-                    reason="the slower job: UPDRAFT_E2E_SCIENCE=1 builds debian-12-science (tests/e2e/README.md)")
-def test_the_science_image_runs_numpy_jupyter_and_r(library: Library) -> None:
+slower_job = pytest.mark.skipif(
+    not os.environ.get("UPDRAFT_E2E_SLOW_LIBRARY"),
+    reason="the slower job: UPDRAFT_E2E_SLOW_LIBRARY=1 builds and boots debian-12-science and debian-12-docker "
+           "(tests/e2e/README.md)")
+
+
+def boot_recipe(library: Library, recipe: str, disk: int) -> tuple[dict[str, Any], SSHGuest]:
+    """Builds `recipe`, publishes it and boots it on the module's network, configured by
+    cloud-init with the module's key and user data; the server and SSH as `debian`."""
     cloud = library.cloud
-    built = subprocess.run([str(UPDRAFT_BIN), "image", "build", "debian-12-science"], capture_output=True, text=True,
+    started = time.monotonic()
+    built = subprocess.run([str(UPDRAFT_BIN), "image", "build", recipe], capture_output=True, text=True,
                            env=base_env(), timeout=7200)
     assert built.returncode == 0, built.stderr
-    published = subprocess.run([str(UPDRAFT_BIN), "image", "publish", "debian-12-science", "--data-dir",
-                                str(cloud.data_dir)], capture_output=True, text=True, env=base_env(), timeout=1800)
+    print(f"\n{recipe}: built (or found built) in {time.monotonic() - started:.1f} s")
+    published = subprocess.run([str(UPDRAFT_BIN), "image", "publish", recipe, "--data-dir", str(cloud.data_dir)],
+                               capture_output=True, text=True, env=base_env(), timeout=1800)
     assert published.returncode == 0, published.stderr
-    flavor = cloud.openstack("flavor", "create", unique("sci"), "--ram", "2048", "--vcpus", "1", "--disk", "8")
-    name = unique("sci").replace("_", "-")
+    flavor = cloud.openstack("flavor", "create", unique(recipe), "--ram", "2048", "--vcpus", "1", "--disk", str(disk))
+    name = unique(recipe).replace("_", "-")
+    started = time.monotonic()
     server = library.cli("server", "create", name, "--image", published.stdout.strip(), "--flavor", flavor["id"],
                          "--network", library.net["id"], "--security-group", library.group["id"],
-                         "--key-name", library.keypair["name"])
+                         "--key-name", library.keypair["name"], "--user-data", str(library.user_data))
     guest = library.reach(server["id"])
+    print(f"{recipe}: created to SSH as debian in {time.monotonic() - started:.1f} s")
+    assert_configured(guest, server, "DataSourceOpenStack")
+    return server, guest
+
+
+@slower_job
+def test_the_science_image_runs_numpy_jupyter_and_r(library: Library) -> None:
+    server, guest = boot_recipe(library, "debian-12-science", disk=8)
     one_liner = "import numpy, scipy, pandas, matplotlib; print(numpy.arange(6).reshape(2, 3).sum(axis=0).tolist())"
     ran = guest.run(f"python3 -c '{one_liner}'", timeout=120)
     assert ran.stdout.strip() == "[3, 5, 7]", ran.stdout + ran.stderr
     assert guest.run("jupyter-notebook --version").returncode == 0
     assert guest.run("R --version").stdout.startswith("R version")
     assert "jupyter-notebook --no-browser" in guest.run("systemctl cat jupyter").stdout
+    library.cli("server", "delete", "--wait", server["id"])
+
+
+@slower_job
+def test_the_docker_image_runs_a_container_as_debian_without_sudo(library: Library) -> None:
+    server, guest = boot_recipe(library, "debian-12-docker", disk=6)
+    # The default user is in the docker group (the image's cloud-init default_user override).
+    assert "docker" in guest.run("id -nG").stdout.split()
+    assert guest.run("systemctl is-active docker", timeout=120).stdout.strip() == "active"
+    # No registry is reachable from here: the container's image is imported from klibc's
+    # programs in the guest itself, then run by `debian` without sudo.
+    imported = guest.run("cd / && tar -c lib usr/lib/klibc usr/lib/klibc-*.so | docker import - updraft/klibc",
+                         timeout=300)
+    assert imported.returncode == 0, imported.stderr
+    ran = guest.run("docker run --rm updraft/klibc /usr/lib/klibc/bin/uname -m", timeout=300)
+    assert ran.stdout.strip() == "x86_64", ran.stdout + ran.stderr
     library.cli("server", "delete", "--wait", server["id"])

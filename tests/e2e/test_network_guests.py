@@ -11,6 +11,7 @@ kill -9 interrupts. Runs on the session's cloud (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,8 +21,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import (Cleanup, Cloud, Factory, SSHGuest, eventually, host_links, module_scratch, namespaces,
-                      unique)
+from conftest import (VENDOR_DATA, Cleanup, Cloud, Factory, SSHGuest, eventually, host_links, module_scratch,
+                      namespaces, unique)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -123,6 +124,9 @@ def test_metadata_service_answers_each_guest_for_itself(lab: Lab) -> None:
         assert lab.key.with_suffix(".pub").read_text().split()[1] in meta.stdout
         ec2 = guest.run(f"wget -q -O - {base}/latest/meta-data/local-ipv4")
         assert ec2.stdout.strip() == lab.fixed(server)
+        # The cloud's vendor data (`serve --vendor-data`), the same for every guest.
+        vendor = guest.run(f"wget -q -O - {base}/openstack/latest/vendor_data.json")
+        assert json.loads(vendor.stdout) == VENDOR_DATA, vendor
     # Anything but a guest's own port (here the network's own namespace) is answered nothing.
     namespace = f"updraft-net-{lab.net['id']}"
     probe = subprocess.run(["ip", "netns", "exec", namespace, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
