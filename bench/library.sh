@@ -29,7 +29,13 @@ trap cleanup EXIT
 
 echo "=== Updraft $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores, $bin"
 "$bin" image build debian-12 >/dev/null # fills the package cache when it is empty
+# The disk's sha256 and package versions as its manifest records them.
+built_file() { "$py" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["file"]["sha256"])' "$1" 2>/dev/null || echo none; }
+built_packages() { "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["packages"], sort_keys=True))' "$1" 2>/dev/null || echo none; }
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/updraft/images
 for recipe in debian-12 ${RECIPES:-}; do
+  before=$(built_file "$cache/$recipe.json")
+  before_packages=$(built_packages "$cache/$recipe.json")
   start=$(date +%s.%N)
   disk=$("$bin" image build "$recipe" --force | head -n 1)
   end=$(date +%s.%N)
@@ -37,6 +43,15 @@ for recipe in debian-12 ${RECIPES:-}; do
     "$(echo "$end - $start" | bc)" "$(du -h --apparent-size "$disk" | cut -f1)" \
     "$(qemu-img info --output=json "$disk" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"] >> 30, "GiB")')" \
     "$("$py" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "${disk%.qcow2}.json")"
+  # Reproducible: the same packages give the same bytes (a package Debian updated in between
+  # makes a different, and rightly different, disk).
+  if [ "$before_packages" != "$(built_packages "${disk%.qcow2}.json")" ]; then
+    echo "$recipe: the package versions changed since the previous build: bytes not compared"
+  elif [ "$before" = "$(built_file "${disk%.qcow2}.json")" ]; then
+    echo "$recipe: byte-identical to the previous build (sha256 $before)"
+  else
+    echo "$recipe: NOT byte-identical to the previous build of the same packages ($before, now $(built_file "${disk%.qcow2}.json"))"
+  fi
 done
 
 "$bin" serve --data-dir "$work/data" --port "$port" --no-networking --featured debian-12 >"$work/serve.log" 2>&1 &
