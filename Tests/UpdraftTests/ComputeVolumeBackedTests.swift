@@ -45,7 +45,10 @@ struct ComputeVolumeBackedTests {
         }
         try await storage.service.setBootable(volume.id, true, caller: member)
         _ = try await storage.service.changeImageMetadata(of: volume.id, caller: member) { _ in
-            ["image_id": "img", "image_name": "tiny", "min_disk": "1", "os_distro": "debian", "img_signature": "x"]
+            [
+                "image_id": "img", "image_name": "tiny", "min_disk": "1", "os_distro": "debian", "img_signature": "x",
+                "hw_qemu_guest_agent": "yes",
+            ]
         }
         #expect(try qemuIO(storage.file(volume.id), "write -P \(pattern) 1M 64k"))
         return volume.id
@@ -95,7 +98,9 @@ struct ComputeVolumeBackedTests {
             #expect(mapping.deviceName == "/dev/vda" && mapping.deleteOnTermination == false)
             let snapshot = try await storage.service.snapshot(try #require(mapping.uuid), caller: Self.member)
             #expect(snapshot.volumeID == volume && snapshot.name == "snapshot for snap")
-            // The running server was quiesced around the volume snapshots, left as it was, and the action recorded.
+            // The root volume's image metadata gave the guest its agent; the running server was
+            // quiesced around the volume snapshots, left as it was, and the action recorded.
+            #expect(try await driver.spec(id).guestAgent)
             #expect(await driver.quiescings == [id])
             #expect(try await compute.server(id, caller: Self.member).status == "ACTIVE")
             #expect(try await compute.actions(id, caller: Self.member).contains { $0.action == "createImage" })

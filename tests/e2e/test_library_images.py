@@ -10,6 +10,7 @@ SQLite tier, and never on the PostgreSQL tier.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from email.mime.multipart import MIMEMultipart
@@ -300,3 +301,33 @@ def test_the_docker_image_runs_a_container_as_debian_without_sudo(library: Libra
     ran = guest.run("docker run --rm updraft/klibc /usr/lib/klibc/bin/uname -m", timeout=300)
     assert ran.stdout.strip() == "x86_64", ran.stdout + ran.stderr
     library.cli("server", "delete", "--wait", server["id"])
+
+
+@slower_job
+def test_a_volume_backed_servers_snapshot_is_quiesced_through_its_agent(library: Library) -> None:
+    """The root volume's image metadata (`hw_qemu_guest_agent=yes`, copied from the image)
+    gives the guest its agent, and a snapshot freezes the filesystems around the volume
+    snapshots, as Nova's does."""
+    root = library.cli("volume", "create", unique("deb-root"), "--image", library.image_id, "--size", "4",
+                       "--bootable")
+    wait_for("the root volume available",
+             lambda: library.cli("volume", "show", root["id"])["status"] == "available", 600)
+    name = unique("deb-bfv").replace("_", "-")
+    server = library.cli("server", "create", name, "--volume", root["id"], "--flavor", library.flavor["id"],
+                         "--network", library.net["id"], "--security-group", library.group["id"],
+                         "--key-name", library.keypair["name"])
+    guest = library.reach(server["id"])
+    assert "status: done" in guest.run("cloud-init status --wait", timeout=600).stdout
+    assert guest.run("systemctl is-active qemu-guest-agent").stdout.strip() == "active"
+    snapshot = library.cli("server", "image", "create", "--name", unique("deb-bfv-snap"), "--wait", server["id"])
+    frozen = [line for line in server_log(library.cloud).splitlines()
+              if "guest filesystems frozen for a snapshot" in line and server["id"] in line]
+    assert frozen, "no freeze logged for the volume-backed server"
+    mapping = library.cli("image", "show", snapshot["id"])["properties"]["block_device_mapping"]
+    library.cli("server", "delete", "--wait", server["id"])
+    library.cli("image", "delete", snapshot["id"])
+    for entry in json.loads(mapping):
+        library.cli("volume", "snapshot", "delete", entry["snapshot_id"])
+    # The volume goes once its snapshot has gone.
+    wait_for("the root volume deleted", lambda: library.cloud.openstack(
+        "volume", "delete", root["id"], env=library.env, check=False, json_output=False).returncode == 0, 120)

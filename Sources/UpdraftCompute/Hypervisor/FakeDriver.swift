@@ -191,6 +191,11 @@ public actor FakeDriver: HypervisorDriver {
         try entry(id).spec.volumes
     }
 
+    /// The spec instance `id` was last booted with (for tests).
+    public func spec(_ id: String) throws -> InstanceSpec {
+        try entry(id).spec
+    }
+
     public func powerStates() async throws -> [String: PowerState] {
         instances.mapValues(\.state)
     }

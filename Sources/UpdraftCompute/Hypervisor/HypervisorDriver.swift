@@ -149,9 +149,6 @@ public struct InstanceSpec: Sendable, Equatable {
         public var ramdiskPath: String?
         /// Extra kernel command line for a kernel+ramdisk boot (`os_command_line`).
         public var commandLine: String?
-        /// The image has the QEMU guest agent (`hw_qemu_guest_agent=yes`): the guest gets its
-        /// port, a stop asks the agent first, a snapshot freezes the filesystems around the copy.
-        public var guestAgent = false
 
         public init(
             id: String, path: String, diskFormat: String, kernelPath: String? = nil, ramdiskPath: String? = nil,
@@ -278,6 +275,10 @@ public struct InstanceSpec: Sendable, Equatable {
     /// The block-storage volumes attached to it, the root volume of a server booted from
     /// volume among them.
     public var volumes: [VolumeDisk]
+    /// Its image has the QEMU guest agent (`hw_qemu_guest_agent=yes`, on the image or, for a
+    /// root volume, in the volume's image metadata): the guest gets the agent's port, a stop
+    /// asks the agent first, a snapshot freezes the filesystems around the copy.
+    public var guestAgent = false
 
     public init(
         id: String, vcpus: Int, memoryMB: Int, rootGB: Int, image: BootImage?, configDrive: Bool, metadata: Metadata,

@@ -34,7 +34,7 @@ extension QEMUDriver {
             hasKernel: spec.image?.kernelPath != nil, hasRamdisk: spec.image?.ramdiskPath != nil,
             commandLine: spec.image?.commandLine, hasConfigDrive: spec.configDrive, websocketPort: nil, nics: spec.nics,
             volumes: try slotted(spec.volumes, recorded: [], rootSlotFree: rootOnVolume),
-            guestAgent: spec.image?.guestAgent == true ? true : nil)
+            guestAgent: spec.guestAgent ? true : nil)
     }
 
     /// The cached base for `image`, from the image cache in `DATA/cache/base` that volumes made

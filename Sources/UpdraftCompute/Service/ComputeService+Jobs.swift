@@ -31,14 +31,18 @@ extension ComputeService {
     func spec(_ instance: Instance, imageID: String? = nil) async throws -> InstanceSpec {
         let volumes = try await volumeDisks(of: instance.id)
         var boot: InstanceSpec.BootImage?
+        var properties: [String: String] = [:]
         let bootImageID = imageID ?? instance.imageID
         // A root volume is the boot disk, whatever image the server was created from (an
-        // image that maps volume snapshots stays its image, as in Nova).
-        if !volumes.contains(where: { $0.bootIndex == 0 }) {
+        // image that maps volume snapshots stays its image, as in Nova), and its image
+        // metadata stands for the image's properties.
+        if let root = volumes.first(where: { $0.bootIndex == 0 }) {
+            properties = (try? await self.volumes?.details(volume: root.volumeID).imageMetadata) ?? [:]
+        } else {
             let image = try await images.image(bootImageID, caller: .system)
             guard let path = image.path else { throw UpdraftError.conflict("Image \(image.id) has no data.") }
+            properties = image.properties
             var bootImage = InstanceSpec.BootImage(id: image.id, path: path, diskFormat: image.diskFormat)
-            bootImage.guestAgent = ["yes", "true", "1"].contains(image.properties["hw_qemu_guest_agent"]?.lowercased() ?? "")
             if let kernel = instance.kernelID, let ramdisk = instance.ramdiskID {
                 bootImage.kernelPath = try await images.image(kernel, caller: .system).path
                 bootImage.ramdiskPath = try await images.image(ramdisk, caller: .system).path
@@ -48,10 +52,12 @@ extension ComputeService {
         }
         let nics = try await networks?.nics(instance: instance.id) ?? []
         // A server with no NIC cannot reach the metadata service: the config drive is its only source.
-        return InstanceSpec(
+        var spec = InstanceSpec(
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
             rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: nics.isEmpty || instance.configDrive,
             metadata: metadata(of: instance), nics: nics, volumes: volumes)
+        spec.guestAgent = ["yes", "true", "1"].contains(properties["hw_qemu_guest_agent"]?.lowercased() ?? "")
+        return spec
     }
 
     /// What the guest is told about itself (config drive and metadata service alike).
