@@ -45,6 +45,11 @@ extension GuestImage {
             "root=PARTUUID=\(diskIDHex)-02 ro console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0"
         /// The root filesystem's UUID, fixed so two builds are identical.
         static let rootUUID = "55504454-0000-4000-8000-000000000002"
+        /// `SOURCE_DATE_EPOCH` while packages install and units are enabled: a fixed time (Debian
+        /// 12.0's release), so what maintainer scripts stamp (the initramfs, shadow's dates,
+        /// Python's byte code) is the same in every build, and mmdebstrap removes what it knows
+        /// to differ. The disk's times are clamped to the kernel's afterwards.
+        static let installEpoch = 1_686_355_200
 
         /// The guest's hook after a kernel or initramfs install: the newest pair goes to the
         /// boot partition under the names SYSLINUX boots.
@@ -123,10 +128,16 @@ extension GuestImage {
                     "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
                     "--setup-hook=sync-in \(debs.path) /var/cache/apt/archives/",
                     "--customize-hook=sync-out /var/cache/apt/archives \(debs.path)",
+                    // Not the build host's: cloud-init names the guest, DHCP (or the network
+                    // configuration cloud-init writes) gives it its resolvers.
+                    "--customize-hook=echo localhost > \"$1\"/etc/hostname",
+                    "--customize-hook=rm -f \"$1\"/etc/resolv.conf",
                     "bookworm", root.path,
                     "deb \(mirror) bookworm main", "deb \(mirror) bookworm-updates main",
                     "deb \(security) bookworm-security main",
-                ], environment: Program.environment(sourceDateEpoch: nil, extra: ["DEBIAN_FRONTEND": "noninteractive"]),
+                ],
+                environment: Program.environment(
+                    sourceDateEpoch: Self.installEpoch, extra: ["DEBIAN_FRONTEND": "noninteractive"]),
                 timeout: .seconds(3600))
         }
 
@@ -142,7 +153,7 @@ extension GuestImage {
             }
             try files.createDirectory(
                 at: root.appendingPathComponent("boot/firmware"), withIntermediateDirectories: true)
-            let environment = Program.environment(sourceDateEpoch: nil)
+            let environment = Program.environment(sourceDateEpoch: Self.installEpoch)
             for unit in recipe.enable {
                 try await tools.chroot.run([root.path, "systemctl", "enable", unit], environment: environment)
             }

@@ -131,7 +131,7 @@ extension GuestImage.LibraryRecipe {
 
     /// `debian-12`: what Debian's own cloud images hold, booting from our metadata.
     static let debian12 = GuestImage.LibraryRecipe(
-        name: "debian-12", version: 1,
+        name: "debian-12", version: 2,
         description:
             "Debian 12 (bookworm) with cloud-init, the cloud kernel, SSH, sudo, the QEMU guest agent and "
             + "unattended security upgrades. Log in as debian with your key pair.",
