@@ -49,6 +49,21 @@ extension GuestImage {
             _ arguments: [String], in directory: URL? = nil, environment: [String: String], input: Data? = nil,
             output: URL? = nil, timeout: Duration = .seconds(1800)
         ) async throws -> Data {
+            try await finished(
+                arguments, in: directory, environment: environment, input: input, output: output, timeout: timeout
+            ).output
+        }
+
+        /// Runs a program that reports a failed command on standard error and still exits 0
+        /// (debugfs's `-f`); returns its standard error. Throws as ``run(_:in:environment:input:output:timeout:)``.
+        func runForErrors(_ arguments: [String], environment: [String: String]) async throws -> String {
+            String(decoding: try await finished(arguments, environment: environment).errorOutput, as: UTF8.self)
+        }
+
+        private func finished(
+            _ arguments: [String], in directory: URL? = nil, environment: [String: String], input: Data? = nil,
+            output: URL? = nil, timeout: Duration = .seconds(1800)
+        ) async throws -> HostProcess.Result {
             let result: HostProcess.Result
             do {
                 result = try await HostProcess.run(
@@ -61,7 +76,7 @@ extension GuestImage {
                 throw GuestImage.Error.toolFailed(
                     program: name, status: result.status.code, stderr: String(decoding: result.errorOutput, as: UTF8.self))
             }
-            return result.output
+            return result
         }
     }
 }

@@ -101,4 +101,19 @@ struct RecipeTests {
             GuestImage.Error.toolFailed(program: "sh", status: 3, stderr: "one\ntwo\n").description
                 == "sh exited with status 3: one / two")
     }
+
+    @Test("every path under the root gets debugfs ctime and atime commands, a double quote doubled")
+    func timeCommands() throws {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory() + "updraft-ctimes-" + UUID().uuidString)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: root.path + "/etc/we\"ird name", contents: Data()))
+        let commands = String(
+            decoding: try GuestImage.LibraryBuilder.timeCommands(under: root, epoch: 5), as: UTF8.self)
+        #expect(
+            commands.split(separator: "\n").sorted() == [
+                #"sif "/" atime @5"#, #"sif "/" ctime @5"#, #"sif "/etc" atime @5"#, #"sif "/etc" ctime @5"#,
+                #"sif "/etc/we""ird name" atime @5"#, #"sif "/etc/we""ird name" ctime @5"#,
+            ])
+    }
 }

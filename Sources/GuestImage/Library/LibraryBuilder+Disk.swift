@@ -7,6 +7,7 @@ extension GuestImage.LibraryBuilder {
         let chroot: GuestImage.Program
         let dpkgQuery: GuestImage.Program
         let mkfsExt4: GuestImage.Program
+        let debugfs: GuestImage.Program
         let mkfsFat: GuestImage.Program
         let mcopy: GuestImage.Program
         let syslinux: GuestImage.Program
@@ -25,10 +26,28 @@ extension GuestImage.LibraryBuilder {
             return Tools(
                 mmdebstrap: try find("mmdebstrap", "mmdebstrap"), chroot: try find("chroot", "coreutils"),
                 dpkgQuery: try find("dpkg-query", "dpkg"), mkfsExt4: try find("mkfs.ext4", "e2fsprogs"),
+                debugfs: try find("debugfs", "e2fsprogs"),
                 mkfsFat: try find("mkfs.fat", "dosfstools"), mcopy: try find("mcopy", "mtools"),
                 syslinux: try find("syslinux", "syslinux"), qemuImg: try find("qemu-img", "qemu-utils"),
                 sha256sum: try find("sha256sum", "coreutils"), masterBootRecord: URL(fileURLWithPath: mbr))
         }
+    }
+
+    /// debugfs commands setting the ctime and atime of `root` and of everything under it to
+    /// `epoch`, by path (a double quote in a name doubled, as debugfs reads quoted words).
+    static func timeCommands(under root: URL, epoch: Int) throws -> Data {
+        var paths = ["/"]
+        if let enumerator = FileManager.default.enumerator(atPath: root.path) {
+            for case let relative as String in enumerator { paths.append("/" + relative) }
+        }
+        if let odd = paths.first(where: { $0.contains("\n") }) {
+            throw GuestImage.Error.package("a file name with a newline cannot be given a fixed ctime: \(odd)")
+        }
+        let lines = paths.map { path in
+            let quoted = "\"" + path.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            return "sif \(quoted) ctime @\(epoch)\nsif \(quoted) atime @\(epoch)\n"
+        }
+        return Data(lines.joined().utf8)
     }
 
     /// The disk: MBR, FAT32 boot partition at 1 MiB with SYSLINUX, the kernel and the
@@ -49,6 +68,9 @@ extension GuestImage.LibraryBuilder {
         let config = work.appendingPathComponent("syslinux.cfg")
         try Data(GuestImage.Recipe.syslinuxConfig(commandLine: Self.kernelCommandLine, initrd: "initrd.img").utf8)
             .write(to: config)
+        // mcopy -m keeps each file's time: this one was written now.
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: TimeInterval(epoch))], ofItemAtPath: config.path)
         for (source, name) in [(kernel.image, "vmlinuz"), (kernel.ramdisk, "initrd.img"), (config, "syslinux.cfg")] {
             try await tools.mcopy.run(["-m", "-i", boot.path, source.path, "::/" + name], environment: environment)
         }
@@ -61,6 +83,16 @@ extension GuestImage.LibraryBuilder {
                 "-q", "-F", "-d", root.path, "-L", "root", "-U", Self.rootUUID, "-E",
                 "hash_seed=\(Self.rootUUID),root_owner=0:0", "-T", "default", rootFS.path, String(rootBytes / 1024) + "k",
             ], environment: environment)
+        // mkfs.ext4 -d copies each file's ctime, which is when this build wrote it and which
+        // no one can set, and its atime, which reads since the clamp (dpkg-query's, mcopy's)
+        // moved on: debugfs sets both to the epoch in every inode.
+        let commands = work.appendingPathComponent("times.debugfs")
+        try Self.timeCommands(under: root, epoch: epoch).write(to: commands)
+        let errors = try await tools.debugfs.runForErrors(["-w", "-f", commands.path, rootFS.path], environment: environment)
+        // Its first line is its version; any other is a command that failed.
+        if let failure = errors.split(separator: "\n").first(where: { !$0.hasPrefix("debugfs ") }) {
+            throw GuestImage.Error.toolFailed(program: "debugfs", status: 0, stderr: String(failure))
+        }
 
         let raw = work.appendingPathComponent("disk.raw")
         let record = GuestImage.MasterBootRecord(
