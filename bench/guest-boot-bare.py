@@ -52,7 +52,15 @@ def config_drive(directory: Path, instance: str) -> Path:
     return iso
 
 
-def boot_once(image: Path, timeout: float, nic: bool, memory: int, marker: str) -> float:
+# The devices compute adds for an image with the guest agent and for the VNC console, as
+# QEMU.MachineConfiguration writes them; `{dir}` is the boot's scratch directory.
+AGENT = ["-device", "virtio-serial-pci,id=agent-serial,addr=0x0f",
+         "-chardev", "socket,id=agent0,path={dir}/agent.sock,server=on,wait=off",
+         "-device", "virtserialport,bus=agent-serial.0,chardev=agent0,name=org.qemu.guest_agent.0"]
+VGA = ["-device", "VGA", "-vnc", "unix:{dir}/vnc.sock"]
+
+
+def boot_once(image: Path, timeout: float, nic: bool, memory: int, marker: str, devices: list[str]) -> float:
     with tempfile.TemporaryDirectory(prefix="updraft-bench-") as scratch:
         directory = Path(scratch)
         instance = str(uuid.uuid4())
@@ -70,6 +78,7 @@ def boot_once(image: Path, timeout: float, nic: bool, memory: int, marker: str) 
                 "-drive", f"file={iso},if=virtio,format=raw,readonly=on"]
         if nic:
             argv += ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+        argv += [device.replace("{dir}", str(directory)) for device in devices]
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -96,11 +105,17 @@ def main() -> None:
     parser.add_argument("--marker", default=re.escape(MARKER) + "{id}")
     parser.add_argument("--nic", action="store_true",
                         help="attach a user-mode NIC (the guest then tries DHCP; compute attaches none yet)")
+    parser.add_argument("--agent", action="store_true",
+                        help="the guest agent's port, as compute gives an image with hw_qemu_guest_agent=yes")
+    parser.add_argument("--vga", action="store_true", help="a VGA device behind VNC, as compute gives every guest")
     args = parser.parse_args()
     image = Path(args.image) if args.image else cached_image(args.updraft, args.cache_dir)
-    seconds = [round(boot_once(image, args.timeout, args.nic, args.memory, args.marker), 3) for _ in range(args.runs)]
+    devices = (AGENT if args.agent else []) + (VGA if args.vga else [])
+    seconds = [round(boot_once(image, args.timeout, args.nic, args.memory, args.marker, devices), 3)
+               for _ in range(args.runs)]
     print(json.dumps({
         "image": str(image), "accel": "tcg", "vcpus": 1, "memory_mb": args.memory, "runs": len(seconds),
+        "agent": args.agent, "vga": args.vga,
         "boot_to_marker_seconds": {"p50": round(statistics.median(seconds), 3), "p99": percentile(seconds, 99),
                                    "min": min(seconds), "max": max(seconds), "all": seconds},
     }, indent=2))

@@ -5,11 +5,13 @@
 #   2. boot to `cloud-init ... finished` on the serial console for debian-12, RUNS times each:
 #      through the compute API (server create with a config drive and no NIC, 1 vCPU, 1 GiB,
 #      polled through os-getConsoleOutput) against the same image booted by bare
-#      qemu-system-x86_64 with the same devices (bench/guest-boot-bare.py): what the cloud adds.
+#      qemu-system-x86_64 with the same devices, the agent's port and VGA among them
+#      (bench/guest-boot-bare.py --agent --vga): what the cloud adds.
 #
 #   bench/library.sh                                  # RUNS=3
 #   RUNS=5 RECIPES="debian-12-science debian-12-docker" bench/library.sh
 #   UPDRAFT_BENCH_BIN=.build/debug/updraft bench/library.sh    # skip the release build
+#   SKIP_BUILDS=1 bench/library.sh                    # the boots only
 #
 # Needs root (mmdebstrap). The cloud listens on 127.0.0.1:UPDRAFT_BENCH_PORT (5198) and is
 # stopped by PID at the end; the scratch directory is removed.
@@ -33,26 +35,29 @@ echo "=== Updraft $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo
 built_file() { "$py" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["file"]["sha256"])' "$1" 2>/dev/null || echo none; }
 built_packages() { "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["packages"], sort_keys=True))' "$1" 2>/dev/null || echo none; }
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/updraft/images
-for recipe in debian-12 ${RECIPES:-}; do
-  before=$(built_file "$cache/$recipe.json")
-  before_packages=$(built_packages "$cache/$recipe.json")
-  start=$(date +%s.%N)
-  disk=$("$bin" image build "$recipe" --force | head -n 1)
-  end=$(date +%s.%N)
-  printf '%s: built in %.1f s from a warm package cache; %s qcow2, %s virtual, %s packages\n' "$recipe" \
-    "$(echo "$end - $start" | bc)" "$(du -h --apparent-size "$disk" | cut -f1)" \
-    "$(qemu-img info --output=json "$disk" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"] >> 30, "GiB")')" \
-    "$("$py" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "${disk%.qcow2}.json")"
-  # Reproducible: the same packages give the same bytes (a package Debian updated in between
-  # makes a different, and rightly different, disk).
-  if [ "$before_packages" != "$(built_packages "${disk%.qcow2}.json")" ]; then
-    echo "$recipe: the package versions changed since the previous build: bytes not compared"
-  elif [ "$before" = "$(built_file "${disk%.qcow2}.json")" ]; then
-    echo "$recipe: byte-identical to the previous build (sha256 $before)"
-  else
-    echo "$recipe: NOT byte-identical to the previous build of the same packages ($before, now $(built_file "${disk%.qcow2}.json"))"
-  fi
-done
+# SKIP_BUILDS=1: the boots only (debian-12 is built if it is not cached).
+if [ -z "${SKIP_BUILDS:-}" ]; then
+  for recipe in debian-12 ${RECIPES:-}; do
+    before=$(built_file "$cache/$recipe.json")
+    before_packages=$(built_packages "$cache/$recipe.json")
+    start=$(date +%s.%N)
+    disk=$("$bin" image build "$recipe" --force | head -n 1)
+    end=$(date +%s.%N)
+    printf '%s: built in %.1f s from a warm package cache; %s qcow2, %s virtual, %s packages\n' "$recipe" \
+      "$(echo "$end - $start" | bc)" "$(du -h --apparent-size "$disk" | cut -f1)" \
+      "$(qemu-img info --output=json "$disk" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"] >> 30, "GiB")')" \
+      "$("$py" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "${disk%.qcow2}.json")"
+    # Reproducible: the same packages give the same bytes (a package Debian updated in between
+    # makes a different, and rightly different, disk).
+    if [ "$before_packages" != "$(built_packages "${disk%.qcow2}.json")" ]; then
+      echo "$recipe: the package versions changed since the previous build: bytes not compared"
+    elif [ "$before" = "$(built_file "${disk%.qcow2}.json")" ]; then
+      echo "$recipe: byte-identical to the previous build (sha256 $before)"
+    else
+      echo "$recipe: NOT byte-identical to the previous build of the same packages ($before, now $(built_file "${disk%.qcow2}.json"))"
+    fi
+  done
+fi
 
 "$bin" serve --data-dir "$work/data" --port "$port" --no-networking --featured debian-12 >"$work/serve.log" 2>&1 &
 pid=$!
@@ -76,6 +81,6 @@ api=$("$py" "$here/api-boot-to-marker.py" -n "$runs" --image debian-12 --flavor 
   --marker "$marker" --timeout 900 --poll 0.5)
 echo "api  $api"
 bare=$("$py" "$here/guest-boot-bare.py" -n "$runs" --image "$HOME/.cache/updraft/images/debian-12.qcow2" \
-  --memory 1024 --marker "$marker" --timeout 900)
+  --memory 1024 --agent --vga --marker "$marker" --timeout 900)
 echo "bare $(echo "$bare" | tr -d ' \n')"
 "$py" -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2])['boot_to_marker_seconds']; print('boot to cloud-init finished, p50: API %.1f s, bare %.1f s (the cloud adds %+.1f%%)' % (a['p50_s'], b['p50'], 100*(a['p50_s']/b['p50']-1)))" "$api" "$bare"
