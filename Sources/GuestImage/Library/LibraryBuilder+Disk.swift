@@ -36,12 +36,9 @@ extension GuestImage.LibraryBuilder {
     /// debugfs commands setting the ctime and atime of `root` and of everything under it to
     /// `epoch`, by path (a double quote in a name doubled, as debugfs reads quoted words).
     static func timeCommands(under root: URL, epoch: Int) throws -> Data {
-        var paths = ["/"]
-        if let enumerator = FileManager.default.enumerator(atPath: root.path) {
-            for case let relative as String in enumerator { paths.append("/" + relative) }
-        }
+        let paths = Self.paths(under: root)
         if let odd = paths.first(where: { $0.contains("\n") }) {
-            throw GuestImage.Error.package("a file name with a newline cannot be given a fixed ctime: \(odd)")
+            throw GuestImage.Error.package("a file name with a newline cannot be given fixed times: \(odd)")
         }
         let lines = paths.map { path in
             let quoted = "\"" + path.replacingOccurrences(of: "\"", with: "\"\"") + "\""

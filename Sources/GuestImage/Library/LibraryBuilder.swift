@@ -219,14 +219,19 @@ extension GuestImage {
             return packages
         }
 
+        /// `/` and every file, directory and link under `root`, as paths inside it (`/etc/hostname`).
+        static func paths(under root: URL) -> [String] {
+            var paths = ["/"]
+            if let enumerator = FileManager.default.enumerator(atPath: root.path) {
+                for case let relative as String in enumerator { paths.append("/" + relative) }
+            }
+            return paths
+        }
+
         /// Every file, directory and link under `root` newer than `epoch` is set to it.
         static func clampTimes(under root: URL, to epoch: Int) throws {
             let stamp = [timespec(tv_sec: epoch, tv_nsec: 0), timespec(tv_sec: epoch, tv_nsec: 0)]
-            var paths = [root.path]
-            if let enumerator = FileManager.default.enumerator(atPath: root.path) {
-                for case let relative as String in enumerator { paths.append(root.path + "/" + relative) }
-            }
-            for path in paths {
+            for path in paths(under: root).map({ root.path + $0 }) {
                 var info = stat()
                 guard lstat(path, &info) == 0, info.st_mtim.tv_sec > epoch || info.st_atim.tv_sec > epoch else { continue }
                 _ = stamp.withUnsafeBufferPointer { utimensat(AT_FDCWD, path, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }
