@@ -56,7 +56,7 @@ extension ComputeService {
             id: instance.id, vcpus: instance.flavor.vcpus, memoryMB: instance.flavor.ram,
             rootGB: max(instance.flavor.disk, 1), image: boot, configDrive: nics.isEmpty || instance.configDrive,
             metadata: metadata(of: instance), nics: nics, volumes: volumes)
-        spec.guestAgent = ["yes", "true", "1"].contains(properties["hw_qemu_guest_agent"]?.lowercased() ?? "")
+        spec.guestAgent = Self.isTrue(properties["hw_qemu_guest_agent"])
         return spec
     }
 

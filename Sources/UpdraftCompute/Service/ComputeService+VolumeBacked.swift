@@ -130,11 +130,17 @@ extension ComputeService {
 
     // MARK: Booting a snapshot image
 
+    /// An image property that is a yes/no (`bdm_v2`, `hw_qemu_guest_agent`), read as Nova's
+    /// `bool_from_string` reads it: `true`, `1` or `yes`, in any case; anything else is no.
+    static func isTrue(_ property: String?) -> Bool {
+        ["true", "1", "yes"].contains(property?.lowercased() ?? "")
+    }
+
     /// The volumes an image asks for (`block_device_mapping` with `bdm_v2`), as Nova reads
     /// them at create: each that makes or uses a volume, `no_device` entries skipped.
     static func imageBlockDevices(_ image: ComputeImage) throws -> [BlockDeviceRequest] {
         guard let text = image.properties["block_device_mapping"],
-            ["true", "1", "yes"].contains(image.properties["bdm_v2"]?.lowercased() ?? "")
+            Self.isTrue(image.properties["bdm_v2"])
         else { return [] }
         guard case .array(let entries) = JSONValue.decode(text: text) else {
             throw UpdraftError.badRequest("Block Device Mapping is Invalid: image \(image.id) has an unreadable mapping.")
