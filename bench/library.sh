@@ -49,12 +49,13 @@ if [ -z "${SKIP_BUILDS:-}" ]; then
       "$("$py" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "${disk%.qcow2}.json")"
     # Reproducible: the same packages give the same bytes (a package Debian updated in between
     # makes a different, and rightly different, disk).
+    after=$(built_file "${disk%.qcow2}.json")
     if [ "$before_packages" != "$(built_packages "${disk%.qcow2}.json")" ]; then
       echo "$recipe: the package versions changed since the previous build: bytes not compared"
-    elif [ "$before" = "$(built_file "${disk%.qcow2}.json")" ]; then
+    elif [ "$before" = "$after" ]; then
       echo "$recipe: byte-identical to the previous build (sha256 $before)"
     else
-      echo "$recipe: NOT byte-identical to the previous build of the same packages ($before, now $(built_file "${disk%.qcow2}.json"))"
+      echo "$recipe: NOT byte-identical to the previous build of the same packages ($before, now $after)"
     fi
   done
 fi
@@ -80,7 +81,7 @@ PY
 api=$("$py" "$here/api-boot-to-marker.py" -n "$runs" --image debian-12 --flavor bench-deb --config-drive \
   --marker "$marker" --timeout 900 --poll 0.5)
 echo "api  $api"
-bare=$("$py" "$here/guest-boot-bare.py" -n "$runs" --image "$HOME/.cache/updraft/images/debian-12.qcow2" \
+bare=$("$py" "$here/guest-boot-bare.py" -n "$runs" --image "$cache/debian-12.qcow2" \
   --memory 1024 --agent --vga --marker "$marker" --timeout 900)
 echo "bare $(echo "$bare" | tr -d ' \n')"
 "$py" -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2])['boot_to_marker_seconds']; print('boot to cloud-init finished, p50: API %.1f s, bare %.1f s (the cloud adds %+.1f%%)' % (a['p50_s'], b['p50'], 100*(a['p50_s']/b['p50']-1)))" "$api" "$bare"
